@@ -1,0 +1,212 @@
+//! Language handling shared by indexing and answering: the English stemming analyzer,
+//! stop words, sentence boundaries and the question-type patterns.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream};
+
+/// The name the analyzer is registered under in every index.
+pub const ANALYZER: &str = "npq_en";
+
+/// Lowercased, ASCII-folded, English-stemmed words: the same for documents and questions.
+pub fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(Stemmer::default())
+        .build()
+}
+
+/// A stemmed word and where it stands in the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub stem: String,
+    pub span: Range<usize>,
+}
+
+thread_local! {
+    static ANALYZER_CELL: RefCell<TextAnalyzer> = RefCell::new(analyzer());
+}
+
+/// Every word of `text`, stemmed, with its byte span.
+pub fn tokens(text: &str) -> Vec<Token> {
+    ANALYZER_CELL.with(|cell| {
+        let mut analyzer = cell.borrow_mut();
+        let mut stream = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            out.push(Token { stem: t.text.clone(), span: t.offset_from..t.offset_to });
+        }
+        out
+    })
+}
+
+/// The stems of `text` without stop words.
+pub fn content_stems(text: &str) -> Vec<String> {
+    tokens(text).into_iter().filter(|t| !is_stop_stem(&t.stem)).map(|t| t.stem).collect()
+}
+
+/// Function words and conversational filler that carry no topic. These are plain English,
+/// not domain words: topic words belong in the knowledge folder's glossary.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "above", "actual", "actually", "after", "again", "all", "also", "am", "an", "and", "ani", "any", "anyon", "anyth",
+    "are", "as", "ask", "at", "be", "been", "befor", "being", "bot", "but", "by", "can", "cannot", "could", "d", "dear", "did", "do",
+    "doe", "does", "doing", "don", "dont", "e", "each", "explain", "for", "from", "get", "getting", "give", "go", "going", "got",
+    "had", "has", "have", "having", "he", "hello", "help", "her", "here", "hey", "hi", "him", "his", "how", "i", "if", "in", "into",
+    "is", "it", "its", "just", "know", "kind", "let", "like", "ll", "m", "me", "mean", "might", "more", "most", "mr", "mrs", "ms",
+    "much", "must", "my", "need", "no", "not", "now", "of", "off", "ok", "okay", "on", "onc", "one", "onli", "or", "other", "our",
+    "out", "own", "pleas", "plz", "question", "quick", "re", "realli", "s", "said", "say", "see", "shall", "she", "should", "so",
+    "some", "someon", "someth", "sort", "t", "tell", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there",
+    "these", "they", "thing", "thi", "this", "those", "through", "to", "too", "u", "under", "up", "us", "ve", "veri", "wa", "want",
+    "was", "we", "were", "what", "whatev", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will",
+    "wish", "with", "wonder", "would", "yes", "yet", "you", "your", "yourself",
+];
+
+/// True for the stem of a stop word.
+pub fn is_stop_stem(stem: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| STOP_WORDS.iter().copied().collect()).contains(stem)
+}
+
+/// Byte ranges of the sentences of `text`: paragraphs (`\n`) always end a sentence; inside a
+/// paragraph a sentence ends at `.`, `!` or `?` followed by a space and a capital, digit or `£`,
+/// except after common abbreviations.
+pub fn sentences(text: &str) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut start = 0usize;
+    let bytes = text.as_bytes();
+    let mut i = 0usize;
+    let push = |out: &mut Vec<Range<usize>>, s: usize, e: usize| {
+        let piece = &text[s..e];
+        let lead = piece.len() - piece.trim_start().len();
+        let trail = piece.len() - piece.trim_end().len();
+        if s + lead < e - trail {
+            out.push(s + lead..e - trail);
+        }
+    };
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b == b'\n' {
+            push(&mut out, start, i);
+            start = i + 1;
+        } else if matches!(b, b'.' | b'!' | b'?') && i + 1 < bytes.len() && bytes[i + 1] == b' ' {
+            let next = text[i + 1..].trim_start().chars().next();
+            let starts_new = next.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || matches!(c, '£' | '"' | '\u{201c}' | '(' | '\''));
+            if starts_new && !ends_with_abbreviation(&text[start..=i]) {
+                push(&mut out, start, i + 1);
+                start = i + 1;
+            }
+        }
+        i += 1;
+    }
+    push(&mut out, start, text.len());
+    out
+}
+
+fn ends_with_abbreviation(s: &str) -> bool {
+    let last = s.rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("").to_lowercase();
+    matches!(last.as_str(), "e.g." | "i.e." | "etc." | "dr." | "mr." | "mrs." | "ms." | "st." | "no." | "vs." | "approx." | "inc." | "cf.")
+        || (last.len() == 2 && last.ends_with('.') && last.starts_with(|c: char| c.is_alphabetic()))
+}
+
+/// What kind of fact a question asks for. A generic signal: passages and sentences that hold
+/// a fact of that kind rank higher.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionType {
+    Duration,
+    Money,
+    Date,
+    Count,
+}
+
+fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
+    cell.get_or_init(|| Regex::new(pattern).expect("valid regex"))
+}
+
+impl QuestionType {
+    /// The kinds of fact `question` asks for (possibly none).
+    pub fn detect(question: &str) -> Vec<QuestionType> {
+        static DURATION: OnceLock<Regex> = OnceLock::new();
+        static MONEY: OnceLock<Regex> = OnceLock::new();
+        static DATE: OnceLock<Regex> = OnceLock::new();
+        static COUNT: OnceLock<Regex> = OnceLock::new();
+        let q = question.to_lowercase();
+        let mut out = Vec::new();
+        let duration = re(&DURATION, r"\bhow long\b|\bduration\b|\bhow many (months|years|weeks|terms|hours|days)\b|\bhow much time\b|\b(shortest|longest|quickest|fastest)\b|\btime commitment\b|\bhow quickly\b");
+        if duration.is_match(&q) {
+            out.push(QuestionType::Duration);
+        }
+        let money = re(&MONEY, r"\bhow much\b|\bcosts?\b|\bcosting\b|\bprices?\b|\bfees?\b|\bcharges?\b|\bexpensive\b|\bcheap(er|est)?\b|\bafford\b|£");
+        if money.is_match(&q) && !out.contains(&QuestionType::Duration) {
+            out.push(QuestionType::Money);
+        }
+        let date = re(&DATE, r"\bwhen\b|\bwhat date\b|\bdeadlines?\b|\bwhich (year|month)\b|\bwhat (year|month)\b|\bclosing date\b|\bstart date\b");
+        if date.is_match(&q) {
+            out.push(QuestionType::Date);
+        }
+        let count = re(&COUNT, r"\bhow many\b|\bnumber of\b|\bwhat (percentage|proportion|share)\b");
+        if count.is_match(&q) && !out.contains(&QuestionType::Duration) {
+            out.push(QuestionType::Count);
+        }
+        out
+    }
+
+    /// True when `text` holds a fact of this kind.
+    pub fn matches(self, text: &str) -> bool {
+        static DURATION: OnceLock<Regex> = OnceLock::new();
+        static MONEY: OnceLock<Regex> = OnceLock::new();
+        static DATE: OnceLock<Regex> = OnceLock::new();
+        static COUNT: OnceLock<Regex> = OnceLock::new();
+        let number = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|several|a few)";
+        match self {
+            QuestionType::Duration => re(&DURATION, &format!(r"(?i)\b{number}(\s*(-|–|to|and|or)\s*{number})?[\s-]+(academic\s+|calendar\s+|school\s+|working\s+)?(months?|years?|weeks?|terms?|days?|hours?|minutes?)\b")).is_match(text),
+            QuestionType::Money => re(&MONEY, r"£\s?\d|\b\d[\d,.]*\s?(pounds|GBP)\b").is_match(text),
+            QuestionType::Date => re(&DATE, r"(?i)\b(january|february|march|april|may|june|july|august|september|october|november|december|autumn|spring|summer|winter)\s+(19|20)\d\d\b|\b\d{1,2}\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b(19|20)\d\d\b").is_match(text),
+            QuestionType::Count => re(&COUNT, r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?%|\b\d{2,}\b").is_match(text),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_stemmed_lowercased_and_located() {
+        let text = "Funding for Leaders";
+        let toks = tokens(text);
+        let stems: Vec<&str> = toks.iter().map(|t| t.stem.as_str()).collect();
+        assert_eq!(stems, vec!["fund", "for", "leader"]);
+        assert_eq!(&text[toks[2].span.clone()], "Leaders");
+    }
+
+    #[test]
+    fn stop_words_are_dropped_from_content_stems() {
+        assert_eq!(content_stems("How long does the NPQH take, please?"), vec!["long", "npqh", "take"]);
+    }
+
+    #[test]
+    fn sentences_split_at_full_stops_but_not_abbreviations() {
+        let text = "Costs vary, e.g. by provider. The NPQH costs £1,949. 2021 was different.\nNew paragraph";
+        let got: Vec<&str> = sentences(text).into_iter().map(|r| &text[r]).collect();
+        assert_eq!(got, vec!["Costs vary, e.g. by provider.", "The NPQH costs £1,949.", "2021 was different.", "New paragraph"]);
+    }
+
+    #[test]
+    fn question_types_are_detected_and_matched() {
+        assert_eq!(QuestionType::detect("How long is the NPQH?"), vec![QuestionType::Duration]);
+        assert_eq!(QuestionType::detect("how much does it cost"), vec![QuestionType::Money]);
+        assert_eq!(QuestionType::detect("When does it start?"), vec![QuestionType::Date]);
+        assert!(QuestionType::Duration.matches("between two academic terms and 27 months"));
+        assert!(QuestionType::Duration.matches("18-month programme") || QuestionType::Duration.matches("18 months"));
+        assert!(QuestionType::Money.matches("about £1,000"));
+        assert!(QuestionType::Date.matches("from 1 September 2024"));
+        assert!(QuestionType::Count.matches("1,056 executive leaders"));
+        assert!(!QuestionType::Money.matches("no amounts here"));
+    }
+}

@@ -1,0 +1,162 @@
+//! Command-line interface: `ask`, `check`, `eval` and `serve`.
+
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use npq_bot::config::Config;
+use npq_bot::{eval, knowledge, render, Engine};
+
+#[derive(Debug, Parser)]
+#[command(name = "npq-bot", version, about = "Answers questions about National Professional Qualifications (NPQs) with sourced snippets")]
+struct Cli {
+    /// Settings file (default: bot.toml in the current folder, if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct KnowledgeArg {
+    /// Knowledge folder to answer from (default: knowledge.dir in bot.toml).
+    #[arg(long, value_name = "DIR")]
+    knowledge: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Answer a question, or every line of standard input when no question is given.
+    Ask {
+        /// The question; quote it or give it as several words.
+        question: Vec<String>,
+        /// Print one JSON object per question.
+        #[arg(long)]
+        json: bool,
+        /// Number of results per answer.
+        #[arg(long, value_name = "N")]
+        limit: Option<usize>,
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
+    /// Check a knowledge folder and report every problem as path:line.
+    Check {
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
+    /// Score answers on a question file (JSONL: q, expect, answerable).
+    Eval {
+        /// The question file.
+        file: PathBuf,
+        /// Also sweep the relevance threshold and suggest the best one.
+        #[arg(long)]
+        calibrate: bool,
+        /// Exit 1 when hit@3 is below this.
+        #[arg(long, value_name = "F")]
+        min_hit3: Option<f64>,
+        /// Exit 1 when the refusal rate is below this.
+        #[arg(long, value_name = "F")]
+        min_refusal: Option<f64>,
+        /// Print only the figures.
+        #[arg(long)]
+        quiet: bool,
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
+}
+
+pub fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let config = Config::load(cli.config.as_deref())?;
+    let dir = |k: &KnowledgeArg| k.knowledge.clone().unwrap_or_else(|| config.knowledge_dir.clone());
+    match cli.command {
+        Command::Ask { question, json, limit, knowledge } => {
+            let mut settings = config.answer.clone();
+            if let Some(limit) = limit {
+                anyhow::ensure!((1..=10).contains(&limit), "--limit must be between 1 and 10");
+                settings.limit = limit;
+                settings.candidates = settings.candidates.max(limit);
+            }
+            let engine = npq_bot::load_engine(&dir(&knowledge), settings)?;
+            ask(&engine, &question, json)
+        }
+        Command::Check { knowledge } => check(&dir(&knowledge)),
+        Command::Eval { file, calibrate, min_hit3, min_refusal, quiet, knowledge } => {
+            let engine = npq_bot::load_engine(&dir(&knowledge), config.answer.clone())?;
+            evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
+        }
+    }
+}
+
+fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitCode> {
+    let show = |q: &str, out: &mut dyn Write| -> std::io::Result<()> {
+        let answer = engine.answer(q);
+        if json {
+            writeln!(out, "{}", render::json(&answer))
+        } else {
+            writeln!(out, "{}", render::text(&answer))
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    if question.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            show(&line.context("cannot read standard input")?, &mut out)?;
+        }
+    } else {
+        show(&question.join(" "), &mut out)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check(dir: &Path) -> anyhow::Result<ExitCode> {
+    let loaded = knowledge::load(dir)?;
+    for d in &loaded.diagnostics {
+        println!("{d}");
+    }
+    let errors = loaded.errors().count();
+    let warnings = loaded.warnings().count();
+    if errors > 0 {
+        println!("{errors} error(s), {warnings} warning(s): fix the errors above, then run `npq-bot check` again");
+        return Ok(ExitCode::from(1));
+    }
+    let k = &loaded.knowledge;
+    let started = Instant::now();
+    let engine = Engine::new(k, Default::default()).context("cannot index the knowledge")?;
+    println!(
+        "ok: {} documents, {} passages, {} sources, {} programmes, {} glossary terms, {} warning(s); indexed in {:.1} ms",
+        k.documents.len(),
+        engine.num_passages(),
+        k.source_count(),
+        k.programmes.len(),
+        k.glossary.term_count(),
+        warnings,
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn evaluate(engine: &Engine, file: &Path, calibrate: bool, quiet: bool, min_hit3: Option<f64>, min_refusal: Option<f64>) -> anyhow::Result<ExitCode> {
+    let questions = eval::read_questions(file)?;
+    let (figures, outcomes) = eval::run(engine, &questions)?;
+    if !quiet {
+        for line in outcomes.iter().filter_map(eval::Outcome::miss) {
+            println!("{line}");
+        }
+    }
+    println!("{figures}");
+    if calibrate {
+        let (best, rows) = eval::calibrate(&outcomes);
+        println!("\nthreshold  answered(answerable)  refused(unanswerable)");
+        for (t, a, r) in rows.iter().filter(|r| (r.0 * 100.0).round() as i32 % 5 == 0) {
+            println!("{t:9.2}  {a:20.3}  {r:21.3}");
+        }
+        println!("suggested answer.threshold = {best:.2} (configured: {:.2})", engine.settings.threshold);
+    }
+    let bad = min_hit3.is_some_and(|m| figures.hit3 < m) || min_refusal.is_some_and(|m| figures.refusal < m);
+    Ok(if bad { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}

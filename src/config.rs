@@ -1,0 +1,267 @@
+//! Settings: `bot.toml` (or `--config FILE`), overridden by `NPQ_BOT__SECTION__KEY`
+//! environment variables. Raw settings are read first, then validated into `Config`.
+
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::answer::Settings;
+
+/// The default settings file, beside the binary's working directory.
+pub const DEFAULT_FILE: &str = "bot.toml";
+pub const ENV_PREFIX: &str = "NPQ_BOT";
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub knowledge_dir: PathBuf,
+    pub answer: Settings,
+    /// Where to keep the index on disk; `None` builds it in RAM.
+    pub index_path: Option<PathBuf>,
+    pub discord: DiscordConfig,
+}
+
+/// How the bot runs on Discord.
+#[derive(Debug, Clone)]
+pub struct DiscordConfig {
+    /// Never printed: `SecretString`'s `Debug` hides it.
+    pub token: Option<SecretString>,
+    /// Guilds where slash commands are registered instantly; empty registers them globally.
+    pub guilds: Vec<u64>,
+    /// Only these guilds are served (empty: all).
+    pub allowed_guilds: Vec<u64>,
+    /// Only these channels are served (empty: all).
+    pub allowed_channels: Vec<u64>,
+    /// A role whose members may use admin commands, besides those with Manage Server.
+    pub admin_role: Option<u64>,
+    pub direct_messages: bool,
+    /// A text prefix such as `!npq`; needs the Message Content intent.
+    pub prefix: Option<String>,
+    pub rate_limit_per_minute: u32,
+    pub max_question_chars: usize,
+    pub shards: Shards,
+    /// Base URL for Discord's REST API, e.g. a rate-limiting proxy.
+    pub api_base: Option<String>,
+}
+
+/// How gateway shards are run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shards {
+    Automatic,
+    /// Shards `first..=last` of `total`.
+    Range { first: u32, last: u32, total: u32 },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    knowledge: RawKnowledge,
+    #[serde(default)]
+    answer: RawAnswer,
+    #[serde(default)]
+    index: RawIndex,
+    #[serde(default)]
+    discord: RawDiscord,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawKnowledge {
+    dir: PathBuf,
+}
+
+impl Default for RawKnowledge {
+    fn default() -> Self {
+        RawKnowledge { dir: PathBuf::from("knowledge") }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawAnswer {
+    limit: usize,
+    snippet_chars: usize,
+    threshold: f32,
+    candidates: usize,
+}
+
+impl Default for RawAnswer {
+    fn default() -> Self {
+        let s = Settings::default();
+        RawAnswer { limit: s.limit, snippet_chars: s.snippet_chars, threshold: s.threshold, candidates: s.candidates }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawIndex {
+    path: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawDiscord {
+    token: Option<SecretString>,
+    guilds: Vec<u64>,
+    allowed_guilds: Vec<u64>,
+    allowed_channels: Vec<u64>,
+    admin_role: Option<u64>,
+    direct_messages: bool,
+    prefix: String,
+    rate_limit_per_minute: u32,
+    max_question_chars: usize,
+    shards: String,
+    api_base: String,
+}
+
+impl Default for RawDiscord {
+    fn default() -> Self {
+        RawDiscord {
+            token: None,
+            guilds: Vec::new(),
+            allowed_guilds: Vec::new(),
+            allowed_channels: Vec::new(),
+            admin_role: None,
+            direct_messages: true,
+            prefix: String::new(),
+            rate_limit_per_minute: 5,
+            max_question_chars: 300,
+            shards: "auto".to_string(),
+            api_base: String::new(),
+        }
+    }
+}
+
+/// A setting that is wrong, named by its key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read settings: {0}")]
+    Read(String),
+    #[error("setting `{key}` {problem}")]
+    Invalid { key: &'static str, problem: String },
+}
+
+impl Config {
+    /// Reads `file` (optional when it is the default `bot.toml`) and the environment.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let mut builder = config::Config::builder();
+        match file {
+            Some(path) => builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true)),
+            None => builder = builder.add_source(config::File::new(DEFAULT_FILE, config::FileFormat::Toml).required(false)),
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("discord.guilds")
+                .with_list_parse_key("discord.allowed_guilds")
+                .with_list_parse_key("discord.allowed_channels"),
+        );
+        let raw: RawConfig = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Read(redact(&e.to_string())))?;
+        Config::validate(raw)
+    }
+
+    /// The defaults, as if `bot.toml` were empty.
+    pub fn defaults() -> Config {
+        Config::validate(RawConfig { knowledge: RawKnowledge::default(), answer: RawAnswer::default(), index: RawIndex::default(), discord: RawDiscord::default() })
+            .expect("the defaults are valid")
+    }
+
+    fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+        let a = &raw.answer;
+        let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.to_string() });
+        if !(1..=10).contains(&a.limit) {
+            return invalid("answer.limit", "must be between 1 and 10");
+        }
+        if !(80..=1000).contains(&a.snippet_chars) {
+            return invalid("answer.snippet_chars", "must be between 80 and 1000");
+        }
+        if !(0.0..=1.0).contains(&a.threshold) {
+            return invalid("answer.threshold", "must be between 0 and 1");
+        }
+        if a.candidates < a.limit || a.candidates > 1000 {
+            return invalid("answer.candidates", "must be at least answer.limit and at most 1000");
+        }
+        let d = raw.discord;
+        if d.rate_limit_per_minute == 0 {
+            return invalid("discord.rate_limit_per_minute", "must be at least 1");
+        }
+        if !(20..=2000).contains(&d.max_question_chars) {
+            return invalid("discord.max_question_chars", "must be between 20 and 2000");
+        }
+        let shards = parse_shards(&d.shards).ok_or(ConfigError::Invalid {
+            key: "discord.shards",
+            problem: format!("must be \"auto\" or a range such as \"0-3/8\" (shards 0 to 3 of 8), not \"{}\"", d.shards),
+        })?;
+        let api_base = Some(d.api_base.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty());
+        if let Some(base) = &api_base {
+            if !(base.starts_with("http://") || base.starts_with("https://")) {
+                return invalid("discord.api_base", "must start with http:// or https://");
+            }
+        }
+        Ok(Config {
+            knowledge_dir: raw.knowledge.dir,
+            answer: Settings { limit: a.limit, snippet_chars: a.snippet_chars, threshold: a.threshold, candidates: a.candidates },
+            index_path: Some(PathBuf::from(raw.index.path.trim())).filter(|p| !p.as_os_str().is_empty()),
+            discord: DiscordConfig {
+                token: d.token,
+                guilds: d.guilds,
+                allowed_guilds: d.allowed_guilds,
+                allowed_channels: d.allowed_channels,
+                admin_role: d.admin_role,
+                direct_messages: d.direct_messages,
+                prefix: Some(d.prefix.trim().to_string()).filter(|p| !p.is_empty()),
+                rate_limit_per_minute: d.rate_limit_per_minute,
+                max_question_chars: d.max_question_chars,
+                shards,
+                api_base,
+            },
+        })
+    }
+}
+
+/// `auto`, or `first-last/total`.
+fn parse_shards(s: &str) -> Option<Shards> {
+    let s = s.trim();
+    if s.eq_ignore_ascii_case("auto") || s.is_empty() {
+        return Some(Shards::Automatic);
+    }
+    let (range, total) = s.split_once('/')?;
+    let (first, last) = range.split_once('-').unwrap_or((range, range));
+    let (first, last, total): (u32, u32, u32) = (first.trim().parse().ok()?, last.trim().parse().ok()?, total.trim().parse().ok()?);
+    (first <= last && last < total).then_some(Shards::Range { first, last, total })
+}
+
+/// Settings errors may quote values; a token must never be one of them.
+fn redact(message: &str) -> String {
+    static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = TOKEN.get_or_init(|| regex::Regex::new(r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}").expect("valid regex"));
+    re.replace_all(message, "[redacted]").into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_ranges_parse() {
+        assert_eq!(parse_shards("auto"), Some(Shards::Automatic));
+        assert_eq!(parse_shards("0-3/8"), Some(Shards::Range { first: 0, last: 3, total: 8 }));
+        assert_eq!(parse_shards("2/4"), Some(Shards::Range { first: 2, last: 2, total: 4 }));
+        assert_eq!(parse_shards("4-3/8"), None);
+        assert_eq!(parse_shards("0-8/8"), None);
+    }
+
+    #[test]
+    fn token_shaped_text_is_redacted() {
+        let fake = format!("{}.{}.{}", "A".repeat(24), "B".repeat(6), "C".repeat(27));
+        assert_eq!(redact(&format!("bad value {fake} here")), "bad value [redacted] here");
+    }
+}

@@ -1,0 +1,278 @@
+//! The knowledge folder: guidance documents, the programme catalogue, the glossary and the
+//! refusal text, loaded with every problem collected as `path:line: message (fix)`.
+
+pub mod catalogue;
+pub mod diagnostic;
+pub mod document;
+pub mod glossary;
+pub mod markdown;
+pub mod source;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+pub use catalogue::{Kind, Programme};
+pub use diagnostic::{Diagnostic, Severity};
+pub use document::{Document, Section};
+pub use glossary::{Acronym, Glossary, Refusal};
+pub use source::Source;
+
+use diagnostic::Report;
+
+pub const PROGRAMMES_FILE: &str = "programmes.toml";
+pub const GLOSSARY_FILE: &str = "glossary.toml";
+pub const REFUSAL_FILE: &str = "refusal.toml";
+
+/// A section longer than this is split at paragraph boundaries into several passages.
+pub const MAX_PASSAGE_CHARS: usize = 1_200;
+
+/// Everything the bot knows, as loaded from one folder.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    pub documents: Vec<Document>,
+    pub programmes: Vec<Programme>,
+    pub glossary: Glossary,
+    pub refusal: Refusal,
+}
+
+/// The unit of search and of answers: a section (or part of one) with its citation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Passage {
+    pub doc_id: String,
+    pub title: String,
+    pub section: String,
+    /// Plain text; paragraphs separated by `\n`.
+    pub text: String,
+    /// Programme codes, names and tags, searched with the text but not shown.
+    pub keywords: String,
+    pub citation: Source,
+}
+
+/// A loaded folder and every problem found in it.
+#[derive(Debug)]
+pub struct Loaded {
+    pub knowledge: Knowledge,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    pub fn errors(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| d.is_error())
+    }
+
+    pub fn warnings(&self) -> impl Iterator<Item = &Diagnostic> {
+        self.diagnostics.iter().filter(|d| !d.is_error())
+    }
+
+    /// The knowledge, or every error as one message when there is any.
+    pub fn into_knowledge(self) -> Result<Knowledge, KnowledgeErrors> {
+        let errors: Vec<Diagnostic> = self.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+        if errors.is_empty() {
+            Ok(self.knowledge)
+        } else {
+            Err(KnowledgeErrors(errors))
+        }
+    }
+}
+
+/// The errors that make a knowledge folder unusable.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the knowledge folder has {} error(s):\n{}", .0.len(), .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
+pub struct KnowledgeErrors(pub Vec<Diagnostic>);
+
+/// A folder that cannot be read at all.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot read the knowledge folder {}: {source} (fix: point --knowledge or knowledge.dir in bot.toml at a folder of .md files)", .dir.display())]
+pub struct FolderError {
+    pub dir: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
+/// Reads every file of `dir`, collecting all problems rather than stopping at the first.
+pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files).map_err(|source| FolderError { dir: dir.to_path_buf(), source })?;
+    files.sort();
+
+    let mut knowledge = Knowledge::default();
+    let mut diagnostics = Vec::new();
+    let mut programme_refs = Vec::new();
+    for rel in files {
+        let display = dir.join(&rel);
+        let mut report = Report::new(&display);
+        let name = rel.to_string_lossy().replace('\\', "/");
+        let ext = rel.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
+        let readable = matches!(ext.as_str(), "md" | "markdown" | "txt") || matches!(name.as_str(), PROGRAMMES_FILE | GLOSSARY_FILE | REFUSAL_FILE);
+        if !readable {
+            report.warning(0, "npq-bot reads only .md and .txt files and the three .toml files; this file is ignored", "convert it to Markdown (.md), or move it out of the knowledge folder");
+            diagnostics.append(&mut report.diagnostics);
+            continue;
+        }
+        if let Some(text) = read_text(&display, &mut report) {
+            match name.as_str() {
+                PROGRAMMES_FILE => knowledge.programmes = catalogue::parse(&text, &mut report),
+                GLOSSARY_FILE => knowledge.glossary = glossary::parse(&text, &mut report),
+                REFUSAL_FILE => knowledge.refusal = glossary::parse_refusal(&text, &mut report),
+                _ => {
+                    let (doc, refs) = document::parse(&rel, &text, &mut report);
+                    if let Some(doc) = doc {
+                        if let Some(other) = knowledge.documents.iter().find(|d| d.id == doc.id) {
+                            report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other.file), "rename one of the two files: a document's id is its path without the extension");
+                        } else {
+                            programme_refs.extend(refs.into_iter().map(|r| (display.clone(), r)));
+                            knowledge.documents.push(doc);
+                        }
+                    }
+                }
+            }
+        }
+        diagnostics.append(&mut report.diagnostics);
+    }
+
+    for (path, r) in programme_refs {
+        if !knowledge.programmes.iter().any(|p| p.code.eq_ignore_ascii_case(&r.code)) {
+            let known: Vec<&str> = knowledge.programmes.iter().map(|p| p.code.as_str()).collect();
+            let fix = if known.is_empty() { format!("add the programme to {PROGRAMMES_FILE}, or remove it from `programmes`") } else { format!("use a code from {PROGRAMMES_FILE}: {}", known.join(", ")) };
+            diagnostics.push(Diagnostic::error(&path, r.line, format!("unknown programme code \"{}\"", r.code), fix));
+        }
+    }
+    if knowledge.documents.is_empty() && knowledge.programmes.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.push(Diagnostic::error(dir, 0, "the knowledge folder holds no documents", "add .md files with `## ` sections (see docs/knowledge-format.md)"));
+    }
+    Ok(Loaded { knowledge, diagnostics })
+}
+
+/// Relative paths of the files under `dir`, skipping names that start with `.` or `_`.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with('.') || name.starts_with('_') {
+            continue;
+        }
+        let path = entry.path();
+        if entry.file_type()?.is_dir() {
+            walk(root, &path, out)?;
+        } else {
+            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+        }
+    }
+    Ok(())
+}
+
+/// Reads a file as UTF-8, reporting an unreadable file or the line of the first bad byte.
+fn read_text(path: &Path, report: &mut Report) -> Option<String> {
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            report.error(0, format!("cannot read the file: {e}"), "check the file's permissions");
+            return None;
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            let bytes = e.as_bytes();
+            let valid = e.utf8_error().valid_up_to();
+            let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
+            report.error(line, "the file is not UTF-8 text", "save the file as UTF-8 (in most editors: Save As, encoding UTF-8)");
+            None
+        }
+    }
+}
+
+impl Knowledge {
+    /// Every passage: document sections (long ones split at paragraphs) and programme cards.
+    pub fn passages(&self) -> Vec<Passage> {
+        let mut out = Vec::new();
+        for doc in &self.documents {
+            let mut keywords: Vec<String> = doc.tags.clone();
+            for code in &doc.programmes {
+                keywords.push(code.clone());
+                if let Some(p) = self.programmes.iter().find(|p| p.code.eq_ignore_ascii_case(code)) {
+                    keywords.push(p.name.clone());
+                }
+            }
+            let keywords = keywords.join(" ");
+            for section in &doc.sections {
+                let citation = section
+                    .sources
+                    .first()
+                    .and_then(|&i| doc.sources.get(i))
+                    .or_else(|| doc.sources.first())
+                    .cloned()
+                    .unwrap_or_else(|| Source::unsourced(&doc.file));
+                for text in split_blocks(&section.blocks, MAX_PASSAGE_CHARS) {
+                    out.push(Passage {
+                        doc_id: doc.id.clone(),
+                        title: doc.title.clone(),
+                        section: section.heading.clone(),
+                        text,
+                        keywords: keywords.clone(),
+                        citation: citation.clone(),
+                    });
+                }
+            }
+        }
+        for p in &self.programmes {
+            out.push(Passage {
+                doc_id: format!("{}#{}", PROGRAMMES_FILE, p.code.to_lowercase()),
+                title: format!("{} ({})", p.name, p.code),
+                section: "Programme card".to_string(),
+                text: p.card_text().join("\n"),
+                keywords: std::iter::once(p.code.clone()).chain(p.aliases.iter().cloned()).collect::<Vec<_>>().join(" "),
+                citation: p.sources.first().cloned().unwrap_or_else(|| Source::unsourced(PROGRAMMES_FILE)),
+            });
+        }
+        out
+    }
+
+    /// Distinct sources cited anywhere in the folder.
+    pub fn source_count(&self) -> usize {
+        let mut all: Vec<(&str, &str, &str)> = self
+            .documents
+            .iter()
+            .flat_map(|d| d.sources.iter())
+            .chain(self.programmes.iter().flat_map(|p| p.sources.iter()))
+            .map(|s| (s.publisher.as_str(), s.title.as_str(), s.date.as_str()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all.len()
+    }
+}
+
+/// Groups paragraphs into chunks of at most `max` characters (a longer paragraph stands alone).
+fn split_blocks(blocks: &[String], max: usize) -> Vec<String> {
+    let mut chunks = Vec::new();
+    let mut current = String::new();
+    for block in blocks {
+        if !current.is_empty() && current.len() + block.len() + 1 > max {
+            chunks.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(block);
+    }
+    if !current.is_empty() {
+        chunks.push(current);
+    }
+    chunks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_blocks;
+
+    #[test]
+    fn long_sections_split_at_paragraphs() {
+        let blocks: Vec<String> = (0..5).map(|i| format!("{i}{}", "x".repeat(99))).collect();
+        let chunks = split_blocks(&blocks, 250);
+        assert_eq!(chunks.len(), 3);
+        assert!(chunks.iter().all(|c| c.len() <= 250));
+        assert_eq!(chunks.join("\n"), blocks.join("\n"));
+    }
+}

@@ -1,0 +1,217 @@
+//! Where a fact comes from: publisher, page, address and the date the page gives.
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::diagnostic::{line_of, Report};
+
+/// A cited source, as shown beside every snippet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source {
+    #[serde(skip)]
+    pub id: Option<String>,
+    pub publisher: String,
+    pub title: String,
+    pub url: Option<String>,
+    /// The date the source gives: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; empty when unknown.
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Source {
+    /// The citation for a file that names no source: the file itself.
+    pub fn unsourced(file_name: &str) -> Self {
+        Source {
+            id: None,
+            publisher: "unsourced file".to_string(),
+            title: file_name.to_string(),
+            url: None,
+            date: String::new(),
+            note: None,
+        }
+    }
+
+    /// "Publisher, Title (date)" for terminal and Discord citations.
+    pub fn cite(&self) -> String {
+        let mut s = format!("{}, \u{201c}{}\u{201d}", self.publisher, self.title);
+        if !self.date.is_empty() {
+            s.push_str(&format!(" ({})", self.date));
+        }
+        s
+    }
+}
+
+/// A `[[sources]]` table as written, before validation.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    pub id: Option<Spanned<String>>,
+    pub publisher: Option<Spanned<String>>,
+    pub title: Option<Spanned<String>>,
+    pub url: Option<Spanned<String>>,
+    pub date: Option<Spanned<DateValue>>,
+    pub note: Option<String>,
+}
+
+/// A date written either as a string or as a bare TOML date.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum DateValue {
+    Text(String),
+    Toml(toml::value::Datetime),
+}
+
+impl DateValue {
+    pub fn as_text(&self) -> String {
+        match self {
+            DateValue::Text(s) => s.trim().to_string(),
+            DateValue::Toml(d) => d.to_string(),
+        }
+    }
+}
+
+/// Checks `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a real month and day.
+pub fn valid_date(s: &str) -> bool {
+    let parts: Vec<&str> = s.split('-').collect();
+    let num = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_digit());
+    if parts.is_empty() || parts.len() > 3 || !num(parts[0], 4) {
+        return false;
+    }
+    let year: u32 = parts[0].parse().unwrap_or(0);
+    if !(1900..=2100).contains(&year) {
+        return false;
+    }
+    if parts.len() >= 2 {
+        if !num(parts[1], 2) {
+            return false;
+        }
+        let month: u32 = parts[1].parse().unwrap_or(0);
+        if !(1..=12).contains(&month) {
+            return false;
+        }
+        if parts.len() == 3 {
+            if !num(parts[2], 2) {
+                return false;
+            }
+            let day: u32 = parts[2].parse().unwrap_or(0);
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+            let days = match month {
+                2 if leap => 29,
+                2 => 28,
+                4 | 6 | 9 | 11 => 30,
+                _ => 31,
+            };
+            if !(1..=days).contains(&day) {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+pub const DATE_FIX: &str = "write the date as \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\", e.g. date = \"2024-09-30\"";
+
+/// Validates a date field; reports at its line (`toml_text` starts at file line `first_line`).
+pub fn check_date(
+    value: &Spanned<DateValue>,
+    key: &str,
+    toml_text: &str,
+    first_line: usize,
+    report: &mut Report,
+) -> Option<String> {
+    let text = value.get_ref().as_text();
+    if valid_date(&text) {
+        Some(text)
+    } else {
+        let line = first_line + line_of(toml_text, value.span().start) - 1;
+        report.error(line, format!("`{key}` is not a valid date: \"{text}\""), DATE_FIX);
+        None
+    }
+}
+
+/// Validates raw `[[sources]]` tables; each problem is reported at its line.
+/// `table_line` gives the file line of the n-th `[[sources]]` header, for missing keys.
+pub fn validate_sources(
+    raw: Vec<RawSource>,
+    toml_text: &str,
+    first_line: usize,
+    table_line: &dyn Fn(usize) -> usize,
+    report: &mut Report,
+) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut seen_ids: Vec<String> = Vec::new();
+    for (i, raw) in raw.into_iter().enumerate() {
+        let header = table_line(i);
+        let line_at = |span: std::ops::Range<usize>| first_line + line_of(toml_text, span.start) - 1;
+        let mut ok = true;
+        let mut required = |field: &Option<Spanned<String>>, key: &str, example: &str| -> String {
+            match field {
+                Some(v) if !v.get_ref().trim().is_empty() => v.get_ref().trim().to_string(),
+                Some(v) => {
+                    report.error(line_at(v.span()), format!("source `{key}` is empty"), format!("write {key} = \"{example}\""));
+                    ok = false;
+                    String::new()
+                }
+                None => {
+                    report.error(header, format!("source {} has no `{key}`", i + 1), format!("add {key} = \"{example}\" to this [[sources]] table"));
+                    ok = false;
+                    String::new()
+                }
+            }
+        };
+        let publisher = required(&raw.publisher, "publisher", "Department for Education");
+        let title = required(&raw.title, "title", "the page's title");
+        let date = match &raw.date {
+            Some(d) => check_date(d, "date", toml_text, first_line, report),
+            None => {
+                report.error(header, format!("source {} has no `date`", i + 1), format!("add the date the source gives: {DATE_FIX}"));
+                None
+            }
+        };
+        let url = raw.url.as_ref().map(|u| u.get_ref().trim().to_string());
+        if let (Some(u), Some(spanned)) = (&url, &raw.url) {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                report.error(line_at(spanned.span()), format!("source url \"{u}\" is not a web address"), "write a full address starting with https://, or remove `url`");
+                ok = false;
+            }
+        }
+        let id = raw.id.as_ref().map(|v| v.get_ref().trim().to_string());
+        if let (Some(id), Some(spanned)) = (&id, &raw.id) {
+            if seen_ids.contains(id) {
+                report.error(line_at(spanned.span()), format!("source id \"{id}\" is used twice"), "give every source in this file its own id");
+                ok = false;
+            }
+            seen_ids.push(id.clone());
+        }
+        if let (true, Some(date)) = (ok, date) {
+            out.push(Source { id, publisher, title, url, date, note: raw.note.clone() });
+        }
+    }
+    out
+}
+
+/// The file line of each `[[sources]]` header in a TOML text starting at `first_line`.
+pub fn table_header_lines(toml_text: &str, first_line: usize, header: &str) -> Vec<usize> {
+    toml_text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.trim() == header)
+        .map(|(i, _)| first_line + i)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_date;
+
+    #[test]
+    fn dates_with_real_months_and_days_are_valid() {
+        for ok in ["2024", "2024-09", "2024-02-29", "2023-12-31"] {
+            assert!(valid_date(ok), "{ok}");
+        }
+        for bad in ["", "24", "2024-13", "2023-02-29", "2024-9-1", "30 Sep 2024", "2024-09-31", "abcd"] {
+            assert!(!valid_date(bad), "{bad}");
+        }
+    }
+}

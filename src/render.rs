@@ -1,0 +1,105 @@
+//! The same `Answer` shown as terminal text or as one JSON line.
+
+use std::fmt::Write;
+
+use serde::Serialize;
+
+use crate::answer::{Answer, ResultItem};
+use crate::knowledge::Source;
+
+/// A readable answer with numbered sources, for the terminal.
+pub fn text(answer: &Answer) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Q: {}\n", answer.question.trim());
+    if !answer.answered {
+        if let Some(r) = &answer.refusal {
+            let _ = writeln!(out, "{}", r.message);
+            if !r.topics.is_empty() {
+                let _ = writeln!(out, "\nI can answer questions about:");
+                for t in &r.topics {
+                    let _ = writeln!(out, "  - {t}");
+                }
+            }
+            if !r.elsewhere.is_empty() {
+                let _ = writeln!(out, "\nFor anything else, try:");
+                for e in &r.elsewhere {
+                    let _ = writeln!(out, "  - {e}");
+                }
+            }
+        }
+        return out;
+    }
+    let sources = numbered_sources(&answer.results);
+    for (i, r) in answer.results.iter().enumerate() {
+        let n = sources.iter().position(|s| *s == &r.source).map(|p| p + 1).unwrap_or(0);
+        let _ = writeln!(out, "{}. {} [{n}]", i + 1, r.snippet);
+        let _ = writeln!(out, "   ({} \u{203a} {})\n", r.title, r.section);
+    }
+    let _ = writeln!(out, "Sources:");
+    for (i, s) in sources.iter().enumerate() {
+        let _ = write!(out, "  [{}] {}", i + 1, s.cite());
+        if let Some(url) = &s.url {
+            let _ = write!(out, " <{url}>");
+        }
+        let _ = writeln!(out);
+    }
+    out
+}
+
+/// The distinct sources of `results`, in order of first use.
+pub fn numbered_sources(results: &[ResultItem]) -> Vec<&Source> {
+    let mut out: Vec<&Source> = Vec::new();
+    for r in results {
+        if !out.contains(&&r.source) {
+            out.push(&r.source);
+        }
+    }
+    out
+}
+
+#[derive(Serialize)]
+struct JsonResult<'a> {
+    title: &'a str,
+    section: &'a str,
+    snippet: &'a str,
+    score: f32,
+    source: JsonSource<'a>,
+    document: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonSource<'a> {
+    publisher: &'a str,
+    title: &'a str,
+    url: Option<&'a str>,
+    date: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct JsonAnswer<'a> {
+    question: &'a str,
+    answered: bool,
+    results: Vec<JsonResult<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refusal: Option<&'a crate::answer::RefusalText>,
+}
+
+/// One JSON object on one line: `{"question", "answered", "results": [...]}`.
+pub fn json(answer: &Answer) -> String {
+    let results = answer
+        .results
+        .iter()
+        .map(|r| JsonResult {
+            title: &r.title,
+            section: &r.section,
+            snippet: &r.snippet,
+            score: r.score,
+            source: JsonSource { publisher: &r.source.publisher, title: &r.source.title, url: r.source.url.as_deref(), date: &r.source.date, note: r.source.note.as_deref() },
+            document: &r.document,
+        })
+        .collect();
+    let value = JsonAnswer { question: &answer.question, answered: answer.answered, results, refusal: answer.refusal.as_ref() };
+    serde_json::to_string(&value).expect("answers always serialize")
+}

@@ -1,0 +1,264 @@
+//! The tantivy index over passages: built in RAM by default, or kept on disk for large
+//! folders. One reader for the program's life; a `Snapshot` per question.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder, DFA};
+use tantivy::collector::TopDocs;
+use tantivy::columnar::Column;
+use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
+
+use crate::analysis::{self, ANALYZER};
+use crate::knowledge::{Passage, Source};
+
+/// Schema field handles, built once.
+#[derive(Debug, Clone, Copy)]
+struct Fields {
+    ord: Field,
+    /// Title, section, text and keywords together: searched, and the source of word statistics.
+    all: Field,
+    /// Title and section: matches here add to the score.
+    heading: Field,
+    doc_id: Field,
+    title: Field,
+    section: Field,
+    text: Field,
+    keywords: Field,
+    citation: Field,
+}
+
+impl Fields {
+    fn schema() -> (Schema, Fields) {
+        let mut builder = Schema::builder();
+        let indexed = TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs));
+        let fields = Fields {
+            ord: builder.add_u64_field("ord", FAST),
+            all: builder.add_text_field("all", indexed.clone()),
+            heading: builder.add_text_field("heading", indexed),
+            doc_id: builder.add_text_field("doc_id", STORED),
+            title: builder.add_text_field("title", STORED),
+            section: builder.add_text_field("section", STORED),
+            text: builder.add_text_field("text", STORED),
+            keywords: builder.add_text_field("keywords", STORED),
+            citation: builder.add_text_field("citation", STORED),
+        };
+        (builder.build(), fields)
+    }
+
+    fn from_schema(schema: &Schema) -> tantivy::Result<Fields> {
+        let f = |name: &str| schema.get_field(name);
+        Ok(Fields {
+            ord: f("ord")?,
+            all: f("all")?,
+            heading: f("heading")?,
+            doc_id: f("doc_id")?,
+            title: f("title")?,
+            section: f("section")?,
+            text: f("text")?,
+            keywords: f("keywords")?,
+            citation: f("citation")?,
+        })
+    }
+}
+
+/// A searchable set of passages.
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    /// Passages kept in memory (indexes built in RAM); otherwise read from the index's store.
+    passages: Option<Vec<Arc<Passage>>>,
+    num_passages: u64,
+}
+
+/// A passage found for a question, with its BM25 score.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub bm25: f32,
+    pub passage: Arc<Passage>,
+}
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchIndex").field("passages", &self.num_passages).field("in_memory", &self.passages.is_some()).finish()
+    }
+}
+
+fn register_analyzer(index: &Index) {
+    index.tokenizers().register(ANALYZER, analysis::analyzer());
+}
+
+impl SearchIndex {
+    /// Builds an index in RAM; the passages stay in memory.
+    pub fn in_ram(passages: Vec<Passage>) -> tantivy::Result<SearchIndex> {
+        let (schema, fields) = Fields::schema();
+        let index = Index::create_in_ram(schema);
+        register_analyzer(&index);
+        write_passages(&index, fields, &passages)?;
+        let passages: Vec<Arc<Passage>> = passages.into_iter().map(Arc::new).collect();
+        Self::from_index(index, fields, Some(passages))
+    }
+
+    /// Builds an index in `dir` (which must be empty or missing); passages are read from disk.
+    pub fn build_on_disk(dir: &Path, passages: &[Passage]) -> tantivy::Result<SearchIndex> {
+        std::fs::create_dir_all(dir)?;
+        let (schema, fields) = Fields::schema();
+        let index = Index::create_in_dir(dir, schema)?;
+        register_analyzer(&index);
+        write_passages(&index, fields, passages)?;
+        Self::from_index(index, fields, None)
+    }
+
+    /// Opens an index built earlier by [`SearchIndex::build_on_disk`].
+    pub fn open_on_disk(dir: &Path) -> tantivy::Result<SearchIndex> {
+        let index = Index::open_in_dir(dir)?;
+        register_analyzer(&index);
+        let fields = Fields::from_schema(&index.schema())?;
+        Self::from_index(index, fields, None)
+    }
+
+    fn from_index(index: Index, fields: Fields, passages: Option<Vec<Arc<Passage>>>) -> tantivy::Result<SearchIndex> {
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let num_passages = reader.searcher().num_docs();
+        Ok(SearchIndex { index, reader, fields, passages, num_passages })
+    }
+
+    pub fn num_passages(&self) -> u64 {
+        self.num_passages
+    }
+
+    /// A consistent view of the index for answering one question.
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot { index: self, searcher: self.reader.searcher(), ord_columns: OnceLock::new() }
+    }
+
+    pub fn tantivy_index(&self) -> &Index {
+        &self.index
+    }
+}
+
+fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> tantivy::Result<()> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    // Small folders index fastest on one thread; large ones use every core.
+    let threads = if passages.len() < 5_000 { 1 } else { threads };
+    let mut writer: tantivy::IndexWriter<TantivyDocument> = index.writer_with_num_threads(threads, threads * 60_000_000)?;
+    for (ord, p) in passages.iter().enumerate() {
+        let mut doc = TantivyDocument::default();
+        doc.add_u64(fields.ord, ord as u64);
+        doc.add_text(fields.all, format!("{}\n{}\n{}\n{}", p.title, p.section, p.text, p.keywords));
+        doc.add_text(fields.heading, format!("{}\n{}", p.title, p.section));
+        doc.add_text(fields.doc_id, &p.doc_id);
+        doc.add_text(fields.title, &p.title);
+        doc.add_text(fields.section, &p.section);
+        doc.add_text(fields.text, &p.text);
+        doc.add_text(fields.keywords, &p.keywords);
+        doc.add_text(fields.citation, serde_json::to_string(&p.citation).map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?);
+        writer.add_document(doc)?;
+    }
+    writer.commit()?;
+    writer.wait_merging_threads()?;
+    Ok(())
+}
+
+/// A searcher for one question: word statistics, typo correction and ranked passages.
+pub struct Snapshot<'a> {
+    index: &'a SearchIndex,
+    searcher: Searcher,
+    ord_columns: OnceLock<Vec<Option<Column<u64>>>>,
+}
+
+fn levenshtein(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+    static ONE: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    static TWO: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
+    let cell = if distance <= 1 { &ONE } else { &TWO };
+    cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
+}
+
+struct DfaAutomaton(DFA);
+
+impl tantivy_fst::Automaton for DfaAutomaton {
+    type State = u32;
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(self.0.distance(*state), Distance::Exact(_))
+    }
+    fn can_match(&self, state: &u32) -> bool {
+        *state != levenshtein_automata::SINK_STATE
+    }
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
+    }
+}
+
+impl Snapshot<'_> {
+    pub fn num_passages(&self) -> u64 {
+        self.searcher.num_docs()
+    }
+
+    /// In how many passages a stem occurs.
+    pub fn doc_freq(&self, stem: &str) -> u64 {
+        self.searcher.doc_freq(&Term::from_field_text(self.index.fields.all, stem)).unwrap_or(0)
+    }
+
+    /// The most frequent indexed stem within `distance` edits of `stem`, with its frequency.
+    pub fn closest_stem(&self, stem: &str, distance: u8) -> Option<(String, u64)> {
+        let mut found: HashMap<String, u64> = HashMap::new();
+        for segment in self.searcher.segment_readers() {
+            let Ok(inverted) = segment.inverted_index(self.index.fields.all) else { continue };
+            let automaton = DfaAutomaton(levenshtein(distance).build_dfa(stem));
+            let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else { continue };
+            while stream.advance() {
+                if let Ok(term) = std::str::from_utf8(stream.key()) {
+                    *found.entry(term.to_string()).or_default() += u64::from(stream.value().doc_freq);
+                }
+            }
+        }
+        found.into_iter().filter(|(t, _)| t != stem).max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+    }
+
+    /// The best `limit` passages for weighted stems, by BM25 over the text and the headings.
+    pub fn search(&self, stems: &[(String, f32)], limit: usize) -> Vec<Hit> {
+        if stems.is_empty() || limit == 0 {
+            return Vec::new();
+        }
+        let fields = self.index.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (stem, weight) in stems {
+            for (field, boost) in [(fields.all, 1.0f32), (fields.heading, 0.5)] {
+                let term = TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), weight * boost))));
+            }
+        }
+        let query = BooleanQuery::new(clauses);
+        let Ok(top) = self.searcher.search(&query, &TopDocs::with_limit(limit).order_by_score()) else {
+            return Vec::new();
+        };
+        top.into_iter().filter_map(|(bm25, address)| Some(Hit { bm25, passage: self.passage(address)? })).collect()
+    }
+
+    fn passage(&self, address: DocAddress) -> Option<Arc<Passage>> {
+        if let Some(passages) = &self.index.passages {
+            let columns = self.ord_columns.get_or_init(|| self.searcher.segment_readers().iter().map(|s| s.fast_fields().u64("ord").ok()).collect());
+            let ord = columns.get(address.segment_ord as usize)?.as_ref()?.first(address.doc_id)?;
+            return passages.get(ord as usize).cloned();
+        }
+        let doc: TantivyDocument = self.searcher.doc(address).ok()?;
+        let fields = self.index.fields;
+        let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+        let citation: Source = serde_json::from_str(&text(fields.citation)).ok()?;
+        Some(Arc::new(Passage {
+            doc_id: text(fields.doc_id),
+            title: text(fields.title),
+            section: text(fields.section),
+            text: text(fields.text),
+            keywords: text(fields.keywords),
+            citation,
+        }))
+    }
+}
