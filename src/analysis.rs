@@ -6,19 +6,127 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, TextAnalyzer, TokenStream};
+use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token as TantivyToken, TokenFilter, TokenStream, Tokenizer};
 
 /// The name the analyzer is registered under in every index.
 pub const ANALYZER: &str = "npq_en";
 
 /// Lowercased, ASCII-folded, English-stemmed words: the same for documents and questions.
 pub fn analyzer() -> TextAnalyzer {
-    TextAnalyzer::builder(SimpleTokenizer::default())
+    TextAnalyzer::builder(WordTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(AsciiFoldingFilter)
         .filter(Stemmer::default())
+        .filter(AcronymPlural)
         .build()
+}
+
+/// Splits text into runs of letters and digits, like tantivy's simple tokenizer, but reads a
+/// `+` straight after a word as the word "plus", so that "NPQ+" is not just "NPQ".
+#[derive(Clone, Default)]
+pub struct WordTokenizer {
+    token: TantivyToken,
+}
+
+pub struct WordStream<'a> {
+    text: &'a str,
+    next: usize,
+    token: &'a mut TantivyToken,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
+        self.token.reset();
+        WordStream { text, next: 0, token: &mut self.token }
+    }
+}
+
+impl TokenStream for WordStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.text.clear();
+        self.token.position = self.token.position.wrapping_add(1);
+        let mut prev_is_word = self.text[..self.next].chars().next_back().is_some_and(char::is_alphanumeric);
+        for (i, c) in self.text[self.next..].char_indices() {
+            let start = self.next + i;
+            if c == '+' && prev_is_word {
+                self.token.offset_from = start;
+                self.token.offset_to = start + 1;
+                self.token.text.push_str("plus");
+                self.next = start + 1;
+                return true;
+            }
+            if c.is_alphanumeric() {
+                let end = self.text[start..].find(|c: char| !c.is_alphanumeric()).map_or(self.text.len(), |e| start + e);
+                self.token.offset_from = start;
+                self.token.offset_to = end;
+                self.token.text.push_str(&self.text[start..end]);
+                self.next = end;
+                return true;
+            }
+            prev_is_word = false;
+        }
+        self.next = self.text.len();
+        false
+    }
+
+    fn token(&self) -> &TantivyToken {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut TantivyToken {
+        self.token
+    }
+}
+
+/// Makes the plural of an acronym its singular ("npqs" -> "npq"): the English stemmer
+/// keeps a final `s` after a word without vowels.
+#[derive(Clone)]
+pub struct AcronymPlural;
+
+impl TokenFilter for AcronymPlural {
+    type Tokenizer<T: Tokenizer> = AcronymPluralFilter<T>;
+
+    fn transform<T: Tokenizer>(self, tokenizer: T) -> AcronymPluralFilter<T> {
+        AcronymPluralFilter(tokenizer)
+    }
+}
+
+#[derive(Clone)]
+pub struct AcronymPluralFilter<T>(T);
+
+impl<T: Tokenizer> Tokenizer for AcronymPluralFilter<T> {
+    type TokenStream<'a> = AcronymPluralStream<T::TokenStream<'a>>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> Self::TokenStream<'a> {
+        AcronymPluralStream(self.0.token_stream(text))
+    }
+}
+
+pub struct AcronymPluralStream<S>(S);
+
+impl<S: TokenStream> TokenStream for AcronymPluralStream<S> {
+    fn advance(&mut self) -> bool {
+        if !self.0.advance() {
+            return false;
+        }
+        let text = &mut self.0.token_mut().text;
+        let stem = text.strip_suffix('s').unwrap_or("");
+        if stem.len() >= 2 && stem.bytes().all(|b| b.is_ascii_alphanumeric() && !b"aeiouy".contains(&b)) && stem.bytes().any(|b| b.is_ascii_alphabetic()) {
+            text.pop();
+        }
+        true
+    }
+
+    fn token(&self) -> &TantivyToken {
+        self.0.token()
+    }
+
+    fn token_mut(&mut self) -> &mut TantivyToken {
+        self.0.token_mut()
+    }
 }
 
 /// A stemmed word and where it stands in the original text.
@@ -51,26 +159,35 @@ pub fn content_stems(text: &str) -> Vec<String> {
     tokens(text).into_iter().filter(|t| !is_stop_stem(&t.stem)).map(|t| t.stem).collect()
 }
 
-/// Function words and conversational filler that carry no topic. These are plain English,
-/// not domain words: topic words belong in the knowledge folder's glossary.
-const STOP_WORDS: &[&str] = &[
-    "a", "about", "above", "actual", "actually", "after", "again", "all", "also", "am", "an", "and", "ani", "any", "anyon", "anyth",
-    "are", "as", "ask", "at", "be", "been", "befor", "being", "bot", "but", "by", "can", "cannot", "could", "d", "dear", "did", "do",
-    "doe", "does", "doing", "don", "dont", "e", "each", "explain", "for", "from", "get", "getting", "give", "go", "going", "got",
-    "had", "has", "have", "having", "he", "hello", "help", "her", "here", "hey", "hi", "him", "his", "how", "i", "if", "in", "into",
-    "is", "it", "its", "just", "know", "kind", "let", "like", "ll", "m", "me", "mean", "might", "more", "most", "mr", "mrs", "ms",
-    "much", "must", "my", "need", "no", "not", "now", "of", "off", "ok", "okay", "on", "onc", "one", "onli", "or", "other", "our",
-    "out", "own", "pleas", "plz", "question", "quick", "re", "realli", "s", "said", "say", "see", "shall", "she", "should", "so",
-    "some", "someon", "someth", "sort", "t", "tell", "than", "thank", "thanks", "that", "the", "their", "them", "then", "there",
-    "these", "they", "thing", "thi", "this", "those", "through", "to", "too", "u", "under", "up", "us", "ve", "veri", "wa", "want",
-    "was", "we", "were", "what", "whatev", "when", "where", "whether", "which", "while", "who", "whom", "whose", "why", "will",
-    "wish", "with", "wonder", "would", "yes", "yet", "you", "your", "yourself",
-];
+/// Function words and conversational filler that carry no topic, as plain English words
+/// (stemmed when first used). Topic words belong in the knowledge folder's glossary instead.
+const STOP_WORDS: &str = "
+    a about above actually after again ago all already also always am an and any anybody anyone anything anyway
+    are aren as ask asking at basically be been before being bot but by can cannot certainly could couldn d dear
+    describe did didn do does doesn doing don done dont e each either else etc even ever everybody everyone exactly
+    explain for from get getting give go going gonna got gotten had hadn has hasn have haven having he hello help her
+    here hey hi him his how however i if in into is isn it its just know kind let like list ll lot lots m maybe me mean
+    might more most mr mrs ms much must my need never no not now of off ok okay on once one only or other our out own
+    perhaps please plz pretty probably question quick re really s said say see shall she should shouldn show so some
+    somebody someone something soon sort still stuff sure t tell than thank thanks that the their them then there these
+    they thing things this those though through to today tomorrow too u under up us ve very was wasn we were weren what
+    whatever when where whether which while who whom whose why will wish with won wonder would wouldn yes yesterday yet
+    you your yourself
+";
 
 /// True for the stem of a stop word.
 pub fn is_stop_stem(stem: &str) -> bool {
-    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| STOP_WORDS.iter().copied().collect()).contains(stem)
+    static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
+    SET.get_or_init(|| {
+        let mut analyzer = analyzer();
+        let mut stream = analyzer.token_stream(STOP_WORDS);
+        let mut set = std::collections::HashSet::new();
+        while stream.advance() {
+            set.insert(stream.token().text.clone());
+        }
+        set
+    })
+    .contains(stem)
 }
 
 /// Byte ranges of the sentences of `text`: paragraphs (`\n`) always end a sentence; inside a
@@ -129,6 +246,18 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 }
 
 impl QuestionType {
+    pub const ALL: [QuestionType; 4] = [QuestionType::Duration, QuestionType::Money, QuestionType::Date, QuestionType::Count];
+
+    /// A one-word name, used as an index token.
+    pub fn name(self) -> &'static str {
+        match self {
+            QuestionType::Duration => "duration",
+            QuestionType::Money => "money",
+            QuestionType::Date => "date",
+            QuestionType::Count => "count",
+        }
+    }
+
     /// The kinds of fact `question` asks for (possibly none).
     pub fn detect(question: &str) -> Vec<QuestionType> {
         static DURATION: OnceLock<Regex> = OnceLock::new();
@@ -186,6 +315,21 @@ mod tests {
     }
 
     #[test]
+    fn a_plus_after_a_word_is_read_as_plus() {
+        let text = "What is NPQ+? 2 + 2, C++";
+        let got: Vec<(String, &str)> = tokens(text).into_iter().map(|t| (t.stem.clone(), &text[t.span])).collect();
+        let stems: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(stems, vec!["what", "is", "npq", "plus", "2", "2", "c", "plus"]);
+        assert_eq!(got[3].1, "+");
+    }
+
+    #[test]
+    fn acronym_plurals_are_singular() {
+        let stems: Vec<String> = tokens("NPQs TLRs SENCOs bus").into_iter().map(|t| t.stem).collect();
+        assert_eq!(stems, vec!["npq", "tlr", "senco", "bus"]);
+    }
+
+    #[test]
     fn stop_words_are_dropped_from_content_stems() {
         assert_eq!(content_stems("How long does the NPQH take, please?"), vec!["long", "npqh", "take"]);
     }
@@ -208,5 +352,13 @@ mod tests {
         assert!(QuestionType::Date.matches("from 1 September 2024"));
         assert!(QuestionType::Count.matches("1,056 executive leaders"));
         assert!(!QuestionType::Money.matches("no amounts here"));
+    }
+
+    #[test]
+    fn common_filler_words_are_stop_words() {
+        let filler = "always already basically certainly however maybe perhaps pretty probably somebody anybody everybody anyone anything describe please only really very once this was any before whatever ago still today yes";
+        for t in tokens(filler) {
+            assert!(is_stop_stem(&t.stem), "{} -> {}", &filler[t.span.clone()], t.stem);
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! From a question to an `Answer`: ranked passages with sentence-level snippets and
 //! citations, or a refusal when nothing is relevant enough. Independent of how it is shown.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -14,6 +14,10 @@ use crate::search::{SearchIndex, Snapshot};
 
 /// How a misspelt word's correction counts, against the user's own word.
 const TYPO_CREDIT: f32 = 0.7;
+/// How a topic word found only in the document's title or keywords counts.
+const CONTEXT_CREDIT: f32 = 0.75;
+/// Shorter words are not corrected: too many real words lie one edit apart ("lunch", "launch").
+const MIN_TYPO_CHARS: usize = 6;
 /// Snippet sentences beyond the first are added only when they bring this much more.
 const MIN_SENTENCE_GAIN: f32 = 0.08;
 
@@ -44,7 +48,10 @@ pub struct ResultItem {
     /// Plain text, one to three sentences, never cut mid-word.
     pub snippet: String,
     pub score: f32,
+    /// The main source.
     pub source: Source,
+    /// Every source the passage cites, the main one first.
+    pub sources: Vec<Source>,
     /// Byte ranges of the question's words in `snippet`, for bold text.
     pub highlights: Vec<Range<usize>>,
     pub document: String,
@@ -149,7 +156,7 @@ impl Engine {
         let snapshot = self.index.snapshot();
         let concepts = self.weigh(&snapshot, self.expander.concepts(&cleaned));
         let qtypes = QuestionType::detect(&cleaned);
-        let ranked = self.rank(&snapshot, &concepts, &qtypes, offset + limit);
+        let ranked = if concepts.is_empty() { Vec::new() } else { self.rank(&snapshot, &concepts, &qtypes, offset + limit) };
         let coverage = ranked.first().map_or(0.0, |best| best.coverage);
         if coverage < self.settings.threshold {
             return Answer { question: question.to_string(), answered: false, results: Vec::new(), refusal: Some(self.refusal.clone()), coverage };
@@ -167,7 +174,8 @@ impl Engine {
                     section: s.passage.section.clone(),
                     snippet,
                     score: (s.score * 1000.0).round() / 1000.0,
-                    source: s.passage.citation.clone(),
+                    source: s.passage.citation().clone(),
+                    sources: s.passage.citations.clone(),
                     highlights,
                     document: s.passage.doc_id.clone(),
                 })
@@ -176,6 +184,24 @@ impl Engine {
             .take(limit)
             .collect();
         Answer { question: question.to_string(), answered: true, results, refusal: None, coverage }
+    }
+
+    /// How a question was read and scored: each concept with its weight and variants, and the
+    /// coverage of the best candidates. For tuning knowledge and settings.
+    pub fn explain(&self, question: &str) -> String {
+        let cleaned = query::clean(question);
+        let snapshot = self.index.snapshot();
+        let concepts = self.weigh(&snapshot, self.expander.concepts(&cleaned));
+        let qtypes = QuestionType::detect(&cleaned);
+        let mut out = format!("question: {cleaned}\nquestion types: {qtypes:?}\n");
+        for c in &concepts {
+            let variants: Vec<String> = c.concept.variants.iter().map(|v| format!("{}({:.1})", v.stems.join(" "), v.credit)).collect();
+            out.push_str(&format!("  concept {:?} weight {:.2}: {}\n", c.concept.surface, c.weight, variants.join(", ")));
+        }
+        for s in self.rank(&snapshot, &concepts, &qtypes, 5).iter().take(5) {
+            out.push_str(&format!("  {:.3} coverage {:.3}  {} > {}\n", s.score, s.coverage, s.passage.title, s.passage.section));
+        }
+        out
     }
 
     /// Weighs each concept by how rare it is; a word the index has never seen weighs most,
@@ -187,10 +213,14 @@ impl Engine {
             .into_iter()
             .map(|mut concept| {
                 let df_of = |v: &Variant| v.stems.iter().map(|s| snapshot.doc_freq(s)).min().unwrap_or(0);
-                let mut df = concept.variants.iter().map(df_of).max().unwrap_or(0);
+                // The user's own word sets the weight; expansions only stand in when it is unknown.
+                let mut df = match df_of(&concept.variants[0]) {
+                    0 => concept.variants.iter().map(df_of).max().unwrap_or(0),
+                    own => own,
+                };
                 let own = concept.own_stems();
                 let is_word = own.len() == 1 && own[0].chars().all(char::is_alphabetic);
-                if df == 0 && is_word && own[0].chars().count() >= 5 {
+                if df == 0 && is_word && own[0].chars().count() >= MIN_TYPO_CHARS {
                     let distance = if own[0].chars().count() >= 9 { 2 } else { 1 };
                     if let Some((stem, freq)) = snapshot.closest_stem(&own[0], distance) {
                         concept.variants.push(Variant { stems: vec![stem], credit: TYPO_CREDIT });
@@ -214,25 +244,36 @@ impl Engine {
                 }
             }
         }
-        let hits = snapshot.search(&terms, self.settings.candidates.max(wanted * 2));
+        let hits = snapshot.search(&terms, qtypes, self.settings.candidates.max(wanted * 2));
         let best_bm25 = hits.iter().map(|h| h.bm25).fold(f32::MIN_POSITIVE, f32::max);
-        let total: f32 = concepts.iter().map(|c| c.weight).sum::<f32>().max(f32::MIN_POSITIVE);
+        let wanted = wanted_stems(concepts);
+        let dates: Vec<f32> = hits.iter().map(|h| date_value(&h.passage.citation().date)).filter(|&d| d > 0.0).collect();
+        let oldest = dates.iter().copied().fold(f32::MAX, f32::min);
+        let newest = dates.iter().copied().fold(f32::MIN, f32::max);
+        // The kind of fact asked for (a duration, an amount...) counts as one more topic word,
+        // as heavy as a moderately rare one.
+        let n = snapshot.num_passages().max(1) as f32;
+        let fact_weight = if qtypes.is_empty() { 0.0 } else { (1.0 + (n - n / 8.0 + 0.5) / (n / 8.0 + 0.5)).ln() };
+        let total: f32 = (concepts.iter().map(|c| c.weight).sum::<f32>() + fact_weight).max(f32::MIN_POSITIVE);
         let mut scored: Vec<Scored> = hits
             .into_iter()
             .map(|hit| {
                 let p = &hit.passage;
-                let heading = stem_set(&format!("{} {}", p.title, p.section));
-                let body = stem_set(&format!("{} {}", p.text, p.keywords));
-                let all: HashSet<&str> = heading.union(&body).map(String::as_str).collect();
-                let coverage = coverage_in(concepts, |s| all.contains(s)) / total;
-                let heading_cov = coverage_in(concepts, |s| heading.contains(s)) / total;
-                let fact = if qtypes.iter().any(|q| q.matches(&p.text)) { 1.0 } else { 0.0 };
+                let section = Words::new(&p.section);
+                let own = Words::new(&format!("{}\n{}", p.section, p.text));
+                // The document's title and keywords are shared by all its sections: they count less.
+                let context = Words::new(&format!("{}\n{}", p.title, p.keywords));
+                let fact = if qtypes.iter().any(|q| q.matches(&p.text)) { fact_weight } else { 0.0 };
+                let found: f32 = concepts.iter().map(|c| c.weight * credit(&c.concept, &own).max(CONTEXT_CREDIT * credit(&c.concept, &context))).sum();
+                let coverage = (found + fact) / total;
+                let heading_cov = coverage_in(concepts, &section) / total;
                 let rel = hit.bm25 / best_bm25;
-                let score = if qtypes.is_empty() {
-                    0.65 * coverage + 0.15 * heading_cov + 0.20 * rel
-                } else {
-                    0.60 * coverage + 0.12 * heading_cov + 0.13 * rel + 0.15 * fact
-                };
+                let recency = (date_value(&p.citation().date) - oldest) / (newest - oldest).max(1.0);
+                // A section whose heading is about more than the question is more specific than asked.
+                let heading_words: Vec<String> = analysis::content_stems(&p.section);
+                let on_topic = heading_words.iter().filter(|w| wanted.contains(w.as_str())).count();
+                let precision = on_topic as f32 / heading_words.len().max(1) as f32;
+                let score = 0.6 * coverage + 0.12 * heading_cov + 0.1 * precision + 0.13 * rel + 0.05 * recency.clamp(0.0, 1.0);
                 Scored { passage: hit.passage, coverage, score }
             })
             .collect();
@@ -251,18 +292,54 @@ impl Engine {
     }
 }
 
-fn stem_set(text: &str) -> HashSet<String> {
-    analysis::tokens(text).into_iter().map(|t| t.stem).collect()
+/// The topic words of a text with their positions, to find words and phrases in it.
+struct Words {
+    positions: HashMap<String, Vec<usize>>,
 }
 
-/// The weighted credit of the concepts found, where `has` says whether a stem is present.
-fn coverage_in(concepts: &[Weighted], has: impl Fn(&str) -> bool) -> f32 {
-    concepts.iter().map(|c| c.weight * credit(&c.concept, &has)).sum()
+impl Words {
+    fn new(text: &str) -> Words {
+        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
+        let content = analysis::tokens(text).into_iter().filter(|t| !is_stop_stem(&t.stem));
+        for (i, t) in content.enumerate() {
+            positions.entry(t.stem).or_default().push(i);
+        }
+        Words { positions }
+    }
+
+    /// True when the stems occur in order, each at most one word after the previous.
+    fn has(&self, stems: &[String]) -> bool {
+        let Some((first, rest)) = stems.split_first() else { return false };
+        let Some(starts) = self.positions.get(first) else { return false };
+        starts.iter().any(|&start| {
+            let mut at = start;
+            rest.iter().all(|stem| match self.positions.get(stem).and_then(|ps| ps.iter().find(|&&p| p > at && p <= at + 2)) {
+                Some(&p) => {
+                    at = p;
+                    true
+                }
+                None => false,
+            })
+        })
+    }
 }
 
-/// The best credit among the concept's variants whose stems are all present.
-fn credit(concept: &Concept, has: &impl Fn(&str) -> bool) -> f32 {
-    concept.variants.iter().filter(|v| v.stems.iter().all(|s| has(s))).map(|v| v.credit).fold(0.0, f32::max)
+/// The weighted credit of the concepts found in `words`.
+fn coverage_in(concepts: &[Weighted], words: &Words) -> f32 {
+    concepts.iter().map(|c| c.weight * credit(&c.concept, words)).sum()
+}
+
+/// The best credit among the concept's variants that occur in `words`.
+fn credit(concept: &Concept, words: &Words) -> f32 {
+    concept.variants.iter().filter(|v| words.has(&v.stems)).map(|v| v.credit).fold(0.0, f32::max)
+}
+
+/// A source date as a number of years, for preferring newer guidance; 0 when undated.
+fn date_value(date: &str) -> f32 {
+    let mut parts = date.split('-').map(|p| p.parse::<f32>().unwrap_or(0.0));
+    let year = parts.next().unwrap_or(0.0);
+    let month = parts.next().unwrap_or(1.0);
+    year + (month - 1.0) / 12.0
 }
 
 /// The one to three sentences of `text` that best answer the question, at most `max_chars`
@@ -276,8 +353,8 @@ fn snippet(text: &str, concepts: &[Weighted], qtypes: &[QuestionType], max_chars
     let info: Vec<(Vec<f32>, bool)> = sentences
         .iter()
         .map(|r| {
-            let stems = stem_set(&text[r.clone()]);
-            let credits = concepts.iter().map(|c| credit(&c.concept, &|s: &str| stems.contains(s))).collect();
+            let words = Words::new(&text[r.clone()]);
+            let credits = concepts.iter().map(|c| credit(&c.concept, &words)).collect();
             (credits, qtypes.iter().any(|q| q.matches(&text[r.clone()])))
         })
         .collect();
@@ -313,6 +390,12 @@ fn snippet(text: &str, concepts: &[Weighted], qtypes: &[QuestionType], max_chars
         }
         fact_seen |= info[i].1;
     }
+    // A sentence that introduces a list, or a short lone sentence, reads better with the next one.
+    let last = *chosen.iter().max().unwrap_or(&first.0);
+    let lone_and_short = chosen.len() == 1 && text[sentences[last].clone()].chars().count() < max_chars / 2;
+    if chosen.len() < 3 && last + 1 < sentences.len() && (text[sentences[last].clone()].ends_with(':') || lone_and_short) && !chosen.contains(&(last + 1)) {
+        chosen.push(last + 1);
+    }
     chosen.sort_unstable();
     let mut out = String::new();
     for (n, &i) in chosen.iter().enumerate() {
@@ -338,9 +421,14 @@ pub fn cut_at_word(text: &str, max_chars: usize) -> String {
     format!("{head}\u{2026}")
 }
 
+/// Every stem of every way of saying the question's concepts.
+fn wanted_stems(concepts: &[Weighted]) -> HashSet<&str> {
+    concepts.iter().flat_map(|c| c.concept.variants.iter().flat_map(|v| v.stems.iter().map(String::as_str))).collect()
+}
+
 /// Byte ranges of the words of `snippet` that are (or expand) the question's topic words.
 fn highlight(snippet: &str, concepts: &[Weighted]) -> Vec<Range<usize>> {
-    let wanted: HashSet<&str> = concepts.iter().flat_map(|c| c.concept.variants.iter().flat_map(|v| v.stems.iter().map(String::as_str))).collect();
+    let wanted = wanted_stems(concepts);
     analysis::tokens(snippet).into_iter().filter(|t| !is_stop_stem(&t.stem) && wanted.contains(t.stem.as_str())).map(|t| t.span).collect()
 }
 

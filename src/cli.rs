@@ -40,6 +40,9 @@ enum Command {
         /// Number of results per answer.
         #[arg(long, value_name = "N")]
         limit: Option<usize>,
+        /// Show how the question was read and scored, for tuning.
+        #[arg(long, hide = true)]
+        explain: bool,
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
@@ -74,7 +77,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let config = Config::load(cli.config.as_deref())?;
     let dir = |k: &KnowledgeArg| k.knowledge.clone().unwrap_or_else(|| config.knowledge_dir.clone());
     match cli.command {
-        Command::Ask { question, json, limit, knowledge } => {
+        Command::Ask { question, json, limit, explain, knowledge } => {
             let mut settings = config.answer.clone();
             if let Some(limit) = limit {
                 anyhow::ensure!((1..=10).contains(&limit), "--limit must be between 1 and 10");
@@ -82,6 +85,9 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 settings.candidates = settings.candidates.max(limit);
             }
             let engine = npq_bot::load_engine(&dir(&knowledge), settings)?;
+            if explain {
+                print!("{}", engine.explain(&question.join(" ")));
+            }
             ask(&engine, &question, json)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),

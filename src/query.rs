@@ -99,7 +99,16 @@ impl Expander {
 
     /// Every form of the group expands to every other form with `credit`.
     fn add_group(&mut self, forms: &[&str], credit: f32) {
-        let stemmed: Vec<Vec<String>> = forms.iter().map(|f| analysis::content_stems(f)).filter(|s| !s.is_empty()).collect();
+        // A form that shrinks to one word once stop words go ("NPQ LL" -> "npq") would
+        // hijack that word, so it is left out.
+        let stemmed: Vec<Vec<String>> = forms
+            .iter()
+            .filter_map(|f| {
+                let stems = analysis::content_stems(f);
+                let shrank_to_one = stems.len() == 1 && analysis::tokens(f).len() > 1;
+                (!stems.is_empty() && !shrank_to_one).then_some(stems)
+            })
+            .collect();
         for key in &stemmed {
             let variants = self.entries.entry(key.clone()).or_default();
             for other in &stemmed {

@@ -64,7 +64,14 @@ struct JsonResult<'a> {
     snippet: &'a str,
     score: f32,
     source: JsonSource<'a>,
+    sources: Vec<JsonSource<'a>>,
     document: &'a str,
+}
+
+impl<'a> From<&'a Source> for JsonSource<'a> {
+    fn from(s: &'a Source) -> Self {
+        JsonSource { publisher: &s.publisher, title: &s.title, url: s.url.as_deref(), date: &s.date, note: s.note.as_deref() }
+    }
 }
 
 #[derive(Serialize)]
@@ -96,7 +103,8 @@ pub fn json(answer: &Answer) -> String {
             section: &r.section,
             snippet: &r.snippet,
             score: r.score,
-            source: JsonSource { publisher: &r.source.publisher, title: &r.source.title, url: r.source.url.as_deref(), date: &r.source.date, note: r.source.note.as_deref() },
+            source: JsonSource::from(&r.source),
+            sources: r.sources.iter().map(JsonSource::from).collect(),
             document: &r.document,
         })
         .collect();

@@ -9,10 +9,10 @@ use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder, DFA};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED};
+use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING};
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
-use crate::analysis::{self, ANALYZER};
+use crate::analysis::{self, QuestionType, ANALYZER};
 use crate::knowledge::{Passage, Source};
 
 /// Schema field handles, built once.
@@ -29,6 +29,8 @@ struct Fields {
     text: Field,
     keywords: Field,
     citation: Field,
+    /// The kinds of fact a passage states (`duration`, `money`, ...), one token each.
+    facts: Field,
 }
 
 impl Fields {
@@ -45,6 +47,7 @@ impl Fields {
             text: builder.add_text_field("text", STORED),
             keywords: builder.add_text_field("keywords", STORED),
             citation: builder.add_text_field("citation", STORED),
+            facts: builder.add_text_field("facts", STRING),
         };
         (builder.build(), fields)
     }
@@ -61,6 +64,7 @@ impl Fields {
             text: f("text")?,
             keywords: f("keywords")?,
             citation: f("citation")?,
+            facts: f("facts")?,
         })
     }
 }
@@ -156,7 +160,10 @@ fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> tantiv
         doc.add_text(fields.section, &p.section);
         doc.add_text(fields.text, &p.text);
         doc.add_text(fields.keywords, &p.keywords);
-        doc.add_text(fields.citation, serde_json::to_string(&p.citation).map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?);
+        for kind in QuestionType::ALL.into_iter().filter(|k| k.matches(&p.text)) {
+            doc.add_text(fields.facts, kind.name());
+        }
+        doc.add_text(fields.citation, serde_json::to_string(&p.citations).map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?);
         writer.add_document(doc)?;
     }
     writer.commit()?;
@@ -222,8 +229,9 @@ impl Snapshot<'_> {
         found.into_iter().filter(|(t, _)| t != stem).max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
     }
 
-    /// The best `limit` passages for weighted stems, by BM25 over the text and the headings.
-    pub fn search(&self, stems: &[(String, f32)], limit: usize) -> Vec<Hit> {
+    /// The best `limit` passages for weighted stems, by BM25 over the text and the headings,
+    /// favouring passages that state the kinds of fact asked for.
+    pub fn search(&self, stems: &[(String, f32)], facts: &[QuestionType], limit: usize) -> Vec<Hit> {
         if stems.is_empty() || limit == 0 {
             return Vec::new();
         }
@@ -234,6 +242,10 @@ impl Snapshot<'_> {
                 let term = TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs);
                 clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), weight * boost))));
             }
+        }
+        for kind in facts {
+            let term = TermQuery::new(Term::from_field_text(fields.facts, kind.name()), IndexRecordOption::Basic);
+            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), 1.0))));
         }
         let query = BooleanQuery::new(clauses);
         let Ok(top) = self.searcher.search(&query, &TopDocs::with_limit(limit).order_by_score()) else {
@@ -251,14 +263,14 @@ impl Snapshot<'_> {
         let doc: TantivyDocument = self.searcher.doc(address).ok()?;
         let fields = self.index.fields;
         let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        let citation: Source = serde_json::from_str(&text(fields.citation)).ok()?;
+        let citations: Vec<Source> = serde_json::from_str(&text(fields.citation)).ok().filter(|c: &Vec<Source>| !c.is_empty())?;
         Some(Arc::new(Passage {
             doc_id: text(fields.doc_id),
             title: text(fields.title),
             section: text(fields.section),
             text: text(fields.text),
             keywords: text(fields.keywords),
-            citation,
+            citations,
         }))
     }
 }

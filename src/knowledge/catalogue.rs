@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::diagnostic::{line_of, toml_error_line, Report};
-use super::source::{check_date, table_header_lines, validate_sources, DateValue, RawSource, Source};
+use super::source::{check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -109,7 +109,7 @@ struct RawProgramme {
 }
 
 /// Parses `programmes.toml`; every problem is reported with its line.
-pub fn parse(text: &str, report: &mut Report) -> Vec<Programme> {
+pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Vec<Programme> {
     let raw: RawCatalogue = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => {
@@ -177,13 +177,14 @@ pub fn parse(text: &str, report: &mut Report) -> Vec<Programme> {
         }
         let mut cited = Vec::new();
         for id in &p.sources {
-            match sources.iter().find(|s| s.id.as_deref() == Some(id.get_ref().as_str())) {
+            let local = sources.iter().find(|s| s.id.as_deref() == Some(id.get_ref().as_str()));
+            match local.or_else(|| bibliography.get(id.get_ref())) {
                 Some(s) => cited.push(s.clone()),
-                None => report.error(at(id.span()), format!("programme {code} cites the unknown source id \"{}\"", id.get_ref()), "add a [[sources]] table with that id at the top of programmes.toml, or fix the id"),
+                None => report.error(at(id.span()), format!("programme {code} cites the unknown source id \"{}\"", id.get_ref()), bibliography.fix_for_unknown()),
             }
         }
         if p.sources.is_empty() {
-            report.error(header, format!("programme {code} names no source"), "add sources = [\"id\"] naming [[sources]] tables of this file");
+            report.error(header, format!("programme {code} names no source"), "add sources = [\"id\"] with ids from sources.json");
         }
         let ok = report.diagnostics.iter().filter(|d| d.is_error()).count() == errors_before;
         if let (true, Some(kind)) = (ok, kind) {
@@ -233,7 +234,7 @@ sources = ["s"]
     fn a_good_catalogue_parses() {
         let path = Path::new("programmes.toml");
         let mut report = Report::new(path);
-        let programmes = parse(GOOD, &mut report);
+        let programmes = parse(GOOD, &Bibliography::default(), &mut report);
         assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
         assert_eq!(programmes.len(), 1);
         assert!(programmes[0].is_named("Headship"));
@@ -244,7 +245,7 @@ sources = ["s"]
     fn an_unknown_kind_is_reported_at_its_line() {
         let path = Path::new("programmes.toml");
         let mut report = Report::new(path);
-        parse(&GOOD.replace("\"leadership\"", "\"senior\""), &mut report);
+        parse(&GOOD.replace("\"leadership\"", "\"senior\""), &Bibliography::default(), &mut report);
         let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
         assert!(msgs[0].starts_with("programmes.toml:12: error: unknown programme kind \"senior\""), "{msgs:?}");
     }

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use super::diagnostic::{line_of, toml_error_line, Report};
 use super::markdown;
-use super::source::{check_date, table_header_lines, validate_sources, DateValue, RawSource, Source};
+use super::source::{check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source};
 
 /// A parsed guidance document.
 #[derive(Debug, Clone)]
@@ -36,8 +36,8 @@ pub struct Section {
     /// The file line of the heading (or of the first text line for the preamble).
     pub line: usize,
     pub blocks: Vec<String>,
-    /// Indices into the document's sources that this section cites.
-    pub sources: Vec<usize>,
+    /// The sources this section cites; empty when it cites the document's first source.
+    pub sources: Vec<Source>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,6 +46,7 @@ struct RawFrontMatter {
     title: Option<Spanned<String>>,
     updated: Option<Spanned<DateValue>>,
     sources: Option<Vec<RawSource>>,
+    cite: Option<Vec<Spanned<String>>>,
     tags: Option<Vec<String>>,
     programmes: Option<Vec<Spanned<String>>>,
 }
@@ -68,7 +69,7 @@ fn fence() -> &'static Regex {
 
 /// Parses a file's text. `rel` is its path inside the knowledge folder.
 /// Returns the document (None when it is unusable) and the programme codes it names.
-pub fn parse(rel: &Path, text: &str, report: &mut Report) -> (Option<Document>, Vec<ProgrammeRef>) {
+pub fn parse(rel: &Path, text: &str, bibliography: &Bibliography, report: &mut Report) -> (Option<Document>, Vec<ProgrammeRef>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let file = rel.to_string_lossy().replace('\\', "/");
     let id = file.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&file).to_lowercase();
@@ -104,19 +105,19 @@ pub fn parse(rel: &Path, text: &str, report: &mut Report) -> (Option<Document>, 
         body_start = close + 1;
         let fm_first_line = open + 2; // file line of the first front matter line
         let fm_text = lines[open + 1..close].join("\n");
-        if !read_front_matter(&fm_text, fm_first_line, &mut doc, &mut programme_refs, report) {
+        if !read_front_matter(&fm_text, fm_first_line, bibliography, &mut doc, &mut programme_refs, report) {
             return (None, programme_refs);
         }
     }
 
     let body_lines = &lines[body_start..];
-    let sections = split_sections(body_lines, body_start, is_txt, &doc, report);
+    let sections = split_sections(body_lines, body_start, is_txt, &doc, bibliography, report);
     if !doc.has_front_matter {
         doc.title = plain_title(body_lines, is_txt).unwrap_or_else(|| file.clone());
         report.warning(
             0,
             "this file has no front matter, so its answers cite only the file name",
-            "add `+++` front matter with a title and at least one [[sources]] (see docs/knowledge-format.md)",
+            "add `+++` front matter with a title, an updated date and its sources (see docs/knowledge-format.md)",
         );
     }
     doc.sections = sections
@@ -139,6 +140,7 @@ pub fn parse(rel: &Path, text: &str, report: &mut Report) -> (Option<Document>, 
 fn read_front_matter(
     fm: &str,
     first_line: usize,
+    bibliography: &Bibliography,
     doc: &mut Document,
     programme_refs: &mut Vec<ProgrammeRef>,
     report: &mut Report,
@@ -148,7 +150,7 @@ fn read_front_matter(
         Err(err) => {
             let (line, message) = toml_error_line(fm, &err);
             let fix = if message.contains("unknown field") {
-                "the front matter keys are title, updated, tags, programmes and [[sources]] (publisher, title, url, date, id, note)"
+                "the front matter keys are title, updated, tags, programmes, cite and [[sources]] (publisher, title, url, date, id, note)"
             } else {
                 "correct the TOML syntax: strings in double quotes, lists in [ ], one key = value per line"
             };
@@ -170,15 +172,22 @@ fn read_front_matter(
     }
     let headers = table_header_lines(fm, first_line, "[[sources]]");
     let raw_sources = raw.sources.unwrap_or_default();
-    if raw_sources.is_empty() {
+    let cited = raw.cite.unwrap_or_default();
+    if raw_sources.is_empty() && cited.is_empty() {
         report.error(
             first_line - 1,
             "the document names no source",
-            "add a [[sources]] table with publisher, title, url and date, so every snippet can be cited",
+            "add cite = [\"id\"] with ids from sources.json, or a [[sources]] table with publisher, title, url and date",
         );
     }
     let header_line = |i: usize| headers.get(i).copied().unwrap_or(first_line - 1);
     doc.sources = validate_sources(raw_sources, fm, first_line, &header_line, report);
+    for id in cited {
+        match bibliography.get(id.get_ref().trim()) {
+            Some(source) => doc.sources.push(source.clone()),
+            None => report.error(at(id.span()), format!("`cite` names the unknown source id \"{}\"", id.get_ref()), bibliography.fix_for_unknown()),
+        }
+    }
     doc.tags = raw.tags.unwrap_or_default();
     for p in raw.programmes.unwrap_or_default() {
         programme_refs.push(ProgrammeRef { code: p.get_ref().trim().to_string(), line: at(p.span()) });
@@ -198,11 +207,11 @@ struct RawSection {
     heading: String,
     line: usize,
     lines: Vec<String>,
-    sources: Vec<usize>,
+    sources: Vec<Source>,
 }
 
 /// Splits body lines into sections at `## ` headings (or, in `.txt` files, at question lines).
-fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, report: &mut Report) -> Vec<Section> {
+fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, bibliography: &Bibliography, report: &mut Report) -> Vec<Section> {
     let mut raw: Vec<RawSection> = vec![RawSection { heading: String::new(), line: offset + 1, lines: Vec::new(), sources: Vec::new() }];
     let mut in_fence = false;
     // The first line of a plain text file is its title, not text to answer from.
@@ -230,16 +239,11 @@ fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, r
         let current = raw.last_mut().expect("there is always a section");
         if let Some(caps) = (!in_fence).then(|| sources_comment().captures(line)).flatten() {
             for id in caps[1].split(',').map(str::trim).filter(|s| !s.is_empty()) {
-                match doc.sources.iter().position(|s| s.id.as_deref() == Some(id)) {
-                    Some(index) => current.sources.push(index),
+                let local = doc.sources.iter().find(|s| s.id.as_deref() == Some(id));
+                match local.or_else(|| bibliography.get(id)) {
+                    Some(source) => current.sources.push(source.clone()),
                     None if doc.has_front_matter => {
-                        let known: Vec<&str> = doc.sources.iter().filter_map(|s| s.id.as_deref()).collect();
-                        let fix = if known.is_empty() {
-                            "give the [[sources]] tables an `id` and cite those ids here".to_string()
-                        } else {
-                            format!("use one of the source ids of this file: {}", known.join(", "))
-                        };
-                        report.error(file_line, format!("this section cites the unknown source id \"{id}\""), fix);
+                        report.error(file_line, format!("this section cites the unknown source id \"{id}\""), bibliography.fix_for_unknown());
                     }
                     None => {}
                 }
@@ -307,7 +311,7 @@ mod tests {
     fn parse_str(name: &str, text: &str) -> (Option<Document>, Vec<String>) {
         let path = Path::new(name);
         let mut report = Report::new(path);
-        let (doc, _) = parse(path, text, &mut report);
+        let (doc, _) = parse(path, text, &Bibliography::default(), &mut report);
         (doc, report.diagnostics.iter().map(|d| d.to_string()).collect())
     }
 
@@ -321,7 +325,7 @@ mod tests {
         assert_eq!(doc.title, "Funding");
         assert_eq!(doc.sections.len(), 2);
         assert_eq!(doc.sections[0].heading, "Current rule");
-        assert_eq!(doc.sections[0].sources, vec![1]);
+        assert_eq!(doc.sections[0].sources[0].publisher, "Hub");
         assert_eq!(doc.sections[0].line, 20);
         assert!(doc.sections[1].sources.is_empty());
     }

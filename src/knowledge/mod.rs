@@ -15,13 +15,14 @@ pub use catalogue::{Kind, Programme};
 pub use diagnostic::{Diagnostic, Severity};
 pub use document::{Document, Section};
 pub use glossary::{Acronym, Glossary, Refusal};
-pub use source::Source;
+pub use source::{Bibliography, Source};
 
 use diagnostic::Report;
 
 pub const PROGRAMMES_FILE: &str = "programmes.toml";
 pub const GLOSSARY_FILE: &str = "glossary.toml";
 pub const REFUSAL_FILE: &str = "refusal.toml";
+pub const BIBLIOGRAPHY_FILE: &str = "sources.json";
 
 /// A section longer than this is split at paragraph boundaries into several passages.
 pub const MAX_PASSAGE_CHARS: usize = 1_200;
@@ -33,6 +34,7 @@ pub struct Knowledge {
     pub programmes: Vec<Programme>,
     pub glossary: Glossary,
     pub refusal: Refusal,
+    pub bibliography: Bibliography,
 }
 
 /// The unit of search and of answers: a section (or part of one) with its citation.
@@ -45,7 +47,15 @@ pub struct Passage {
     pub text: String,
     /// Programme codes, names and tags, searched with the text but not shown.
     pub keywords: String,
-    pub citation: Source,
+    /// Every source the passage cites, the main one first.
+    pub citations: Vec<Source>,
+}
+
+impl Passage {
+    /// The main source, shown beside the snippet.
+    pub fn citation(&self) -> &Source {
+        &self.citations[0]
+    }
 }
 
 /// A loaded folder and every problem found in it.
@@ -94,6 +104,10 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
     let mut files = Vec::new();
     walk(dir, dir, &mut files).map_err(|source| FolderError { dir: dir.to_path_buf(), source })?;
     files.sort();
+    // The bibliography is read first: documents and programme cards cite its ids.
+    if let Some(i) = files.iter().position(|f| f.as_os_str() == BIBLIOGRAPHY_FILE) {
+        files.swap(0, i);
+    }
 
     let mut knowledge = Knowledge::default();
     let mut diagnostics = Vec::new();
@@ -103,19 +117,20 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
         let mut report = Report::new(&display);
         let name = rel.to_string_lossy().replace('\\', "/");
         let ext = rel.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
-        let readable = matches!(ext.as_str(), "md" | "markdown" | "txt") || matches!(name.as_str(), PROGRAMMES_FILE | GLOSSARY_FILE | REFUSAL_FILE);
+        let readable = matches!(ext.as_str(), "md" | "markdown" | "txt") || matches!(name.as_str(), PROGRAMMES_FILE | GLOSSARY_FILE | REFUSAL_FILE | BIBLIOGRAPHY_FILE);
         if !readable {
-            report.warning(0, "npq-bot reads only .md and .txt files and the three .toml files; this file is ignored", "convert it to Markdown (.md), or move it out of the knowledge folder");
+            report.warning(0, "npq-bot reads only .md and .txt files, sources.json and the three .toml files; this file is ignored", "convert it to Markdown (.md), or move it out of the knowledge folder");
             diagnostics.append(&mut report.diagnostics);
             continue;
         }
         if let Some(text) = read_text(&display, &mut report) {
             match name.as_str() {
-                PROGRAMMES_FILE => knowledge.programmes = catalogue::parse(&text, &mut report),
+                BIBLIOGRAPHY_FILE => knowledge.bibliography = Bibliography::parse(&text, &mut report),
+                PROGRAMMES_FILE => knowledge.programmes = catalogue::parse(&text, &knowledge.bibliography, &mut report),
                 GLOSSARY_FILE => knowledge.glossary = glossary::parse(&text, &mut report),
                 REFUSAL_FILE => knowledge.refusal = glossary::parse_refusal(&text, &mut report),
                 _ => {
-                    let (doc, refs) = document::parse(&rel, &text, &mut report);
+                    let (doc, refs) = document::parse(&rel, &text, &knowledge.bibliography, &mut report);
                     if let Some(doc) = doc {
                         if let Some(other) = knowledge.documents.iter().find(|d| d.id == doc.id) {
                             report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other.file), "rename one of the two files: a document's id is its path without the extension");
@@ -197,13 +212,11 @@ impl Knowledge {
             }
             let keywords = keywords.join(" ");
             for section in &doc.sections {
-                let citation = section
-                    .sources
-                    .first()
-                    .and_then(|&i| doc.sources.get(i))
-                    .or_else(|| doc.sources.first())
-                    .cloned()
-                    .unwrap_or_else(|| Source::unsourced(&doc.file));
+                let citations = if !section.sources.is_empty() {
+                    section.sources.clone()
+                } else {
+                    vec![doc.sources.first().cloned().unwrap_or_else(|| Source::unsourced(&doc.file))]
+                };
                 for text in split_blocks(&section.blocks, MAX_PASSAGE_CHARS) {
                     out.push(Passage {
                         doc_id: doc.id.clone(),
@@ -211,7 +224,7 @@ impl Knowledge {
                         section: section.heading.clone(),
                         text,
                         keywords: keywords.clone(),
-                        citation: citation.clone(),
+                        citations: citations.clone(),
                     });
                 }
             }
@@ -223,7 +236,7 @@ impl Knowledge {
                 section: "Programme card".to_string(),
                 text: p.card_text().join("\n"),
                 keywords: std::iter::once(p.code.clone()).chain(p.aliases.iter().cloned()).collect::<Vec<_>>().join(" "),
-                citation: p.sources.first().cloned().unwrap_or_else(|| Source::unsourced(PROGRAMMES_FILE)),
+                citations: if p.sources.is_empty() { vec![Source::unsourced(PROGRAMMES_FILE)] } else { p.sources.clone() },
             });
         }
         out

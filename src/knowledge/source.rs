@@ -42,6 +42,88 @@ impl Source {
     }
 }
 
+/// The shared bibliography, `sources.json`: every source once, cited by id from documents
+/// (`cite = ["id"]`), sections (`<!-- sources: id -->`) and programme cards.
+#[derive(Debug, Clone, Default)]
+pub struct Bibliography {
+    sources: std::collections::BTreeMap<String, Source>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonSource {
+    publisher: String,
+    title: String,
+    url: Option<String>,
+    date: String,
+    note: Option<String>,
+}
+
+impl Bibliography {
+    pub fn get(&self, id: &str) -> Option<&Source> {
+        self.sources.get(id)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// How to mend a citation of an id that is not here.
+    pub fn fix_for_unknown(&self) -> String {
+        if self.sources.is_empty() {
+            "add the source to sources.json, or as a [[sources]] table with an `id` in this file's front matter".to_string()
+        } else {
+            let some: Vec<&str> = self.sources.keys().take(4).map(String::as_str).collect();
+            format!("use an id from sources.json (such as {}) or a [[sources]] id of this file, or add the source to sources.json", some.join(", "))
+        }
+    }
+
+    /// Parses `sources.json`: `{"id": {"publisher", "title", "url", "date", "note"}}`.
+    pub fn parse(text: &str, report: &mut Report) -> Bibliography {
+        let raw: std::collections::BTreeMap<String, JsonSource> = match serde_json::from_str(text) {
+            Ok(raw) => raw,
+            Err(e) => {
+                let fix = if e.to_string().contains("unknown field") {
+                    "a source has publisher, title, url, date and note"
+                } else {
+                    "write a JSON object of sources: {\"id\": {\"publisher\": \"...\", \"title\": \"...\", \"date\": \"YYYY-MM-DD\"}}"
+                };
+                report.error(e.line(), e.to_string(), fix);
+                return Bibliography::default();
+            }
+        };
+        let line_of_id = |id: &str| text.lines().position(|l| l.trim_start().starts_with(&format!("\"{id}\""))).map_or(0, |i| i + 1);
+        let mut sources = std::collections::BTreeMap::new();
+        for (id, s) in raw {
+            let line = line_of_id(&id);
+            let mut ok = true;
+            for (key, value) in [("publisher", &s.publisher), ("title", &s.title)] {
+                if value.trim().is_empty() {
+                    report.error(line, format!("source \"{id}\" has an empty `{key}`"), format!("write the source's {key}"));
+                    ok = false;
+                }
+            }
+            if !valid_date(s.date.trim()) {
+                report.error(line, format!("source \"{id}\" has the invalid date \"{}\"", s.date), DATE_FIX);
+                ok = false;
+            }
+            if let Some(url) = s.url.as_deref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
+                report.error(line, format!("source \"{id}\" has the url \"{url}\", which is not a web address"), "write a full address starting with https://, or remove `url`");
+                ok = false;
+            }
+            if ok {
+                let source = Source { id: Some(id.clone()), publisher: s.publisher.trim().to_string(), title: s.title.trim().to_string(), url: s.url, date: s.date.trim().to_string(), note: s.note };
+                sources.insert(id, source);
+            }
+        }
+        Bibliography { sources }
+    }
+}
+
 /// A `[[sources]]` table as written, before validation.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
