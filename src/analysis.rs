@@ -6,7 +6,10 @@ use std::ops::Range;
 use std::sync::OnceLock;
 
 use regex::Regex;
-use tantivy::tokenizer::{AsciiFoldingFilter, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token as TantivyToken, TokenFilter, TokenStream, Tokenizer};
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, LowerCaser, RemoveLongFilter, Stemmer, TextAnalyzer, Token as TantivyToken,
+    TokenFilter, TokenStream, Tokenizer,
+};
 
 /// The name the analyzer is registered under in every index.
 pub const ANALYZER: &str = "npq_en";
@@ -40,7 +43,11 @@ impl Tokenizer for WordTokenizer {
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
         self.token.reset();
-        WordStream { text, next: 0, token: &mut self.token }
+        WordStream {
+            text,
+            next: 0,
+            token: &mut self.token,
+        }
     }
 }
 
@@ -48,7 +55,10 @@ impl TokenStream for WordStream<'_> {
     fn advance(&mut self) -> bool {
         self.token.text.clear();
         self.token.position = self.token.position.wrapping_add(1);
-        let mut prev_is_word = self.text[..self.next].chars().next_back().is_some_and(char::is_alphanumeric);
+        let mut prev_is_word = self.text[..self.next]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_alphanumeric);
         for (i, c) in self.text[self.next..].char_indices() {
             let start = self.next + i;
             if c == '+' && prev_is_word {
@@ -59,7 +69,9 @@ impl TokenStream for WordStream<'_> {
                 return true;
             }
             if c.is_alphanumeric() {
-                let end = self.text[start..].find(|c: char| !c.is_alphanumeric()).map_or(self.text.len(), |e| start + e);
+                let end = self.text[start..]
+                    .find(|c: char| !c.is_alphanumeric())
+                    .map_or(self.text.len(), |e| start + e);
                 self.token.offset_from = start;
                 self.token.offset_to = end;
                 self.token.text.push_str(&self.text[start..end]);
@@ -114,7 +126,12 @@ impl<S: TokenStream> TokenStream for AcronymPluralStream<S> {
         }
         let text = &mut self.0.token_mut().text;
         let stem = text.strip_suffix('s').unwrap_or("");
-        if stem.len() >= 2 && stem.bytes().all(|b| b.is_ascii_alphanumeric() && !b"aeiouy".contains(&b)) && stem.bytes().any(|b| b.is_ascii_alphabetic()) {
+        if stem.len() >= 2
+            && stem
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() && !b"aeiouy".contains(&b))
+            && stem.bytes().any(|b| b.is_ascii_alphabetic())
+        {
             text.pop();
         }
         true
@@ -148,7 +165,10 @@ pub fn tokens(text: &str) -> Vec<Token> {
         let mut out = Vec::new();
         while stream.advance() {
             let t = stream.token();
-            out.push(Token { stem: t.text.clone(), span: t.offset_from..t.offset_to });
+            out.push(Token {
+                stem: t.text.clone(),
+                span: t.offset_from..t.offset_to,
+            });
         }
         out
     })
@@ -156,7 +176,11 @@ pub fn tokens(text: &str) -> Vec<Token> {
 
 /// The stems of `text` without stop words.
 pub fn content_stems(text: &str) -> Vec<String> {
-    tokens(text).into_iter().filter(|t| !is_stop_stem(&t.stem)).map(|t| t.stem).collect()
+    tokens(text)
+        .into_iter()
+        .filter(|t| !is_stop_stem(&t.stem))
+        .map(|t| t.stem)
+        .collect()
 }
 
 /// Function words and conversational filler that carry no topic, as plain English words
@@ -213,7 +237,11 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
             start = i + 1;
         } else if matches!(b, b'.' | b'!' | b'?') && i + 1 < bytes.len() && bytes[i + 1] == b' ' {
             let next = text[i + 1..].trim_start().chars().next();
-            let starts_new = next.is_some_and(|c| c.is_uppercase() || c.is_ascii_digit() || matches!(c, '£' | '"' | '\u{201c}' | '(' | '\''));
+            let starts_new = next.is_some_and(|c| {
+                c.is_uppercase()
+                    || c.is_ascii_digit()
+                    || matches!(c, '£' | '"' | '\u{201c}' | '(' | '\'')
+            });
             if starts_new && !ends_with_abbreviation(&text[start..=i]) {
                 push(&mut out, start, i + 1);
                 start = i + 1;
@@ -226,9 +254,27 @@ pub fn sentences(text: &str) -> Vec<Range<usize>> {
 }
 
 fn ends_with_abbreviation(s: &str) -> bool {
-    let last = s.rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("").to_lowercase();
-    matches!(last.as_str(), "e.g." | "i.e." | "etc." | "dr." | "mr." | "mrs." | "ms." | "st." | "no." | "vs." | "approx." | "inc." | "cf.")
-        || (last.len() == 2 && last.ends_with('.') && last.starts_with(|c: char| c.is_alphabetic()))
+    let last = s
+        .rsplit(|c: char| c.is_whitespace() || c == '(')
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    matches!(
+        last.as_str(),
+        "e.g."
+            | "i.e."
+            | "etc."
+            | "dr."
+            | "mr."
+            | "mrs."
+            | "ms."
+            | "st."
+            | "no."
+            | "vs."
+            | "approx."
+            | "inc."
+            | "cf."
+    ) || (last.len() == 2 && last.ends_with('.') && last.starts_with(|c: char| c.is_alphabetic()))
 }
 
 /// What kind of fact a question asks for. A generic signal: passages and sentences that hold
@@ -246,7 +292,12 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 }
 
 impl QuestionType {
-    pub const ALL: [QuestionType; 4] = [QuestionType::Duration, QuestionType::Money, QuestionType::Date, QuestionType::Count];
+    pub const ALL: [QuestionType; 4] = [
+        QuestionType::Duration,
+        QuestionType::Money,
+        QuestionType::Date,
+        QuestionType::Count,
+    ];
 
     /// A one-word name, used as an index token.
     pub fn name(self) -> &'static str {
@@ -266,19 +317,31 @@ impl QuestionType {
         static COUNT: OnceLock<Regex> = OnceLock::new();
         let q = question.to_lowercase();
         let mut out = Vec::new();
-        let duration = re(&DURATION, r"\bhow long\b|\bduration\b|\bhow many (months|years|weeks|terms|hours|days)\b|\bhow much time\b|\b(shortest|longest|quickest|fastest)\b|\btime commitment\b|\bhow quickly\b");
+        let duration = re(
+            &DURATION,
+            r"\bhow long\b|\bduration\b|\bhow many (months|years|weeks|terms|hours|days)\b|\bhow much time\b|\b(shortest|longest|quickest|fastest)\b|\btime commitment\b|\bhow quickly\b",
+        );
         if duration.is_match(&q) {
             out.push(QuestionType::Duration);
         }
-        let money = re(&MONEY, r"\bhow much\b|\bcosts?\b|\bcosting\b|\bprices?\b|\bfees?\b|\bcharges?\b|\bexpensive\b|\bcheap(er|est)?\b|\bafford\b|£");
+        let money = re(
+            &MONEY,
+            r"\bhow much\b|\bcosts?\b|\bcosting\b|\bprices?\b|\bfees?\b|\bcharges?\b|\bexpensive\b|\bcheap(er|est)?\b|\bafford\b|£",
+        );
         if money.is_match(&q) && !out.contains(&QuestionType::Duration) {
             out.push(QuestionType::Money);
         }
-        let date = re(&DATE, r"\bwhen\b|\bwhat date\b|\bdeadlines?\b|\bwhich (year|month)\b|\bwhat (year|month)\b|\bclosing date\b|\bstart date\b");
+        let date = re(
+            &DATE,
+            r"\bwhen\b|\bwhat date\b|\bdeadlines?\b|\bwhich (year|month)\b|\bwhat (year|month)\b|\bclosing date\b|\bstart date\b",
+        );
         if date.is_match(&q) {
             out.push(QuestionType::Date);
         }
-        let count = re(&COUNT, r"\bhow many\b|\bnumber of\b|\bwhat (percentage|proportion|share)\b");
+        let count = re(
+            &COUNT,
+            r"\bhow many\b|\bnumber of\b|\bwhat (percentage|proportion|share)\b",
+        );
         if count.is_match(&q) && !out.contains(&QuestionType::Duration) {
             out.push(QuestionType::Count);
         }
@@ -317,37 +380,69 @@ mod tests {
     #[test]
     fn a_plus_after_a_word_is_read_as_plus() {
         let text = "What is NPQ+? 2 + 2, C++";
-        let got: Vec<(String, &str)> = tokens(text).into_iter().map(|t| (t.stem.clone(), &text[t.span])).collect();
+        let got: Vec<(String, &str)> = tokens(text)
+            .into_iter()
+            .map(|t| (t.stem.clone(), &text[t.span]))
+            .collect();
         let stems: Vec<&str> = got.iter().map(|(s, _)| s.as_str()).collect();
-        assert_eq!(stems, vec!["what", "is", "npq", "plus", "2", "2", "c", "plus"]);
+        assert_eq!(
+            stems,
+            vec!["what", "is", "npq", "plus", "2", "2", "c", "plus"]
+        );
         assert_eq!(got[3].1, "+");
     }
 
     #[test]
     fn acronym_plurals_are_singular() {
-        let stems: Vec<String> = tokens("NPQs TLRs SENCOs bus").into_iter().map(|t| t.stem).collect();
+        let stems: Vec<String> = tokens("NPQs TLRs SENCOs bus")
+            .into_iter()
+            .map(|t| t.stem)
+            .collect();
         assert_eq!(stems, vec!["npq", "tlr", "senco", "bus"]);
     }
 
     #[test]
     fn stop_words_are_dropped_from_content_stems() {
-        assert_eq!(content_stems("How long does the NPQH take, please?"), vec!["long", "npqh", "take"]);
+        assert_eq!(
+            content_stems("How long does the NPQH take, please?"),
+            vec!["long", "npqh", "take"]
+        );
     }
 
     #[test]
     fn sentences_split_at_full_stops_but_not_abbreviations() {
         let text = "Costs vary, e.g. by provider. The NPQH costs £1,949. 2021 was different.\nNew paragraph";
         let got: Vec<&str> = sentences(text).into_iter().map(|r| &text[r]).collect();
-        assert_eq!(got, vec!["Costs vary, e.g. by provider.", "The NPQH costs £1,949.", "2021 was different.", "New paragraph"]);
+        assert_eq!(
+            got,
+            vec![
+                "Costs vary, e.g. by provider.",
+                "The NPQH costs £1,949.",
+                "2021 was different.",
+                "New paragraph"
+            ]
+        );
     }
 
     #[test]
     fn question_types_are_detected_and_matched() {
-        assert_eq!(QuestionType::detect("How long is the NPQH?"), vec![QuestionType::Duration]);
-        assert_eq!(QuestionType::detect("how much does it cost"), vec![QuestionType::Money]);
-        assert_eq!(QuestionType::detect("When does it start?"), vec![QuestionType::Date]);
+        assert_eq!(
+            QuestionType::detect("How long is the NPQH?"),
+            vec![QuestionType::Duration]
+        );
+        assert_eq!(
+            QuestionType::detect("how much does it cost"),
+            vec![QuestionType::Money]
+        );
+        assert_eq!(
+            QuestionType::detect("When does it start?"),
+            vec![QuestionType::Date]
+        );
         assert!(QuestionType::Duration.matches("between two academic terms and 27 months"));
-        assert!(QuestionType::Duration.matches("18-month programme") || QuestionType::Duration.matches("18 months"));
+        assert!(
+            QuestionType::Duration.matches("18-month programme")
+                || QuestionType::Duration.matches("18 months")
+        );
         assert!(QuestionType::Money.matches("about £1,000"));
         assert!(QuestionType::Date.matches("from 1 September 2024"));
         assert!(QuestionType::Count.matches("1,056 executive leaders"));
@@ -358,7 +453,12 @@ mod tests {
     fn common_filler_words_are_stop_words() {
         let filler = "always already basically certainly however maybe perhaps pretty probably somebody anybody everybody anyone anything describe please only really very once this was any before whatever ago still today yes";
         for t in tokens(filler) {
-            assert!(is_stop_stem(&t.stem), "{} -> {}", &filler[t.span.clone()], t.stem);
+            assert!(
+                is_stop_stem(&t.stem),
+                "{} -> {}",
+                &filler[t.span.clone()],
+                t.stem
+            );
         }
     }
 }

@@ -36,7 +36,12 @@ pub struct Settings {
 
 impl Default for Settings {
     fn default() -> Self {
-        Settings { limit: 3, snippet_chars: 350, threshold: 0.6, candidates: 40 }
+        Settings {
+            limit: 3,
+            snippet_chars: 350,
+            threshold: 0.6,
+            candidates: 40,
+        }
     }
 }
 
@@ -156,10 +161,20 @@ impl Engine {
         let snapshot = self.index.snapshot();
         let concepts = self.weigh(&snapshot, self.expander.concepts(&cleaned));
         let qtypes = QuestionType::detect(&cleaned);
-        let ranked = if concepts.is_empty() { Vec::new() } else { self.rank(&snapshot, &concepts, &qtypes, offset + limit) };
+        let ranked = if concepts.is_empty() {
+            Vec::new()
+        } else {
+            self.rank(&snapshot, &concepts, &qtypes, offset + limit)
+        };
         let coverage = ranked.first().map_or(0.0, |best| best.coverage);
         if coverage < self.settings.threshold {
-            return Answer { question: question.to_string(), answered: false, results: Vec::new(), refusal: Some(self.refusal.clone()), coverage };
+            return Answer {
+                question: question.to_string(),
+                answered: false,
+                results: Vec::new(),
+                refusal: Some(self.refusal.clone()),
+                coverage,
+            };
         }
         // Later results must still be about the question, if less closely.
         let floor = self.settings.threshold * 0.75;
@@ -168,7 +183,12 @@ impl Engine {
             .into_iter()
             .filter(|s| s.coverage >= floor)
             .filter_map(|s| {
-                let (snippet, highlights) = snippet(&s.passage.text, &concepts, &qtypes, self.settings.snippet_chars);
+                let (snippet, highlights) = snippet(
+                    &s.passage.text,
+                    &concepts,
+                    &qtypes,
+                    self.settings.snippet_chars,
+                );
                 seen.insert(snippet.clone()).then(|| ResultItem {
                     title: s.passage.title.clone(),
                     section: s.passage.section.clone(),
@@ -183,7 +203,13 @@ impl Engine {
             .skip(offset)
             .take(limit)
             .collect();
-        Answer { question: question.to_string(), answered: true, results, refusal: None, coverage }
+        Answer {
+            question: question.to_string(),
+            answered: true,
+            results,
+            refusal: None,
+            coverage,
+        }
     }
 
     /// How a question was read and scored: each concept with its weight and variants, and the
@@ -195,11 +221,24 @@ impl Engine {
         let qtypes = QuestionType::detect(&cleaned);
         let mut out = format!("question: {cleaned}\nquestion types: {qtypes:?}\n");
         for c in &concepts {
-            let variants: Vec<String> = c.concept.variants.iter().map(|v| format!("{}({:.1})", v.stems.join(" "), v.credit)).collect();
-            out.push_str(&format!("  concept {:?} weight {:.2}: {}\n", c.concept.surface, c.weight, variants.join(", ")));
+            let variants: Vec<String> = c
+                .concept
+                .variants
+                .iter()
+                .map(|v| format!("{}({:.1})", v.stems.join(" "), v.credit))
+                .collect();
+            out.push_str(&format!(
+                "  concept {:?} weight {:.2}: {}\n",
+                c.concept.surface,
+                c.weight,
+                variants.join(", ")
+            ));
         }
         for s in self.rank(&snapshot, &concepts, &qtypes, 5).iter().take(5) {
-            out.push_str(&format!("  {:.3} coverage {:.3}  {} > {}\n", s.score, s.coverage, s.passage.title, s.passage.section));
+            out.push_str(&format!(
+                "  {:.3} coverage {:.3}  {} > {}\n",
+                s.score, s.coverage, s.passage.title, s.passage.section
+            ));
         }
         out
     }
@@ -212,7 +251,13 @@ impl Engine {
         concepts
             .into_iter()
             .map(|mut concept| {
-                let df_of = |v: &Variant| v.stems.iter().map(|s| snapshot.doc_freq(s)).min().unwrap_or(0);
+                let df_of = |v: &Variant| {
+                    v.stems
+                        .iter()
+                        .map(|s| snapshot.doc_freq(s))
+                        .min()
+                        .unwrap_or(0)
+                };
                 // The user's own word sets the weight; expansions only stand in when it is unknown.
                 let mut df = match df_of(&concept.variants[0]) {
                     0 => concept.variants.iter().map(df_of).max().unwrap_or(0),
@@ -223,16 +268,28 @@ impl Engine {
                 if df == 0 && is_word && own[0].chars().count() >= MIN_TYPO_CHARS {
                     let distance = if own[0].chars().count() >= 9 { 2 } else { 1 };
                     if let Some((stem, freq)) = snapshot.closest_stem(&own[0], distance) {
-                        concept.variants.push(Variant { stems: vec![stem], credit: TYPO_CREDIT });
+                        concept.variants.push(Variant {
+                            stems: vec![stem],
+                            credit: TYPO_CREDIT,
+                        });
                         df = freq;
                     }
                 }
-                Weighted { concept, weight: idf(df) }
+                Weighted {
+                    concept,
+                    weight: idf(df),
+                }
             })
             .collect()
     }
 
-    fn rank(&self, snapshot: &Snapshot, concepts: &[Weighted], qtypes: &[QuestionType], wanted: usize) -> Vec<Scored> {
+    fn rank(
+        &self,
+        snapshot: &Snapshot,
+        concepts: &[Weighted],
+        qtypes: &[QuestionType],
+        wanted: usize,
+    ) -> Vec<Scored> {
         let mut terms: Vec<(String, f32)> = Vec::new();
         for c in concepts {
             for v in &c.concept.variants {
@@ -245,16 +302,28 @@ impl Engine {
             }
         }
         let hits = snapshot.search(&terms, qtypes, self.settings.candidates.max(wanted * 2));
-        let best_bm25 = hits.iter().map(|h| h.bm25).fold(f32::MIN_POSITIVE, f32::max);
+        let best_bm25 = hits
+            .iter()
+            .map(|h| h.bm25)
+            .fold(f32::MIN_POSITIVE, f32::max);
         let wanted = wanted_stems(concepts);
-        let dates: Vec<f32> = hits.iter().map(|h| date_value(&h.passage.citation().date)).filter(|&d| d > 0.0).collect();
+        let dates: Vec<f32> = hits
+            .iter()
+            .map(|h| date_value(&h.passage.citation().date))
+            .filter(|&d| d > 0.0)
+            .collect();
         let oldest = dates.iter().copied().fold(f32::MAX, f32::min);
         let newest = dates.iter().copied().fold(f32::MIN, f32::max);
         // The kind of fact asked for (a duration, an amount...) counts as one more topic word,
         // as heavy as a moderately rare one.
         let n = snapshot.num_passages().max(1) as f32;
-        let fact_weight = if qtypes.is_empty() { 0.0 } else { (1.0 + (n - n / 8.0 + 0.5) / (n / 8.0 + 0.5)).ln() };
-        let total: f32 = (concepts.iter().map(|c| c.weight).sum::<f32>() + fact_weight).max(f32::MIN_POSITIVE);
+        let fact_weight = if qtypes.is_empty() {
+            0.0
+        } else {
+            (1.0 + (n - n / 8.0 + 0.5) / (n / 8.0 + 0.5)).ln()
+        };
+        let total: f32 =
+            (concepts.iter().map(|c| c.weight).sum::<f32>() + fact_weight).max(f32::MIN_POSITIVE);
         let mut scored: Vec<Scored> = hits
             .into_iter()
             .map(|hit| {
@@ -263,18 +332,41 @@ impl Engine {
                 let own = Words::new(&format!("{}\n{}", p.section, p.text));
                 // The document's title and keywords are shared by all its sections: they count less.
                 let context = Words::new(&format!("{}\n{}", p.title, p.keywords));
-                let fact = if qtypes.iter().any(|q| q.matches(&p.text)) { fact_weight } else { 0.0 };
-                let found: f32 = concepts.iter().map(|c| c.weight * credit(&c.concept, &own).max(CONTEXT_CREDIT * credit(&c.concept, &context))).sum();
+                let fact = if qtypes.iter().any(|q| q.matches(&p.text)) {
+                    fact_weight
+                } else {
+                    0.0
+                };
+                let found: f32 = concepts
+                    .iter()
+                    .map(|c| {
+                        c.weight
+                            * credit(&c.concept, &own)
+                                .max(CONTEXT_CREDIT * credit(&c.concept, &context))
+                    })
+                    .sum();
                 let coverage = (found + fact) / total;
                 let heading_cov = coverage_in(concepts, &section) / total;
                 let rel = hit.bm25 / best_bm25;
-                let recency = (date_value(&p.citation().date) - oldest) / (newest - oldest).max(1.0);
+                let recency =
+                    (date_value(&p.citation().date) - oldest) / (newest - oldest).max(1.0);
                 // A section whose heading is about more than the question is more specific than asked.
                 let heading_words: Vec<String> = analysis::content_stems(&p.section);
-                let on_topic = heading_words.iter().filter(|w| wanted.contains(w.as_str())).count();
+                let on_topic = heading_words
+                    .iter()
+                    .filter(|w| wanted.contains(w.as_str()))
+                    .count();
                 let precision = on_topic as f32 / heading_words.len().max(1) as f32;
-                let score = 0.6 * coverage + 0.12 * heading_cov + 0.1 * precision + 0.13 * rel + 0.05 * recency.clamp(0.0, 1.0);
-                Scored { passage: hit.passage, coverage, score }
+                let score = 0.6 * coverage
+                    + 0.12 * heading_cov
+                    + 0.1 * precision
+                    + 0.13 * rel
+                    + 0.05 * recency.clamp(0.0, 1.0);
+                Scored {
+                    passage: hit.passage,
+                    coverage,
+                    score,
+                }
             })
             .collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -300,7 +392,9 @@ struct Words {
 impl Words {
     fn new(text: &str) -> Words {
         let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
-        let content = analysis::tokens(text).into_iter().filter(|t| !is_stop_stem(&t.stem));
+        let content = analysis::tokens(text)
+            .into_iter()
+            .filter(|t| !is_stop_stem(&t.stem));
         for (i, t) in content.enumerate() {
             positions.entry(t.stem).or_default().push(i);
         }
@@ -309,16 +403,26 @@ impl Words {
 
     /// True when the stems occur in order, each at most one word after the previous.
     fn has(&self, stems: &[String]) -> bool {
-        let Some((first, rest)) = stems.split_first() else { return false };
-        let Some(starts) = self.positions.get(first) else { return false };
+        let Some((first, rest)) = stems.split_first() else {
+            return false;
+        };
+        let Some(starts) = self.positions.get(first) else {
+            return false;
+        };
         starts.iter().any(|&start| {
             let mut at = start;
-            rest.iter().all(|stem| match self.positions.get(stem).and_then(|ps| ps.iter().find(|&&p| p > at && p <= at + 2)) {
-                Some(&p) => {
-                    at = p;
-                    true
+            rest.iter().all(|stem| {
+                match self
+                    .positions
+                    .get(stem)
+                    .and_then(|ps| ps.iter().find(|&&p| p > at && p <= at + 2))
+                {
+                    Some(&p) => {
+                        at = p;
+                        true
+                    }
+                    None => false,
                 }
-                None => false,
             })
         })
     }
@@ -326,12 +430,20 @@ impl Words {
 
 /// The weighted credit of the concepts found in `words`.
 fn coverage_in(concepts: &[Weighted], words: &Words) -> f32 {
-    concepts.iter().map(|c| c.weight * credit(&c.concept, words)).sum()
+    concepts
+        .iter()
+        .map(|c| c.weight * credit(&c.concept, words))
+        .sum()
 }
 
 /// The best credit among the concept's variants that occur in `words`.
 fn credit(concept: &Concept, words: &Words) -> f32 {
-    concept.variants.iter().filter(|v| words.has(&v.stems)).map(|v| v.credit).fold(0.0, f32::max)
+    concept
+        .variants
+        .iter()
+        .filter(|v| words.has(&v.stems))
+        .map(|v| v.credit)
+        .fold(0.0, f32::max)
 }
 
 /// A source date as a number of years, for preferring newer guidance; 0 when undated.
@@ -344,39 +456,66 @@ fn date_value(date: &str) -> f32 {
 
 /// The one to three sentences of `text` that best answer the question, at most `max_chars`
 /// characters, with the byte ranges of the question's words in it.
-fn snippet(text: &str, concepts: &[Weighted], qtypes: &[QuestionType], max_chars: usize) -> (String, Vec<Range<usize>>) {
+fn snippet(
+    text: &str,
+    concepts: &[Weighted],
+    qtypes: &[QuestionType],
+    max_chars: usize,
+) -> (String, Vec<Range<usize>>) {
     let sentences = analysis::sentences(text);
     if sentences.is_empty() {
         return (String::new(), Vec::new());
     }
-    let total: f32 = concepts.iter().map(|c| c.weight).sum::<f32>().max(f32::MIN_POSITIVE);
+    let total: f32 = concepts
+        .iter()
+        .map(|c| c.weight)
+        .sum::<f32>()
+        .max(f32::MIN_POSITIVE);
     let info: Vec<(Vec<f32>, bool)> = sentences
         .iter()
         .map(|r| {
             let words = Words::new(&text[r.clone()]);
-            let credits = concepts.iter().map(|c| credit(&c.concept, &words)).collect();
+            let credits = concepts
+                .iter()
+                .map(|c| credit(&c.concept, &words))
+                .collect();
             (credits, qtypes.iter().any(|q| q.matches(&text[r.clone()])))
         })
         .collect();
     let gain = |credits: &[f32], has_fact: bool, covered: &[f32], fact_seen: bool| -> f32 {
-        let newly: f32 = concepts.iter().enumerate().map(|(i, c)| c.weight * (credits[i] - covered[i]).max(0.0)).sum();
+        let newly: f32 = concepts
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c.weight * (credits[i] - covered[i]).max(0.0))
+            .sum();
         newly / total + if has_fact && !fact_seen { 0.35 } else { 0.0 }
     };
     let none = vec![0.0; concepts.len()];
     let first = (0..sentences.len())
         .map(|i| (i, gain(&info[i].0, info[i].1, &none, false)))
-        .fold((0, f32::MIN), |best, (i, g)| if g > best.1 + 1e-6 { (i, g) } else { best });
+        .fold(
+            (0, f32::MIN),
+            |best, (i, g)| if g > best.1 + 1e-6 { (i, g) } else { best },
+        );
     let mut chosen = vec![first.0];
     let mut covered = info[first.0].0.clone();
     let mut fact_seen = info[first.0].1;
-    let length = |ids: &[usize]| ids.iter().map(|&i| text[sentences[i].clone()].chars().count() + 1).sum::<usize>();
+    let length = |ids: &[usize]| {
+        ids.iter()
+            .map(|&i| text[sentences[i].clone()].chars().count() + 1)
+            .sum::<usize>()
+    };
     while chosen.len() < 3 {
         let next = (0..sentences.len())
             .filter(|i| !chosen.contains(i))
             .filter(|&i| length(&chosen) + text[sentences[i].clone()].chars().count() <= max_chars)
             .map(|i| {
                 let adjacent = chosen.iter().any(|&c| c.abs_diff(i) == 1);
-                (i, gain(&info[i].0, info[i].1, &covered, fact_seen) + if adjacent { 0.03 } else { 0.0 })
+                (
+                    i,
+                    gain(&info[i].0, info[i].1, &covered, fact_seen)
+                        + if adjacent { 0.03 } else { 0.0 },
+                )
             })
             .filter(|&(_, g)| g >= MIN_SENTENCE_GAIN)
             .fold(None, |best: Option<(usize, f32)>, (i, g)| match best {
@@ -392,15 +531,24 @@ fn snippet(text: &str, concepts: &[Weighted], qtypes: &[QuestionType], max_chars
     }
     // A sentence that introduces a list, or a short lone sentence, reads better with the next one.
     let last = *chosen.iter().max().unwrap_or(&first.0);
-    let lone_and_short = chosen.len() == 1 && text[sentences[last].clone()].chars().count() < max_chars / 2;
-    if chosen.len() < 3 && last + 1 < sentences.len() && (text[sentences[last].clone()].ends_with(':') || lone_and_short) && !chosen.contains(&(last + 1)) {
+    let lone_and_short =
+        chosen.len() == 1 && text[sentences[last].clone()].chars().count() < max_chars / 2;
+    if chosen.len() < 3
+        && last + 1 < sentences.len()
+        && (text[sentences[last].clone()].ends_with(':') || lone_and_short)
+        && !chosen.contains(&(last + 1))
+    {
         chosen.push(last + 1);
     }
     chosen.sort_unstable();
     let mut out = String::new();
     for (n, &i) in chosen.iter().enumerate() {
         if n > 0 {
-            out.push_str(if chosen[n - 1] + 1 == i { " " } else { " \u{2026} " });
+            out.push_str(if chosen[n - 1] + 1 == i {
+                " "
+            } else {
+                " \u{2026} "
+            });
         }
         out.push_str(&text[sentences[i].clone()]);
     }
@@ -414,22 +562,43 @@ pub fn cut_at_word(text: &str, max_chars: usize) -> String {
     if text.chars().count() <= max_chars {
         return text.to_string();
     }
-    let limit = text.char_indices().nth(max_chars.saturating_sub(1)).map(|(i, _)| i).unwrap_or(text.len());
+    let limit = text
+        .char_indices()
+        .nth(max_chars.saturating_sub(1))
+        .map(|(i, _)| i)
+        .unwrap_or(text.len());
     let head = &text[..limit];
-    let cut = head.rfind(char::is_whitespace).filter(|&i| i > limit / 2).unwrap_or(limit);
-    let head = head[..cut].trim_end_matches(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '\u{2013}' | '('));
+    let cut = head
+        .rfind(char::is_whitespace)
+        .filter(|&i| i > limit / 2)
+        .unwrap_or(limit);
+    let head = head[..cut].trim_end_matches(|c: char| {
+        c.is_whitespace() || matches!(c, ',' | ';' | ':' | '-' | '\u{2013}' | '(')
+    });
     format!("{head}\u{2026}")
 }
 
 /// Every stem of every way of saying the question's concepts.
 fn wanted_stems(concepts: &[Weighted]) -> HashSet<&str> {
-    concepts.iter().flat_map(|c| c.concept.variants.iter().flat_map(|v| v.stems.iter().map(String::as_str))).collect()
+    concepts
+        .iter()
+        .flat_map(|c| {
+            c.concept
+                .variants
+                .iter()
+                .flat_map(|v| v.stems.iter().map(String::as_str))
+        })
+        .collect()
 }
 
 /// Byte ranges of the words of `snippet` that are (or expand) the question's topic words.
 fn highlight(snippet: &str, concepts: &[Weighted]) -> Vec<Range<usize>> {
     let wanted = wanted_stems(concepts);
-    analysis::tokens(snippet).into_iter().filter(|t| !is_stop_stem(&t.stem) && wanted.contains(t.stem.as_str())).map(|t| t.span).collect()
+    analysis::tokens(snippet)
+        .into_iter()
+        .filter(|t| !is_stop_stem(&t.stem) && wanted.contains(t.stem.as_str()))
+        .map(|t| t.span)
+        .collect()
 }
 
 fn refusal_text(refusal: &Refusal, knowledge: &Knowledge) -> RefusalText {
@@ -438,8 +607,21 @@ fn refusal_text(refusal: &Refusal, knowledge: &Knowledge) -> RefusalText {
     } else {
         refusal.message.trim().to_string()
     };
-    let topics = if refusal.topics.is_empty() { knowledge.documents.iter().take(8).map(|d| d.title.clone()).collect() } else { refusal.topics.clone() };
-    RefusalText { message, topics, elsewhere: refusal.elsewhere.clone() }
+    let topics = if refusal.topics.is_empty() {
+        knowledge
+            .documents
+            .iter()
+            .take(8)
+            .map(|d| d.title.clone())
+            .collect()
+    } else {
+        refusal.topics.clone()
+    };
+    RefusalText {
+        message,
+        topics,
+        elsewhere: refusal.elsewhere.clone(),
+    }
 }
 
 #[cfg(test)]

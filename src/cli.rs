@@ -12,7 +12,11 @@ use npq_bot::config::Config;
 use npq_bot::{eval, knowledge, render, Engine};
 
 #[derive(Debug, Parser)]
-#[command(name = "npq-bot", version, about = "Answers questions about National Professional Qualifications (NPQs) with sourced snippets")]
+#[command(
+    name = "npq-bot",
+    version,
+    about = "Answers questions about National Professional Qualifications (NPQs) with sourced snippets"
+)]
 struct Cli {
     /// Settings file (default: bot.toml in the current folder, if present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -75,12 +79,25 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
-    let dir = |k: &KnowledgeArg| k.knowledge.clone().unwrap_or_else(|| config.knowledge_dir.clone());
+    let dir = |k: &KnowledgeArg| {
+        k.knowledge
+            .clone()
+            .unwrap_or_else(|| config.knowledge_dir.clone())
+    };
     match cli.command {
-        Command::Ask { question, json, limit, explain, knowledge } => {
+        Command::Ask {
+            question,
+            json,
+            limit,
+            explain,
+            knowledge,
+        } => {
             let mut settings = config.answer.clone();
             if let Some(limit) = limit {
-                anyhow::ensure!((1..=10).contains(&limit), "--limit must be between 1 and 10");
+                anyhow::ensure!(
+                    (1..=10).contains(&limit),
+                    "--limit must be between 1 and 10"
+                );
                 settings.limit = limit;
                 settings.candidates = settings.candidates.max(limit);
             }
@@ -91,7 +108,14 @@ pub fn run() -> anyhow::Result<ExitCode> {
             ask(&engine, &question, json)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),
-        Command::Eval { file, calibrate, min_hit3, min_refusal, quiet, knowledge } => {
+        Command::Eval {
+            file,
+            calibrate,
+            min_hit3,
+            min_refusal,
+            quiet,
+            knowledge,
+        } => {
             let engine = npq_bot::load_engine(&dir(&knowledge), config.answer.clone())?;
             evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
         }
@@ -146,7 +170,14 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn evaluate(engine: &Engine, file: &Path, calibrate: bool, quiet: bool, min_hit3: Option<f64>, min_refusal: Option<f64>) -> anyhow::Result<ExitCode> {
+fn evaluate(
+    engine: &Engine,
+    file: &Path,
+    calibrate: bool,
+    quiet: bool,
+    min_hit3: Option<f64>,
+    min_refusal: Option<f64>,
+) -> anyhow::Result<ExitCode> {
     let questions = eval::read_questions(file)?;
     let (figures, outcomes) = eval::run(engine, &questions)?;
     if !quiet {
@@ -158,11 +189,22 @@ fn evaluate(engine: &Engine, file: &Path, calibrate: bool, quiet: bool, min_hit3
     if calibrate {
         let (best, rows) = eval::calibrate(&outcomes);
         println!("\nthreshold  answered(answerable)  refused(unanswerable)");
-        for (t, a, r) in rows.iter().filter(|r| (r.0 * 100.0).round() as i32 % 5 == 0) {
+        for (t, a, r) in rows
+            .iter()
+            .filter(|r| (r.0 * 100.0).round() as i32 % 5 == 0)
+        {
             println!("{t:9.2}  {a:20.3}  {r:21.3}");
         }
-        println!("suggested answer.threshold = {best:.2} (configured: {:.2})", engine.settings.threshold);
+        println!(
+            "suggested answer.threshold = {best:.2} (configured: {:.2})",
+            engine.settings.threshold
+        );
     }
-    let bad = min_hit3.is_some_and(|m| figures.hit3 < m) || min_refusal.is_some_and(|m| figures.refusal < m);
-    Ok(if bad { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let bad = min_hit3.is_some_and(|m| figures.hit3 < m)
+        || min_refusal.is_some_and(|m| figures.refusal < m);
+    Ok(if bad {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -50,7 +50,11 @@ pub struct DiscordConfig {
 pub enum Shards {
     Automatic,
     /// Shards `first..=last` of `total`.
-    Range { first: u32, last: u32, total: u32 },
+    Range {
+        first: u32,
+        last: u32,
+        total: u32,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -74,7 +78,9 @@ struct RawKnowledge {
 
 impl Default for RawKnowledge {
     fn default() -> Self {
-        RawKnowledge { dir: PathBuf::from("knowledge") }
+        RawKnowledge {
+            dir: PathBuf::from("knowledge"),
+        }
     }
 }
 
@@ -90,7 +96,12 @@ struct RawAnswer {
 impl Default for RawAnswer {
     fn default() -> Self {
         let s = Settings::default();
-        RawAnswer { limit: s.limit, snippet_chars: s.snippet_chars, threshold: s.threshold, candidates: s.candidates }
+        RawAnswer {
+            limit: s.limit,
+            snippet_chars: s.snippet_chars,
+            threshold: s.threshold,
+            candidates: s.candidates,
+        }
     }
 }
 
@@ -148,8 +159,18 @@ impl Config {
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder();
         match file {
-            Some(path) => builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml).required(true)),
-            None => builder = builder.add_source(config::File::new(DEFAULT_FILE, config::FileFormat::Toml).required(false)),
+            Some(path) => {
+                builder = builder.add_source(
+                    config::File::from(path)
+                        .format(config::FileFormat::Toml)
+                        .required(true),
+                )
+            }
+            None => {
+                builder = builder.add_source(
+                    config::File::new(DEFAULT_FILE, config::FileFormat::Toml).required(false),
+                )
+            }
         }
         builder = builder.add_source(
             config::Environment::with_prefix(ENV_PREFIX)
@@ -170,13 +191,23 @@ impl Config {
 
     /// The defaults, as if `bot.toml` were empty.
     pub fn defaults() -> Config {
-        Config::validate(RawConfig { knowledge: RawKnowledge::default(), answer: RawAnswer::default(), index: RawIndex::default(), discord: RawDiscord::default() })
-            .expect("the defaults are valid")
+        Config::validate(RawConfig {
+            knowledge: RawKnowledge::default(),
+            answer: RawAnswer::default(),
+            index: RawIndex::default(),
+            discord: RawDiscord::default(),
+        })
+        .expect("the defaults are valid")
     }
 
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         let a = &raw.answer;
-        let invalid = |key, problem: &str| Err(ConfigError::Invalid { key, problem: problem.to_string() });
+        let invalid = |key, problem: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                problem: problem.to_string(),
+            })
+        };
         if !(1..=10).contains(&a.limit) {
             return invalid("answer.limit", "must be between 1 and 10");
         }
@@ -187,7 +218,10 @@ impl Config {
             return invalid("answer.threshold", "must be between 0 and 1");
         }
         if a.candidates < a.limit || a.candidates > 1000 {
-            return invalid("answer.candidates", "must be at least answer.limit and at most 1000");
+            return invalid(
+                "answer.candidates",
+                "must be at least answer.limit and at most 1000",
+            );
         }
         let d = raw.discord;
         if d.rate_limit_per_minute == 0 {
@@ -198,9 +232,13 @@ impl Config {
         }
         let shards = parse_shards(&d.shards).ok_or(ConfigError::Invalid {
             key: "discord.shards",
-            problem: format!("must be \"auto\" or a range such as \"0-3/8\" (shards 0 to 3 of 8), not \"{}\"", d.shards),
+            problem: format!(
+                "must be \"auto\" or a range such as \"0-3/8\" (shards 0 to 3 of 8), not \"{}\"",
+                d.shards
+            ),
         })?;
-        let api_base = Some(d.api_base.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty());
+        let api_base =
+            Some(d.api_base.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty());
         if let Some(base) = &api_base {
             if !(base.starts_with("http://") || base.starts_with("https://")) {
                 return invalid("discord.api_base", "must start with http:// or https://");
@@ -208,8 +246,14 @@ impl Config {
         }
         Ok(Config {
             knowledge_dir: raw.knowledge.dir,
-            answer: Settings { limit: a.limit, snippet_chars: a.snippet_chars, threshold: a.threshold, candidates: a.candidates },
-            index_path: Some(PathBuf::from(raw.index.path.trim())).filter(|p| !p.as_os_str().is_empty()),
+            answer: Settings {
+                limit: a.limit,
+                snippet_chars: a.snippet_chars,
+                threshold: a.threshold,
+                candidates: a.candidates,
+            },
+            index_path: Some(PathBuf::from(raw.index.path.trim()))
+                .filter(|p| !p.as_os_str().is_empty()),
             discord: DiscordConfig {
                 token: d.token,
                 guilds: d.guilds,
@@ -235,14 +279,21 @@ fn parse_shards(s: &str) -> Option<Shards> {
     }
     let (range, total) = s.split_once('/')?;
     let (first, last) = range.split_once('-').unwrap_or((range, range));
-    let (first, last, total): (u32, u32, u32) = (first.trim().parse().ok()?, last.trim().parse().ok()?, total.trim().parse().ok()?);
+    let (first, last, total): (u32, u32, u32) = (
+        first.trim().parse().ok()?,
+        last.trim().parse().ok()?,
+        total.trim().parse().ok()?,
+    );
     (first <= last && last < total).then_some(Shards::Range { first, last, total })
 }
 
 /// Settings errors may quote values; a token must never be one of them.
 fn redact(message: &str) -> String {
     static TOKEN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let re = TOKEN.get_or_init(|| regex::Regex::new(r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}").expect("valid regex"));
+    let re = TOKEN.get_or_init(|| {
+        regex::Regex::new(r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}")
+            .expect("valid regex")
+    });
     re.replace_all(message, "[redacted]").into_owned()
 }
 
@@ -253,8 +304,22 @@ mod tests {
     #[test]
     fn shard_ranges_parse() {
         assert_eq!(parse_shards("auto"), Some(Shards::Automatic));
-        assert_eq!(parse_shards("0-3/8"), Some(Shards::Range { first: 0, last: 3, total: 8 }));
-        assert_eq!(parse_shards("2/4"), Some(Shards::Range { first: 2, last: 2, total: 4 }));
+        assert_eq!(
+            parse_shards("0-3/8"),
+            Some(Shards::Range {
+                first: 0,
+                last: 3,
+                total: 8
+            })
+        );
+        assert_eq!(
+            parse_shards("2/4"),
+            Some(Shards::Range {
+                first: 2,
+                last: 2,
+                total: 4
+            })
+        );
         assert_eq!(parse_shards("4-3/8"), None);
         assert_eq!(parse_shards("0-8/8"), None);
     }
@@ -262,6 +327,9 @@ mod tests {
     #[test]
     fn token_shaped_text_is_redacted() {
         let fake = format!("{}.{}.{}", "A".repeat(24), "B".repeat(6), "C".repeat(27));
-        assert_eq!(redact(&format!("bad value {fake} here")), "bad value [redacted] here");
+        assert_eq!(
+            redact(&format!("bad value {fake} here")),
+            "bad value [redacted] here"
+        );
     }
 }

@@ -22,7 +22,8 @@ pub struct Question {
 
 /// Reads a JSONL question file; a bad line is reported with its number.
 pub fn read_questions(path: &Path) -> anyhow::Result<Vec<Question>> {
-    let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
@@ -69,7 +70,12 @@ impl Outcome {
     pub fn miss(&self) -> Option<String> {
         let q = &self.question;
         if q.answerable && self.rank.is_none_or(|r| r > 3) {
-            let why = if !self.answered { "refused".to_string() } else { self.rank.map_or("not in top 10".to_string(), |r| format!("first at {r}")) };
+            let why = if !self.answered {
+                "refused".to_string()
+            } else {
+                self.rank
+                    .map_or("not in top 10".to_string(), |r| format!("first at {r}"))
+            };
             Some(format!("miss  {}  {why}: {}", q.id, q.q))
         } else if !q.answerable && self.answered {
             Some(format!("answered but should refuse  {}: {}", q.id, q.q))
@@ -83,10 +89,19 @@ impl Outcome {
 pub fn hit_rank(expect: &[String], answer: &Answer) -> anyhow::Result<Option<usize>> {
     let patterns = expect
         .iter()
-        .map(|p| RegexBuilder::new(p).case_insensitive(true).build().map_err(|e| anyhow::anyhow!("bad pattern {p:?}: {e}")))
+        .map(|p| {
+            RegexBuilder::new(p)
+                .case_insensitive(true)
+                .build()
+                .map_err(|e| anyhow::anyhow!("bad pattern {p:?}: {e}"))
+        })
         .collect::<anyhow::Result<Vec<_>>>()?;
     for k in 1..=answer.results.len().min(10) {
-        let text = answer.results[..k].iter().map(|r| r.snippet.as_str()).collect::<Vec<_>>().join("\n");
+        let text = answer.results[..k]
+            .iter()
+            .map(|r| r.snippet.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
         if patterns.iter().all(|p| p.is_match(&text)) {
             return Ok(Some(k));
         }
@@ -99,8 +114,17 @@ pub fn run(engine: &Engine, questions: &[Question]) -> anyhow::Result<(Figures, 
     let mut outcomes = Vec::new();
     for q in questions {
         let answer = engine.answer(&q.q.replace('\n', " "));
-        let rank = if q.answerable && answer.answered { hit_rank(&q.expect, &answer)? } else { None };
-        outcomes.push(Outcome { question: q.clone(), answered: answer.answered, rank, coverage: answer.coverage });
+        let rank = if q.answerable && answer.answered {
+            hit_rank(&q.expect, &answer)?
+        } else {
+            None
+        };
+        outcomes.push(Outcome {
+            question: q.clone(),
+            answered: answer.answered,
+            rank,
+            coverage: answer.coverage,
+        });
     }
     Ok((figures(&outcomes), outcomes))
 }
@@ -112,26 +136,57 @@ pub fn figures(outcomes: &[Outcome]) -> Figures {
     Figures {
         answerable: ans.len(),
         hit1: ans.iter().filter(|o| o.rank == Some(1)).count() as f64 / n,
-        hit3: ans.iter().filter(|o| o.rank.is_some_and(|r| r <= 3)).count() as f64 / n,
-        mrr10: ans.iter().filter_map(|o| o.rank).map(|r| 1.0 / r as f64).sum::<f64>() / n,
+        hit3: ans
+            .iter()
+            .filter(|o| o.rank.is_some_and(|r| r <= 3))
+            .count() as f64
+            / n,
+        mrr10: ans
+            .iter()
+            .filter_map(|o| o.rank)
+            .map(|r| 1.0 / r as f64)
+            .sum::<f64>()
+            / n,
         false_refusals: ans.iter().filter(|o| !o.answered).count(),
         unanswerable: una.len(),
-        refusal: if una.is_empty() { 1.0 } else { una.iter().filter(|o| !o.answered).count() as f64 / una.len() as f64 },
+        refusal: if una.is_empty() {
+            1.0
+        } else {
+            una.iter().filter(|o| !o.answered).count() as f64 / una.len() as f64
+        },
     }
 }
 
 /// For each candidate threshold, the share of answerable questions still answered and the
 /// share of unanswerable ones refused; and the threshold in the middle of the best range.
 pub fn calibrate(outcomes: &[Outcome]) -> (f32, Vec<(f32, f64, f64)>) {
-    let ans: Vec<f32> = outcomes.iter().filter(|o| o.question.answerable).map(|o| o.coverage).collect();
-    let una: Vec<f32> = outcomes.iter().filter(|o| !o.question.answerable).map(|o| o.coverage).collect();
-    let rate = |xs: &[f32], keep: &dyn Fn(f32) -> bool| if xs.is_empty() { 1.0 } else { xs.iter().filter(|&&c| keep(c)).count() as f64 / xs.len() as f64 };
+    let ans: Vec<f32> = outcomes
+        .iter()
+        .filter(|o| o.question.answerable)
+        .map(|o| o.coverage)
+        .collect();
+    let una: Vec<f32> = outcomes
+        .iter()
+        .filter(|o| !o.question.answerable)
+        .map(|o| o.coverage)
+        .collect();
+    let rate = |xs: &[f32], keep: &dyn Fn(f32) -> bool| {
+        if xs.is_empty() {
+            1.0
+        } else {
+            xs.iter().filter(|&&c| keep(c)).count() as f64 / xs.len() as f64
+        }
+    };
     let rows: Vec<(f32, f64, f64)> = (20..=95)
         .map(|i| i as f32 / 100.0)
         .map(|t| (t, rate(&ans, &|c| c >= t), rate(&una, &|c| c < t)))
         .collect();
     let best = rows.iter().map(|r| r.1 + r.2).fold(f64::MIN, f64::max);
-    let good: Vec<f32> = rows.iter().filter(|r| (r.1 + r.2 - best).abs() < 1e-9).map(|r| r.0).collect();
+    let good: Vec<f32> = rows
+        .iter()
+        .filter(|r| (r.1 + r.2 - best).abs() < 1e-9)
+        .map(|r| r.0)
+        .collect();
     let middle = good[good.len() / 2];
     (middle, rows)
 }

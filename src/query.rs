@@ -35,7 +35,13 @@ pub fn clean(input: &str) -> String {
     let without_noise = marks.replace_all(&without_noise, "");
     let printable: String = without_noise
         .chars()
-        .map(|c| if c.is_control() || is_invisible_format(c) { ' ' } else { c })
+        .map(|c| {
+            if c.is_control() || is_invisible_format(c) {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     let collapsed = printable.split_whitespace().collect::<Vec<_>>().join(" ");
     match collapsed.char_indices().nth(MAX_QUESTION_CHARS) {
@@ -83,11 +89,17 @@ impl Expander {
     pub fn new(knowledge: &Knowledge) -> Self {
         let mut expander = Expander::default();
         for a in &knowledge.glossary.acronyms {
-            let forms: Vec<&str> = std::iter::once(a.term.as_str()).chain(std::iter::once(a.means.as_str())).chain(a.also.iter().map(String::as_str)).collect();
+            let forms: Vec<&str> = std::iter::once(a.term.as_str())
+                .chain(std::iter::once(a.means.as_str()))
+                .chain(a.also.iter().map(String::as_str))
+                .collect();
             expander.add_group(&forms, 1.0);
         }
         for p in &knowledge.programmes {
-            let forms: Vec<&str> = [p.code.as_str(), p.name.as_str()].into_iter().chain(p.aliases.iter().map(String::as_str)).collect();
+            let forms: Vec<&str> = [p.code.as_str(), p.name.as_str()]
+                .into_iter()
+                .chain(p.aliases.iter().map(String::as_str))
+                .collect();
             expander.add_group(&forms, 1.0);
         }
         for group in &knowledge.glossary.synonyms {
@@ -113,7 +125,10 @@ impl Expander {
             let variants = self.entries.entry(key.clone()).or_default();
             for other in &stemmed {
                 if other != key && !variants.iter().any(|v| &v.stems == other) {
-                    variants.push(Variant { stems: other.clone(), credit });
+                    variants.push(Variant {
+                        stems: other.clone(),
+                        credit,
+                    });
                 }
             }
             self.longest = self.longest.max(key.len());
@@ -122,7 +137,10 @@ impl Expander {
 
     /// The question's concepts: runs of topic words matched longest-first against the glossary.
     pub fn concepts(&self, question: &str) -> Vec<Concept> {
-        let words: Vec<analysis::Token> = analysis::tokens(question).into_iter().filter(|t| !is_stop_stem(&t.stem)).collect();
+        let words: Vec<analysis::Token> = analysis::tokens(question)
+            .into_iter()
+            .filter(|t| !is_stop_stem(&t.stem))
+            .collect();
         let mut concepts: Vec<Concept> = Vec::new();
         let mut i = 0;
         while i < words.len() && concepts.len() < MAX_CONCEPTS {
@@ -155,7 +173,11 @@ mod tests {
     fn expander() -> Expander {
         let knowledge = Knowledge {
             glossary: Glossary {
-                acronyms: vec![Acronym { term: "TLR".into(), means: "teaching and learning responsibility".into(), also: vec![] }],
+                acronyms: vec![Acronym {
+                    term: "TLR".into(),
+                    means: "teaching and learning responsibility".into(),
+                    also: vec![],
+                }],
                 synonyms: vec![vec!["cost".into(), "price".into(), "how much".into()]],
             },
             ..Knowledge::default()
@@ -171,7 +193,10 @@ mod tests {
 
     #[test]
     fn very_long_questions_are_cut() {
-        assert_eq!(clean(&"word ".repeat(1_000)).chars().count(), MAX_QUESTION_CHARS);
+        assert_eq!(
+            clean(&"word ".repeat(1_000)).chars().count(),
+            MAX_QUESTION_CHARS
+        );
     }
 
     #[test]
@@ -179,7 +204,10 @@ mod tests {
         let concepts = expander().concepts("Do I get a TLR?");
         assert_eq!(concepts.len(), 1);
         assert_eq!(concepts[0].surface, "TLR");
-        assert_eq!(concepts[0].variants[1].stems, vec!["teach", "learn", "respons"]);
+        assert_eq!(
+            concepts[0].variants[1].stems,
+            vec!["teach", "learn", "respons"]
+        );
     }
 
     #[test]
@@ -193,7 +221,11 @@ mod tests {
     #[test]
     fn synonyms_carry_less_credit() {
         let concepts = expander().concepts("what's the price");
-        let cost = concepts[0].variants.iter().find(|v| v.stems == ["cost"]).unwrap();
+        let cost = concepts[0]
+            .variants
+            .iter()
+            .find(|v| v.stems == ["cost"])
+            .unwrap();
         assert!(cost.credit < 1.0);
     }
 }

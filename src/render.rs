@@ -31,7 +31,11 @@ pub fn text(answer: &Answer) -> String {
     }
     let sources = numbered_sources(&answer.results);
     for (i, r) in answer.results.iter().enumerate() {
-        let n = sources.iter().position(|s| *s == &r.source).map(|p| p + 1).unwrap_or(0);
+        let n = sources
+            .iter()
+            .position(|s| *s == &r.source)
+            .map(|p| p + 1)
+            .unwrap_or(0);
         let _ = writeln!(out, "{}. {} [{n}]", i + 1, r.snippet);
         let _ = writeln!(out, "   ({} \u{203a} {})\n", r.title, r.section);
     }
@@ -70,7 +74,13 @@ struct JsonResult<'a> {
 
 impl<'a> From<&'a Source> for JsonSource<'a> {
     fn from(s: &'a Source) -> Self {
-        JsonSource { publisher: &s.publisher, title: &s.title, url: s.url.as_deref(), date: &s.date, note: s.note.as_deref() }
+        JsonSource {
+            publisher: &s.publisher,
+            title: &s.title,
+            url: s.url.as_deref(),
+            date: &s.date,
+            note: s.note.as_deref(),
+        }
     }
 }
 
@@ -108,6 +118,11 @@ pub fn json(answer: &Answer) -> String {
             document: &r.document,
         })
         .collect();
-    let value = JsonAnswer { question: &answer.question, answered: answer.answered, results, refusal: answer.refusal.as_ref() };
+    let value = JsonAnswer {
+        question: &answer.question,
+        answered: answer.answered,
+        results,
+        refusal: answer.refusal.as_ref(),
+    };
     serde_json::to_string(&value).expect("answers always serialize")
 }

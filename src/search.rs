@@ -9,7 +9,9 @@ use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder, DFA};
 use tantivy::collector::TopDocs;
 use tantivy::columnar::Column;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
-use tantivy::schema::{Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING};
+use tantivy::schema::{
+    Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, Value, FAST, STORED, STRING,
+};
 use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::analysis::{self, QuestionType, ANALYZER};
@@ -36,7 +38,11 @@ struct Fields {
 impl Fields {
     fn schema() -> (Schema, Fields) {
         let mut builder = Schema::builder();
-        let indexed = TextOptions::default().set_indexing_options(TextFieldIndexing::default().set_tokenizer(ANALYZER).set_index_option(IndexRecordOption::WithFreqs));
+        let indexed = TextOptions::default().set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer(ANALYZER)
+                .set_index_option(IndexRecordOption::WithFreqs),
+        );
         let fields = Fields {
             ord: builder.add_u64_field("ord", FAST),
             all: builder.add_text_field("all", indexed.clone()),
@@ -88,7 +94,10 @@ pub struct Hit {
 
 impl std::fmt::Debug for SearchIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SearchIndex").field("passages", &self.num_passages).field("in_memory", &self.passages.is_some()).finish()
+        f.debug_struct("SearchIndex")
+            .field("passages", &self.num_passages)
+            .field("in_memory", &self.passages.is_some())
+            .finish()
     }
 }
 
@@ -125,10 +134,23 @@ impl SearchIndex {
         Self::from_index(index, fields, None)
     }
 
-    fn from_index(index: Index, fields: Fields, passages: Option<Vec<Arc<Passage>>>) -> tantivy::Result<SearchIndex> {
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+    fn from_index(
+        index: Index,
+        fields: Fields,
+        passages: Option<Vec<Arc<Passage>>>,
+    ) -> tantivy::Result<SearchIndex> {
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
         let num_passages = reader.searcher().num_docs();
-        Ok(SearchIndex { index, reader, fields, passages, num_passages })
+        Ok(SearchIndex {
+            index,
+            reader,
+            fields,
+            passages,
+            num_passages,
+        })
     }
 
     pub fn num_passages(&self) -> u64 {
@@ -137,7 +159,11 @@ impl SearchIndex {
 
     /// A consistent view of the index for answering one question.
     pub fn snapshot(&self) -> Snapshot<'_> {
-        Snapshot { index: self, searcher: self.reader.searcher(), ord_columns: OnceLock::new() }
+        Snapshot {
+            index: self,
+            searcher: self.reader.searcher(),
+            ord_columns: OnceLock::new(),
+        }
     }
 
     pub fn tantivy_index(&self) -> &Index {
@@ -146,14 +172,21 @@ impl SearchIndex {
 }
 
 fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> tantivy::Result<()> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 4);
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 4);
     // Small folders index fastest on one thread; large ones use every core.
     let threads = if passages.len() < 5_000 { 1 } else { threads };
-    let mut writer: tantivy::IndexWriter<TantivyDocument> = index.writer_with_num_threads(threads, threads * 60_000_000)?;
+    let mut writer: tantivy::IndexWriter<TantivyDocument> =
+        index.writer_with_num_threads(threads, threads * 60_000_000)?;
     for (ord, p) in passages.iter().enumerate() {
         let mut doc = TantivyDocument::default();
         doc.add_u64(fields.ord, ord as u64);
-        doc.add_text(fields.all, format!("{}\n{}\n{}\n{}", p.title, p.section, p.text, p.keywords));
+        doc.add_text(
+            fields.all,
+            format!("{}\n{}\n{}\n{}", p.title, p.section, p.text, p.keywords),
+        );
         doc.add_text(fields.heading, format!("{}\n{}", p.title, p.section));
         doc.add_text(fields.doc_id, &p.doc_id);
         doc.add_text(fields.title, &p.title);
@@ -163,7 +196,11 @@ fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> tantiv
         for kind in QuestionType::ALL.into_iter().filter(|k| k.matches(&p.text)) {
             doc.add_text(fields.facts, kind.name());
         }
-        doc.add_text(fields.citation, serde_json::to_string(&p.citations).map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?);
+        doc.add_text(
+            fields.citation,
+            serde_json::to_string(&p.citations)
+                .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?,
+        );
         writer.add_document(doc)?;
     }
     writer.commit()?;
@@ -210,28 +247,43 @@ impl Snapshot<'_> {
 
     /// In how many passages a stem occurs.
     pub fn doc_freq(&self, stem: &str) -> u64 {
-        self.searcher.doc_freq(&Term::from_field_text(self.index.fields.all, stem)).unwrap_or(0)
+        self.searcher
+            .doc_freq(&Term::from_field_text(self.index.fields.all, stem))
+            .unwrap_or(0)
     }
 
     /// The most frequent indexed stem within `distance` edits of `stem`, with its frequency.
     pub fn closest_stem(&self, stem: &str, distance: u8) -> Option<(String, u64)> {
         let mut found: HashMap<String, u64> = HashMap::new();
         for segment in self.searcher.segment_readers() {
-            let Ok(inverted) = segment.inverted_index(self.index.fields.all) else { continue };
+            let Ok(inverted) = segment.inverted_index(self.index.fields.all) else {
+                continue;
+            };
             let automaton = DfaAutomaton(levenshtein(distance).build_dfa(stem));
-            let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else { continue };
+            let Ok(mut stream) = inverted.terms().search(automaton).into_stream() else {
+                continue;
+            };
             while stream.advance() {
                 if let Ok(term) = std::str::from_utf8(stream.key()) {
-                    *found.entry(term.to_string()).or_default() += u64::from(stream.value().doc_freq);
+                    *found.entry(term.to_string()).or_default() +=
+                        u64::from(stream.value().doc_freq);
                 }
             }
         }
-        found.into_iter().filter(|(t, _)| t != stem).max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
+        found
+            .into_iter()
+            .filter(|(t, _)| t != stem)
+            .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
     }
 
     /// The best `limit` passages for weighted stems, by BM25 over the text and the headings,
     /// favouring passages that state the kinds of fact asked for.
-    pub fn search(&self, stems: &[(String, f32)], facts: &[QuestionType], limit: usize) -> Vec<Hit> {
+    pub fn search(
+        &self,
+        stems: &[(String, f32)],
+        facts: &[QuestionType],
+        limit: usize,
+    ) -> Vec<Hit> {
         if stems.is_empty() || limit == 0 {
             return Vec::new();
         }
@@ -239,31 +291,69 @@ impl Snapshot<'_> {
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (stem, weight) in stems {
             for (field, boost) in [(fields.all, 1.0f32), (fields.heading, 0.5)] {
-                let term = TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), weight * boost))));
+                let term = TermQuery::new(
+                    Term::from_field_text(field, stem),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(term), weight * boost)),
+                ));
             }
         }
         for kind in facts {
-            let term = TermQuery::new(Term::from_field_text(fields.facts, kind.name()), IndexRecordOption::Basic);
-            clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), 1.0))));
+            let term = TermQuery::new(
+                Term::from_field_text(fields.facts, kind.name()),
+                IndexRecordOption::Basic,
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), 1.0)),
+            ));
         }
         let query = BooleanQuery::new(clauses);
-        let Ok(top) = self.searcher.search(&query, &TopDocs::with_limit(limit).order_by_score()) else {
+        let Ok(top) = self
+            .searcher
+            .search(&query, &TopDocs::with_limit(limit).order_by_score())
+        else {
             return Vec::new();
         };
-        top.into_iter().filter_map(|(bm25, address)| Some(Hit { bm25, passage: self.passage(address)? })).collect()
+        top.into_iter()
+            .filter_map(|(bm25, address)| {
+                Some(Hit {
+                    bm25,
+                    passage: self.passage(address)?,
+                })
+            })
+            .collect()
     }
 
     fn passage(&self, address: DocAddress) -> Option<Arc<Passage>> {
         if let Some(passages) = &self.index.passages {
-            let columns = self.ord_columns.get_or_init(|| self.searcher.segment_readers().iter().map(|s| s.fast_fields().u64("ord").ok()).collect());
-            let ord = columns.get(address.segment_ord as usize)?.as_ref()?.first(address.doc_id)?;
+            let columns = self.ord_columns.get_or_init(|| {
+                self.searcher
+                    .segment_readers()
+                    .iter()
+                    .map(|s| s.fast_fields().u64("ord").ok())
+                    .collect()
+            });
+            let ord = columns
+                .get(address.segment_ord as usize)?
+                .as_ref()?
+                .first(address.doc_id)?;
             return passages.get(ord as usize).cloned();
         }
         let doc: TantivyDocument = self.searcher.doc(address).ok()?;
         let fields = self.index.fields;
-        let text = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-        let citations: Vec<Source> = serde_json::from_str(&text(fields.citation)).ok().filter(|c: &Vec<Source>| !c.is_empty())?;
+        let text = |f: Field| {
+            doc.get_first(f)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default()
+                .to_string()
+        };
+        let citations: Vec<Source> = serde_json::from_str(&text(fields.citation))
+            .ok()
+            .filter(|c: &Vec<Source>| !c.is_empty())?;
         Some(Arc::new(Passage {
             doc_id: text(fields.doc_id),
             title: text(fields.title),

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::diagnostic::{line_of, toml_error_line, Report};
-use super::source::{check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source};
+use super::source::{
+    check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -57,12 +59,17 @@ impl Programme {
     /// True when `text` names this programme by code, name or alias (case-insensitive).
     pub fn is_named(&self, text: &str) -> bool {
         let t = text.trim().to_lowercase();
-        self.code.to_lowercase() == t || self.name.to_lowercase() == t || self.aliases.iter().any(|a| a.to_lowercase() == t)
+        self.code.to_lowercase() == t
+            || self.name.to_lowercase() == t
+            || self.aliases.iter().any(|a| a.to_lowercase() == t)
     }
 
     /// The card as plain sentences, for indexing and for terminal output.
     pub fn card_text(&self) -> Vec<String> {
-        let mut lines = vec![format!("The {} ({}) is a {} programme.", self.name, self.code, self.kind)];
+        let mut lines = vec![format!(
+            "The {} ({}) is a {} programme.",
+            self.name, self.code, self.kind
+        )];
         if !self.covers.is_empty() {
             lines.push(format!("What the {} covers: {}", self.code, self.covers));
         }
@@ -70,13 +77,23 @@ impl Programme {
             lines.push(format!("Who the {} is for: {}", self.code, self.for_whom));
         }
         if !self.duration.is_empty() {
-            lines.push(format!("How long the {} takes: {}", self.code, self.duration));
+            lines.push(format!(
+                "How long the {} takes: {}",
+                self.code, self.duration
+            ));
         }
         if !self.funding.is_empty() {
-            lines.push(format!("Funding for the {} (as of {}): {}", self.code, self.funding_as_of, self.funding));
+            lines.push(format!(
+                "Funding for the {} (as of {}): {}",
+                self.code, self.funding_as_of, self.funding
+            ));
         }
         if !self.aliases.is_empty() {
-            lines.push(format!("The {} is also called: {}.", self.code, self.aliases.join(", ")));
+            lines.push(format!(
+                "The {} is also called: {}.",
+                self.code,
+                self.aliases.join(", ")
+            ));
         }
         lines
     }
@@ -137,7 +154,11 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ve
             match value.map(|v| v.trim().to_string()) {
                 Some(v) if !v.is_empty() => v,
                 _ => {
-                    report.error(header, format!("programme {} has no `{key}`", i + 1), format!("add {key} = \"{example}\""));
+                    report.error(
+                        header,
+                        format!("programme {} has no `{key}`", i + 1),
+                        format!("add {key} = \"{example}\""),
+                    );
                     String::new()
                 }
             }
@@ -150,48 +171,89 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ve
         let funding = p.funding.unwrap_or_default().trim().to_string();
         let kind = match &p.kind {
             Some(k) => Kind::parse(k.get_ref()).or_else(|| {
-                report.error(at(k.span()), format!("unknown programme kind \"{}\"", k.get_ref()), "use kind = \"specialist\", \"leadership\" or \"legacy\"");
+                report.error(
+                    at(k.span()),
+                    format!("unknown programme kind \"{}\"", k.get_ref()),
+                    "use kind = \"specialist\", \"leadership\" or \"legacy\"",
+                );
                 None
             }),
             None => {
-                report.error(header, format!("programme {} has no `kind`", i + 1), "add kind = \"specialist\", \"leadership\" or \"legacy\"");
+                report.error(
+                    header,
+                    format!("programme {} has no `kind`", i + 1),
+                    "add kind = \"specialist\", \"leadership\" or \"legacy\"",
+                );
                 None
             }
         };
         let funding_as_of = match &p.funding_as_of {
             Some(d) => check_date(d, "funding_as_of", text, 1, report).unwrap_or_default(),
             None if !funding.is_empty() => {
-                report.error(header, format!("programme {code} states its funding without `funding_as_of`"), "add funding_as_of = \"YYYY-MM-DD\", the date of the funding rule");
+                report.error(
+                    header,
+                    format!("programme {code} states its funding without `funding_as_of`"),
+                    "add funding_as_of = \"YYYY-MM-DD\", the date of the funding rule",
+                );
                 String::new()
             }
             None => String::new(),
         };
         if code.chars().any(char::is_whitespace) {
             if let Some(c) = &p.code {
-                report.error(at(c.span()), format!("programme code \"{code}\" contains spaces"), "write the code as one word, e.g. NPQH; put other names in `aliases`");
+                report.error(
+                    at(c.span()),
+                    format!("programme code \"{code}\" contains spaces"),
+                    "write the code as one word, e.g. NPQH; put other names in `aliases`",
+                );
             }
         }
-        if let Some(other) = programmes.iter().find(|o| o.code.eq_ignore_ascii_case(&code) && !code.is_empty()) {
+        if let Some(other) = programmes
+            .iter()
+            .find(|o| o.code.eq_ignore_ascii_case(&code) && !code.is_empty())
+        {
             let line = p.code.as_ref().map(|c| at(c.span())).unwrap_or(header);
-            report.error(line, format!("programme code \"{}\" is used twice", other.code), "give every programme its own code");
+            report.error(
+                line,
+                format!("programme code \"{}\" is used twice", other.code),
+                "give every programme its own code",
+            );
         }
         let mut cited = Vec::new();
         for id in &p.sources {
-            let local = sources.iter().find(|s| s.id.as_deref() == Some(id.get_ref().as_str()));
+            let local = sources
+                .iter()
+                .find(|s| s.id.as_deref() == Some(id.get_ref().as_str()));
             match local.or_else(|| bibliography.get(id.get_ref())) {
                 Some(s) => cited.push(s.clone()),
-                None => report.error(at(id.span()), format!("programme {code} cites the unknown source id \"{}\"", id.get_ref()), bibliography.fix_for_unknown()),
+                None => report.error(
+                    at(id.span()),
+                    format!(
+                        "programme {code} cites the unknown source id \"{}\"",
+                        id.get_ref()
+                    ),
+                    bibliography.fix_for_unknown(),
+                ),
             }
         }
         if p.sources.is_empty() {
-            report.error(header, format!("programme {code} names no source"), "add sources = [\"id\"] with ids from sources.json");
+            report.error(
+                header,
+                format!("programme {code} names no source"),
+                "add sources = [\"id\"] with ids from sources.json",
+            );
         }
         let ok = report.diagnostics.iter().filter(|d| d.is_error()).count() == errors_before;
         if let (true, Some(kind)) = (ok, kind) {
             programmes.push(Programme {
                 code,
                 name,
-                aliases: p.aliases.into_iter().map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect(),
+                aliases: p
+                    .aliases
+                    .into_iter()
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
                 kind,
                 for_whom,
                 duration,
@@ -245,8 +307,15 @@ sources = ["s"]
     fn an_unknown_kind_is_reported_at_its_line() {
         let path = Path::new("programmes.toml");
         let mut report = Report::new(path);
-        parse(&GOOD.replace("\"leadership\"", "\"senior\""), &Bibliography::default(), &mut report);
+        parse(
+            &GOOD.replace("\"leadership\"", "\"senior\""),
+            &Bibliography::default(),
+            &mut report,
+        );
         let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
-        assert!(msgs[0].starts_with("programmes.toml:12: error: unknown programme kind \"senior\""), "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("programmes.toml:12: error: unknown programme kind \"senior\""),
+            "{msgs:?}"
+        );
     }
 }

@@ -22,7 +22,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(path: &Path, line: usize, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn error(
+        path: &Path,
+        line: usize,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Error,
             path: path.to_path_buf(),
@@ -32,7 +37,12 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(path: &Path, line: usize, message: impl Into<String>, fix: impl Into<String>) -> Self {
+    pub fn warning(
+        path: &Path,
+        line: usize,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(path, line, message, fix)
@@ -50,7 +60,13 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(f, "{}:{}: {kind}: {}", self.path.display(), self.line.max(1), self.message)?;
+        write!(
+            f,
+            "{}:{}: {kind}: {}",
+            self.path.display(),
+            self.line.max(1),
+            self.message
+        )?;
         if !self.fix.is_empty() {
             write!(f, " (fix: {})", self.fix)?;
         }
@@ -67,7 +83,10 @@ pub struct Report<'a> {
 
 impl<'a> Report<'a> {
     pub fn new(path: &'a Path) -> Self {
-        Report { path, diagnostics: Vec::new() }
+        Report {
+            path,
+            diagnostics: Vec::new(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -75,11 +94,13 @@ impl<'a> Report<'a> {
     }
 
     pub fn error(&mut self, line: usize, message: impl Into<String>, fix: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::error(self.path, line, message, fix));
+        self.diagnostics
+            .push(Diagnostic::error(self.path, line, message, fix));
     }
 
     pub fn warning(&mut self, line: usize, message: impl Into<String>, fix: impl Into<String>) {
-        self.diagnostics.push(Diagnostic::warning(self.path, line, message, fix));
+        self.diagnostics
+            .push(Diagnostic::warning(self.path, line, message, fix));
     }
 
     pub fn has_errors(&self) -> bool {
@@ -90,7 +111,11 @@ impl<'a> Report<'a> {
 /// 1-based line number of a byte offset in `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Turns a TOML error into a message and the 1-based line within `toml_text`.

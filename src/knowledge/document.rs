@@ -10,7 +10,9 @@ use toml::Spanned;
 
 use super::diagnostic::{line_of, toml_error_line, Report};
 use super::markdown;
-use super::source::{check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source};
+use super::source::{
+    check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source,
+};
 
 /// A parsed guidance document.
 #[derive(Debug, Clone)]
@@ -59,7 +61,9 @@ pub struct ProgrammeRef {
 
 fn sources_comment() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"^\s*<!--\s*sources?\s*:\s*(.*?)\s*-->\s*$").expect("valid regex"))
+    RE.get_or_init(|| {
+        Regex::new(r"^\s*<!--\s*sources?\s*:\s*(.*?)\s*-->\s*$").expect("valid regex")
+    })
 }
 
 fn fence() -> &'static Regex {
@@ -69,11 +73,22 @@ fn fence() -> &'static Regex {
 
 /// Parses a file's text. `rel` is its path inside the knowledge folder.
 /// Returns the document (None when it is unusable) and the programme codes it names.
-pub fn parse(rel: &Path, text: &str, bibliography: &Bibliography, report: &mut Report) -> (Option<Document>, Vec<ProgrammeRef>) {
+pub fn parse(
+    rel: &Path,
+    text: &str,
+    bibliography: &Bibliography,
+    report: &mut Report,
+) -> (Option<Document>, Vec<ProgrammeRef>) {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let file = rel.to_string_lossy().replace('\\', "/");
-    let id = file.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&file).to_lowercase();
-    let is_txt = rel.extension().is_some_and(|e| e.eq_ignore_ascii_case("txt"));
+    let id = file
+        .rsplit_once('.')
+        .map(|(stem, _)| stem)
+        .unwrap_or(&file)
+        .to_lowercase();
+    let is_txt = rel
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("txt"));
     let lines: Vec<&str> = text.lines().collect();
 
     let mut doc = Document {
@@ -93,7 +108,11 @@ pub fn parse(rel: &Path, text: &str, bibliography: &Bibliography, report: &mut R
     let mut body_start = 0usize; // 0-based index of the first body line
     if first_content.is_some_and(|i| lines[i].trim() == "+++") {
         let open = first_content.unwrap_or(0);
-        let Some(close) = lines[open + 1..].iter().position(|l| l.trim() == "+++").map(|i| i + open + 1) else {
+        let Some(close) = lines[open + 1..]
+            .iter()
+            .position(|l| l.trim() == "+++")
+            .map(|i| i + open + 1)
+        else {
             report.error(
                 open + 1,
                 "the front matter opened with `+++` is never closed",
@@ -105,7 +124,14 @@ pub fn parse(rel: &Path, text: &str, bibliography: &Bibliography, report: &mut R
         body_start = close + 1;
         let fm_first_line = open + 2; // file line of the first front matter line
         let fm_text = lines[open + 1..close].join("\n");
-        if !read_front_matter(&fm_text, fm_first_line, bibliography, &mut doc, &mut programme_refs, report) {
+        if !read_front_matter(
+            &fm_text,
+            fm_first_line,
+            bibliography,
+            &mut doc,
+            &mut programme_refs,
+            report,
+        ) {
             return (None, programme_refs);
         }
     }
@@ -130,7 +156,11 @@ pub fn parse(rel: &Path, text: &str, bibliography: &Bibliography, report: &mut R
         })
         .collect();
     if doc.sections.iter().all(|s| s.blocks.is_empty()) {
-        report.error(body_start + 1, "the document has no text to answer from", "write at least one `## ` section with a paragraph under it");
+        report.error(
+            body_start + 1,
+            "the document has no text to answer from",
+            "write at least one `## ` section with a paragraph under it",
+        );
         return (None, programme_refs);
     }
     (Some(doc), programme_refs)
@@ -154,7 +184,11 @@ fn read_front_matter(
             } else {
                 "correct the TOML syntax: strings in double quotes, lists in [ ], one key = value per line"
             };
-            report.error(first_line + line - 1, format!("front matter: {message}"), fix);
+            report.error(
+                first_line + line - 1,
+                format!("front matter: {message}"),
+                fix,
+            );
             return false;
         }
     };
@@ -163,12 +197,24 @@ fn read_front_matter(
 
     match raw.title {
         Some(t) if !t.get_ref().trim().is_empty() => doc.title = t.get_ref().trim().to_string(),
-        Some(t) => report.error(at(t.span()), "`title` is empty", "write title = \"what this document is about\""),
-        None => report.error(first_line - 1, "the front matter has no `title`", "add title = \"what this document is about\""),
+        Some(t) => report.error(
+            at(t.span()),
+            "`title` is empty",
+            "write title = \"what this document is about\"",
+        ),
+        None => report.error(
+            first_line - 1,
+            "the front matter has no `title`",
+            "add title = \"what this document is about\"",
+        ),
     }
     match &raw.updated {
         Some(u) => doc.updated = check_date(u, "updated", fm, first_line, report),
-        None => report.error(first_line - 1, "the front matter has no `updated` date", "add updated = \"YYYY-MM-DD\", the day the facts were last checked"),
+        None => report.error(
+            first_line - 1,
+            "the front matter has no `updated` date",
+            "add updated = \"YYYY-MM-DD\", the day the facts were last checked",
+        ),
     }
     let headers = table_header_lines(fm, first_line, "[[sources]]");
     let raw_sources = raw.sources.unwrap_or_default();
@@ -185,12 +231,19 @@ fn read_front_matter(
     for id in cited {
         match bibliography.get(id.get_ref().trim()) {
             Some(source) => doc.sources.push(source.clone()),
-            None => report.error(at(id.span()), format!("`cite` names the unknown source id \"{}\"", id.get_ref()), bibliography.fix_for_unknown()),
+            None => report.error(
+                at(id.span()),
+                format!("`cite` names the unknown source id \"{}\"", id.get_ref()),
+                bibliography.fix_for_unknown(),
+            ),
         }
     }
     doc.tags = raw.tags.unwrap_or_default();
     for p in raw.programmes.unwrap_or_default() {
-        programme_refs.push(ProgrammeRef { code: p.get_ref().trim().to_string(), line: at(p.span()) });
+        programme_refs.push(ProgrammeRef {
+            code: p.get_ref().trim().to_string(),
+            line: at(p.span()),
+        });
         doc.programmes.push(p.get_ref().trim().to_string());
     }
     report.diagnostics.iter().filter(|d| d.is_error()).count() == errors_before
@@ -199,7 +252,11 @@ fn read_front_matter(
 /// The title of a plain file: its first `#` heading, else its first non-empty line.
 fn plain_title(lines: &[&str], is_txt: bool) -> Option<String> {
     let first = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty())?;
-    let title = if is_txt { first } else { first.trim_start_matches('#').trim() };
+    let title = if is_txt {
+        first
+    } else {
+        first.trim_start_matches('#').trim()
+    };
     Some(title.chars().take(120).collect())
 }
 
@@ -211,11 +268,27 @@ struct RawSection {
 }
 
 /// Splits body lines into sections at `## ` headings (or, in `.txt` files, at question lines).
-fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, bibliography: &Bibliography, report: &mut Report) -> Vec<Section> {
-    let mut raw: Vec<RawSection> = vec![RawSection { heading: String::new(), line: offset + 1, lines: Vec::new(), sources: Vec::new() }];
+fn split_sections(
+    lines: &[&str],
+    offset: usize,
+    is_txt: bool,
+    doc: &Document,
+    bibliography: &Bibliography,
+    report: &mut Report,
+) -> Vec<Section> {
+    let mut raw: Vec<RawSection> = vec![RawSection {
+        heading: String::new(),
+        line: offset + 1,
+        lines: Vec::new(),
+        sources: Vec::new(),
+    }];
     let mut in_fence = false;
     // The first line of a plain text file is its title, not text to answer from.
-    let title_line = if is_txt && !doc.has_front_matter { lines.iter().position(|l| !l.trim().is_empty()) } else { None };
+    let title_line = if is_txt && !doc.has_front_matter {
+        lines.iter().position(|l| !l.trim().is_empty())
+    } else {
+        None
+    };
     for (i, line) in lines.iter().enumerate() {
         let file_line = offset + i + 1;
         if Some(i) == title_line {
@@ -230,20 +303,34 @@ fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, b
         } else if is_txt {
             txt_heading(lines, i)
         } else {
-            trimmed.strip_prefix("## ").map(|h| h.trim().trim_end_matches('#').trim().to_string())
+            trimmed
+                .strip_prefix("## ")
+                .map(|h| h.trim().trim_end_matches('#').trim().to_string())
         };
         if let Some(heading) = heading {
-            raw.push(RawSection { heading, line: file_line, lines: Vec::new(), sources: Vec::new() });
+            raw.push(RawSection {
+                heading,
+                line: file_line,
+                lines: Vec::new(),
+                sources: Vec::new(),
+            });
             continue;
         }
         let current = raw.last_mut().expect("there is always a section");
-        if let Some(caps) = (!in_fence).then(|| sources_comment().captures(line)).flatten() {
+        if let Some(caps) = (!in_fence)
+            .then(|| sources_comment().captures(line))
+            .flatten()
+        {
             for id in caps[1].split(',').map(str::trim).filter(|s| !s.is_empty()) {
                 let local = doc.sources.iter().find(|s| s.id.as_deref() == Some(id));
                 match local.or_else(|| bibliography.get(id)) {
                     Some(source) => current.sources.push(source.clone()),
                     None if doc.has_front_matter => {
-                        report.error(file_line, format!("this section cites the unknown source id \"{id}\""), bibliography.fix_for_unknown());
+                        report.error(
+                            file_line,
+                            format!("this section cites the unknown source id \"{id}\""),
+                            bibliography.fix_for_unknown(),
+                        );
                     }
                     None => {}
                 }
@@ -260,21 +347,42 @@ fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, b
     let mut sections = Vec::new();
     for (n, section) in raw.into_iter().enumerate() {
         let body = section.lines.join("\n");
-        let blocks = if is_txt { txt_blocks(&body) } else { markdown::to_blocks(&body) };
+        let blocks = if is_txt {
+            txt_blocks(&body)
+        } else {
+            markdown::to_blocks(&body)
+        };
         let is_preamble = n == 0;
         if blocks.is_empty() {
             if !is_preamble {
-                report.error(section.line, format!("the section \"{}\" is empty", section.heading), "write the section's text under its heading, or remove the heading");
+                report.error(
+                    section.line,
+                    format!("the section \"{}\" is empty", section.heading),
+                    "write the section's text under its heading, or remove the heading",
+                );
             }
             continue;
         }
         if !is_preamble && section.heading.is_empty() {
-            report.error(section.line, "a section heading has no text", "write what the section is about after `## `");
+            report.error(
+                section.line,
+                "a section heading has no text",
+                "write what the section is about after `## `",
+            );
             continue;
         }
-        sections.push(Section { heading: section.heading, line: section.line, blocks, sources: section.sources });
+        sections.push(Section {
+            heading: section.heading,
+            line: section.line,
+            blocks,
+            sources: section.sources,
+        });
     }
-    let starts_with_title = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty()).is_some_and(|l| l.starts_with("# "));
+    let starts_with_title = lines
+        .iter()
+        .map(|l| l.trim())
+        .find(|l| !l.is_empty())
+        .is_some_and(|l| l.starts_with("# "));
     if !doc.has_front_matter && !is_txt && starts_with_title {
         // The first heading of a plain Markdown file is its title, not text to answer from.
         if let Some(first) = sections.first_mut().filter(|s| s.heading.is_empty()) {
@@ -290,16 +398,26 @@ fn split_sections(lines: &[&str], offset: usize, is_txt: bool, doc: &Document, b
 /// In a `.txt` FAQ, a short line ending in `?` (optionally "Q:") followed by text starts a section.
 fn txt_heading(lines: &[&str], i: usize) -> Option<String> {
     let line = lines[i].trim();
-    let question = line.strip_prefix("Q:").or_else(|| line.strip_prefix("Q.")).unwrap_or(line).trim();
+    let question = line
+        .strip_prefix("Q:")
+        .or_else(|| line.strip_prefix("Q."))
+        .unwrap_or(line)
+        .trim();
     let next_has_text = lines.get(i + 1).is_some_and(|l| !l.trim().is_empty());
-    (i > 0 && question.ends_with('?') && question.chars().count() <= 150 && next_has_text).then(|| question.to_string())
+    (i > 0 && question.ends_with('?') && question.chars().count() <= 150 && next_has_text)
+        .then(|| question.to_string())
 }
 
 /// Paragraphs of a `.txt` file: blank lines separate them; "A:" prefixes are dropped.
 fn txt_blocks(body: &str) -> Vec<String> {
     body.split("\n\n")
         .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
-        .map(|p| p.strip_prefix("A:").map(str::trim).map(str::to_string).unwrap_or(p))
+        .map(|p| {
+            p.strip_prefix("A:")
+                .map(str::trim)
+                .map(str::to_string)
+                .unwrap_or(p)
+        })
         .filter(|p| !p.is_empty())
         .collect()
 }
@@ -312,7 +430,10 @@ mod tests {
         let path = Path::new(name);
         let mut report = Report::new(path);
         let (doc, _) = parse(path, text, &Bibliography::default(), &mut report);
-        (doc, report.diagnostics.iter().map(|d| d.to_string()).collect())
+        (
+            doc,
+            report.diagnostics.iter().map(|d| d.to_string()).collect(),
+        )
     }
 
     const GOOD: &str = "+++\ntitle = \"Funding\"\nupdated = \"2026-11-22\"\n\n[[sources]]\nid = \"a\"\npublisher = \"DfE\"\ntitle = \"Funding page\"\ndate = \"2026-05-18\"\n\n[[sources]]\nid = \"b\"\npublisher = \"Hub\"\ntitle = \"Hub page\"\ndate = \"2024\"\n+++\n\n# Funding\n\n## Current rule\n<!-- sources: b -->\n\nFor the November 2026 cohort, the NPQH is funded.\n\n## History\n\nIn 2021 all NPQs were funded.\n";
@@ -334,24 +455,37 @@ mod tests {
     fn unclosed_front_matter_is_reported_at_its_opening_line() {
         let (doc, diags) = parse_str("a.md", "+++\ntitle = \"x\"\n## Section\ntext\n");
         assert!(doc.is_none());
-        assert!(diags[0].starts_with("a.md:1: error: the front matter opened with `+++` is never closed"), "{diags:?}");
+        assert!(
+            diags[0]
+                .starts_with("a.md:1: error: the front matter opened with `+++` is never closed"),
+            "{diags:?}"
+        );
     }
 
     #[test]
     fn bad_toml_is_reported_at_the_file_line() {
         let text = GOOD.replace("id = \"b\"", "id = b");
         let (_, diags) = parse_str("a.md", &text);
-        assert!(diags[0].starts_with("a.md:12: error: front matter"), "{diags:?}");
+        assert!(
+            diags[0].starts_with("a.md:12: error: front matter"),
+            "{diags:?}"
+        );
     }
 
     #[test]
     fn plain_markdown_takes_its_title_from_the_first_heading() {
-        let (doc, diags) = parse_str("faq.md", "# Our FAQ\n\nIntro text.\n\n## Pay\n\nAsk the head.\n");
+        let (doc, diags) = parse_str(
+            "faq.md",
+            "# Our FAQ\n\nIntro text.\n\n## Pay\n\nAsk the head.\n",
+        );
         let doc = doc.unwrap();
         assert_eq!(doc.title, "Our FAQ");
         assert_eq!(doc.sections.len(), 2);
         assert_eq!(doc.sections[0].blocks, vec!["Intro text."]);
-        assert!(diags[0].contains("warning: this file has no front matter"), "{diags:?}");
+        assert!(
+            diags[0].contains("warning: this file has no front matter"),
+            "{diags:?}"
+        );
     }
 
     #[test]

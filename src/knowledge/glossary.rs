@@ -51,7 +51,8 @@ struct RawSynonyms {
     words: Spanned<Vec<String>>,
 }
 
-const SYNTAX_FIX: &str = "correct the TOML syntax: strings in double quotes, lists in [ ], one key = value per line";
+const SYNTAX_FIX: &str =
+    "correct the TOML syntax: strings in double quotes, lists in [ ], one key = value per line";
 
 /// Parses `glossary.toml`; every problem is reported with its line.
 pub fn parse(text: &str, report: &mut Report) -> Glossary {
@@ -72,28 +73,71 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
     let mut glossary = Glossary::default();
     for (i, a) in raw.acronym.into_iter().enumerate() {
         let header = headers.get(i).copied().unwrap_or(1);
-        let term = a.term.as_ref().map(|t| t.get_ref().trim().to_string()).unwrap_or_default();
+        let term = a
+            .term
+            .as_ref()
+            .map(|t| t.get_ref().trim().to_string())
+            .unwrap_or_default();
         if term.is_empty() {
-            report.error(header, "an [[acronym]] has no `term`", "add term = \"NPQH\"");
+            report.error(
+                header,
+                "an [[acronym]] has no `term`",
+                "add term = \"NPQH\"",
+            );
             continue;
         }
-        let line = a.term.as_ref().map(|t| line_of(text, t.span().start)).unwrap_or(header);
-        if glossary.acronyms.iter().any(|x| x.term.eq_ignore_ascii_case(&term)) {
-            report.error(line, format!("the acronym \"{term}\" is defined twice"), "keep one [[acronym]] per term and merge their `also` lists");
+        let line = a
+            .term
+            .as_ref()
+            .map(|t| line_of(text, t.span().start))
+            .unwrap_or(header);
+        if glossary
+            .acronyms
+            .iter()
+            .any(|x| x.term.eq_ignore_ascii_case(&term))
+        {
+            report.error(
+                line,
+                format!("the acronym \"{term}\" is defined twice"),
+                "keep one [[acronym]] per term and merge their `also` lists",
+            );
             continue;
         }
         let means = a.means.unwrap_or_default().trim().to_string();
         if means.is_empty() {
-            report.error(line, format!("the acronym \"{term}\" has no `means`"), "add means = \"what the acronym stands for\"");
+            report.error(
+                line,
+                format!("the acronym \"{term}\" has no `means`"),
+                "add means = \"what the acronym stands for\"",
+            );
             continue;
         }
-        glossary.acronyms.push(Acronym { term, means, also: a.also.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect() });
+        glossary.acronyms.push(Acronym {
+            term,
+            means,
+            also: a
+                .also
+                .into_iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        });
     }
     for group in raw.synonyms {
         let line = line_of(text, group.words.span().start);
-        let words: Vec<String> = group.words.get_ref().iter().map(|w| w.trim().to_lowercase()).filter(|w| !w.is_empty()).collect();
+        let words: Vec<String> = group
+            .words
+            .get_ref()
+            .iter()
+            .map(|w| w.trim().to_lowercase())
+            .filter(|w| !w.is_empty())
+            .collect();
         if words.len() < 2 {
-            report.error(line, "a [[synonyms]] group needs at least two words", "list two or more words that mean the same, e.g. words = [\"cost\", \"price\"]");
+            report.error(
+                line,
+                "a [[synonyms]] group needs at least two words",
+                "list two or more words that mean the same, e.g. words = [\"cost\", \"price\"]",
+            );
             continue;
         }
         glossary.synonyms.push(words);
@@ -118,13 +162,21 @@ pub fn parse_refusal(text: &str, report: &mut Report) -> Refusal {
     match toml::from_str::<Refusal>(text) {
         Ok(r) => {
             if r.message.trim().is_empty() {
-                report.error(1, "refusal.toml has no `message`", "add message = \"what to say when a question is not covered\"");
+                report.error(
+                    1,
+                    "refusal.toml has no `message`",
+                    "add message = \"what to say when a question is not covered\"",
+                );
             }
             r
         }
         Err(err) => {
             let (line, message) = toml_error_line(text, &err);
-            let fix = if message.contains("unknown field") { "refusal.toml has message, topics and elsewhere" } else { SYNTAX_FIX };
+            let fix = if message.contains("unknown field") {
+                "refusal.toml has message, topics and elsewhere"
+            } else {
+                SYNTAX_FIX
+            };
             report.error(line, message, fix);
             Refusal::default()
         }

@@ -31,7 +31,10 @@ pub fn to_blocks(markdown: &str) -> Vec<String> {
                 }
             }
             Event::End(TagEnd::Item) => flush(&mut current, &mut list_items),
-            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::Heading(_)) | Event::End(TagEnd::CodeBlock) | Event::End(TagEnd::BlockQuote(_)) => {
+            Event::End(TagEnd::Paragraph)
+            | Event::End(TagEnd::Heading(_))
+            | Event::End(TagEnd::CodeBlock)
+            | Event::End(TagEnd::BlockQuote(_)) => {
                 if list_depth > 0 {
                     flush(&mut current, &mut list_items);
                 } else {
@@ -42,7 +45,10 @@ pub fn to_blocks(markdown: &str) -> Vec<String> {
                 row_cells.push(normalise(&std::mem::take(&mut current)));
             }
             Event::End(TagEnd::TableRow) | Event::End(TagEnd::TableHead) => {
-                let cells: Vec<String> = std::mem::take(&mut row_cells).into_iter().filter(|c| !c.is_empty()).collect();
+                let cells: Vec<String> = std::mem::take(&mut row_cells)
+                    .into_iter()
+                    .filter(|c| !c.is_empty())
+                    .collect();
                 if !cells.is_empty() {
                     blocks.push(end_sentence(cells.join("; ")));
                 }
@@ -83,9 +89,14 @@ fn join_list(items: Vec<String>) -> Vec<String> {
     if items.is_empty() {
         return items;
     }
-    let short = items.iter().all(|i| i.chars().count() <= 70 && !i.trim_end_matches('.').contains(". "));
+    let short = items
+        .iter()
+        .all(|i| i.chars().count() <= 70 && !i.trim_end_matches('.').contains(". "));
     if short && items.len() > 1 {
-        let joined: Vec<String> = items.iter().map(|i| i.trim_end_matches(['.', ';', ',']).to_string()).collect();
+        let joined: Vec<String> = items
+            .iter()
+            .map(|i| i.trim_end_matches(['.', ';', ',']).to_string())
+            .collect();
         vec![end_sentence(joined.join("; "))]
     } else {
         items.into_iter().map(end_sentence).collect()
@@ -99,13 +110,19 @@ mod tests {
     #[test]
     fn paragraphs_links_and_emphasis_become_plain_blocks() {
         let md = "First *para*\ncontinues [here](https://x.org).\n\nSecond <b>one</b>.";
-        assert_eq!(to_blocks(md), vec!["First para continues here.", "Second one."]);
+        assert_eq!(
+            to_blocks(md),
+            vec!["First para continues here.", "Second one."]
+        );
     }
 
     #[test]
     fn short_list_items_join_into_one_sentence() {
         let md = "Areas:\n\n- Culture\n- Teaching.\n- Curriculum and assessment\n";
-        assert_eq!(to_blocks(md), vec!["Areas:", "Culture; Teaching; Curriculum and assessment."]);
+        assert_eq!(
+            to_blocks(md),
+            vec!["Areas:", "Culture; Teaching; Curriculum and assessment."]
+        );
     }
 
     #[test]

@@ -76,7 +76,11 @@ impl Loaded {
 
     /// The knowledge, or every error as one message when there is any.
     pub fn into_knowledge(self) -> Result<Knowledge, KnowledgeErrors> {
-        let errors: Vec<Diagnostic> = self.diagnostics.into_iter().filter(Diagnostic::is_error).collect();
+        let errors: Vec<Diagnostic> = self
+            .diagnostics
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .collect();
         if errors.is_empty() {
             Ok(self.knowledge)
         } else {
@@ -102,10 +106,16 @@ pub struct FolderError {
 /// Reads every file of `dir`, collecting all problems rather than stopping at the first.
 pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
     let mut files = Vec::new();
-    walk(dir, dir, &mut files).map_err(|source| FolderError { dir: dir.to_path_buf(), source })?;
+    walk(dir, dir, &mut files).map_err(|source| FolderError {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     files.sort();
     // The bibliography is read first: documents and programme cards cite its ids.
-    if let Some(i) = files.iter().position(|f| f.as_os_str() == BIBLIOGRAPHY_FILE) {
+    if let Some(i) = files
+        .iter()
+        .position(|f| f.as_os_str() == BIBLIOGRAPHY_FILE)
+    {
         files.swap(0, i);
     }
 
@@ -116,8 +126,16 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
         let display = dir.join(&rel);
         let mut report = Report::new(&display);
         let name = rel.to_string_lossy().replace('\\', "/");
-        let ext = rel.extension().and_then(|e| e.to_str()).unwrap_or("").to_lowercase();
-        let readable = matches!(ext.as_str(), "md" | "markdown" | "txt") || matches!(name.as_str(), PROGRAMMES_FILE | GLOSSARY_FILE | REFUSAL_FILE | BIBLIOGRAPHY_FILE);
+        let ext = rel
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_lowercase();
+        let readable = matches!(ext.as_str(), "md" | "markdown" | "txt")
+            || matches!(
+                name.as_str(),
+                PROGRAMMES_FILE | GLOSSARY_FILE | REFUSAL_FILE | BIBLIOGRAPHY_FILE
+            );
         if !readable {
             report.warning(0, "npq-bot reads only .md and .txt files, sources.json and the three .toml files; this file is ignored", "convert it to Markdown (.md), or move it out of the knowledge folder");
             diagnostics.append(&mut report.diagnostics);
@@ -125,12 +143,18 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
         }
         if let Some(text) = read_text(&display, &mut report) {
             match name.as_str() {
-                BIBLIOGRAPHY_FILE => knowledge.bibliography = Bibliography::parse(&text, &mut report),
-                PROGRAMMES_FILE => knowledge.programmes = catalogue::parse(&text, &knowledge.bibliography, &mut report),
+                BIBLIOGRAPHY_FILE => {
+                    knowledge.bibliography = Bibliography::parse(&text, &mut report)
+                }
+                PROGRAMMES_FILE => {
+                    knowledge.programmes =
+                        catalogue::parse(&text, &knowledge.bibliography, &mut report)
+                }
                 GLOSSARY_FILE => knowledge.glossary = glossary::parse(&text, &mut report),
                 REFUSAL_FILE => knowledge.refusal = glossary::parse_refusal(&text, &mut report),
                 _ => {
-                    let (doc, refs) = document::parse(&rel, &text, &knowledge.bibliography, &mut report);
+                    let (doc, refs) =
+                        document::parse(&rel, &text, &knowledge.bibliography, &mut report);
                     if let Some(doc) = doc {
                         if let Some(other) = knowledge.documents.iter().find(|d| d.id == doc.id) {
                             report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other.file), "rename one of the two files: a document's id is its path without the extension");
@@ -146,16 +170,44 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
     }
 
     for (path, r) in programme_refs {
-        if !knowledge.programmes.iter().any(|p| p.code.eq_ignore_ascii_case(&r.code)) {
-            let known: Vec<&str> = knowledge.programmes.iter().map(|p| p.code.as_str()).collect();
-            let fix = if known.is_empty() { format!("add the programme to {PROGRAMMES_FILE}, or remove it from `programmes`") } else { format!("use a code from {PROGRAMMES_FILE}: {}", known.join(", ")) };
-            diagnostics.push(Diagnostic::error(&path, r.line, format!("unknown programme code \"{}\"", r.code), fix));
+        if !knowledge
+            .programmes
+            .iter()
+            .any(|p| p.code.eq_ignore_ascii_case(&r.code))
+        {
+            let known: Vec<&str> = knowledge
+                .programmes
+                .iter()
+                .map(|p| p.code.as_str())
+                .collect();
+            let fix = if known.is_empty() {
+                format!("add the programme to {PROGRAMMES_FILE}, or remove it from `programmes`")
+            } else {
+                format!("use a code from {PROGRAMMES_FILE}: {}", known.join(", "))
+            };
+            diagnostics.push(Diagnostic::error(
+                &path,
+                r.line,
+                format!("unknown programme code \"{}\"", r.code),
+                fix,
+            ));
         }
     }
-    if knowledge.documents.is_empty() && knowledge.programmes.is_empty() && !diagnostics.iter().any(Diagnostic::is_error) {
-        diagnostics.push(Diagnostic::error(dir, 0, "the knowledge folder holds no documents", "add .md files with `## ` sections (see docs/knowledge-format.md)"));
+    if knowledge.documents.is_empty()
+        && knowledge.programmes.is_empty()
+        && !diagnostics.iter().any(Diagnostic::is_error)
+    {
+        diagnostics.push(Diagnostic::error(
+            dir,
+            0,
+            "the knowledge folder holds no documents",
+            "add .md files with `## ` sections (see docs/knowledge-format.md)",
+        ));
     }
-    Ok(Loaded { knowledge, diagnostics })
+    Ok(Loaded {
+        knowledge,
+        diagnostics,
+    })
 }
 
 /// Relative paths of the files under `dir`, skipping names that start with `.` or `_`.
@@ -182,7 +234,11 @@ fn read_text(path: &Path, report: &mut Report) -> Option<String> {
     let bytes = match fs::read(path) {
         Ok(b) => b,
         Err(e) => {
-            report.error(0, format!("cannot read the file: {e}"), "check the file's permissions");
+            report.error(
+                0,
+                format!("cannot read the file: {e}"),
+                "check the file's permissions",
+            );
             return None;
         }
     };
@@ -192,7 +248,11 @@ fn read_text(path: &Path, report: &mut Report) -> Option<String> {
             let bytes = e.as_bytes();
             let valid = e.utf8_error().valid_up_to();
             let line = bytes[..valid].iter().filter(|&&b| b == b'\n').count() + 1;
-            report.error(line, "the file is not UTF-8 text", "save the file as UTF-8 (in most editors: Save As, encoding UTF-8)");
+            report.error(
+                line,
+                "the file is not UTF-8 text",
+                "save the file as UTF-8 (in most editors: Save As, encoding UTF-8)",
+            );
             None
         }
     }
@@ -206,7 +266,11 @@ impl Knowledge {
             let mut keywords: Vec<String> = doc.tags.clone();
             for code in &doc.programmes {
                 keywords.push(code.clone());
-                if let Some(p) = self.programmes.iter().find(|p| p.code.eq_ignore_ascii_case(code)) {
+                if let Some(p) = self
+                    .programmes
+                    .iter()
+                    .find(|p| p.code.eq_ignore_ascii_case(code))
+                {
                     keywords.push(p.name.clone());
                 }
             }
@@ -215,7 +279,11 @@ impl Knowledge {
                 let citations = if !section.sources.is_empty() {
                     section.sources.clone()
                 } else {
-                    vec![doc.sources.first().cloned().unwrap_or_else(|| Source::unsourced(&doc.file))]
+                    vec![doc
+                        .sources
+                        .first()
+                        .cloned()
+                        .unwrap_or_else(|| Source::unsourced(&doc.file))]
                 };
                 for text in split_blocks(&section.blocks, MAX_PASSAGE_CHARS) {
                     out.push(Passage {
@@ -235,8 +303,15 @@ impl Knowledge {
                 title: format!("{} ({})", p.name, p.code),
                 section: "Programme card".to_string(),
                 text: p.card_text().join("\n"),
-                keywords: std::iter::once(p.code.clone()).chain(p.aliases.iter().cloned()).collect::<Vec<_>>().join(" "),
-                citations: if p.sources.is_empty() { vec![Source::unsourced(PROGRAMMES_FILE)] } else { p.sources.clone() },
+                keywords: std::iter::once(p.code.clone())
+                    .chain(p.aliases.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                citations: if p.sources.is_empty() {
+                    vec![Source::unsourced(PROGRAMMES_FILE)]
+                } else {
+                    p.sources.clone()
+                },
             });
         }
         out

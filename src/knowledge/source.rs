@@ -96,27 +96,54 @@ impl Bibliography {
                 return Bibliography::default();
             }
         };
-        let line_of_id = |id: &str| text.lines().position(|l| l.trim_start().starts_with(&format!("\"{id}\""))).map_or(0, |i| i + 1);
+        let line_of_id = |id: &str| {
+            text.lines()
+                .position(|l| l.trim_start().starts_with(&format!("\"{id}\"")))
+                .map_or(0, |i| i + 1)
+        };
         let mut sources = std::collections::BTreeMap::new();
         for (id, s) in raw {
             let line = line_of_id(&id);
             let mut ok = true;
             for (key, value) in [("publisher", &s.publisher), ("title", &s.title)] {
                 if value.trim().is_empty() {
-                    report.error(line, format!("source \"{id}\" has an empty `{key}`"), format!("write the source's {key}"));
+                    report.error(
+                        line,
+                        format!("source \"{id}\" has an empty `{key}`"),
+                        format!("write the source's {key}"),
+                    );
                     ok = false;
                 }
             }
             if !valid_date(s.date.trim()) {
-                report.error(line, format!("source \"{id}\" has the invalid date \"{}\"", s.date), DATE_FIX);
+                report.error(
+                    line,
+                    format!("source \"{id}\" has the invalid date \"{}\"", s.date),
+                    DATE_FIX,
+                );
                 ok = false;
             }
-            if let Some(url) = s.url.as_deref().filter(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
-                report.error(line, format!("source \"{id}\" has the url \"{url}\", which is not a web address"), "write a full address starting with https://, or remove `url`");
+            if let Some(url) = s
+                .url
+                .as_deref()
+                .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+            {
+                report.error(
+                    line,
+                    format!("source \"{id}\" has the url \"{url}\", which is not a web address"),
+                    "write a full address starting with https://, or remove `url`",
+                );
                 ok = false;
             }
             if ok {
-                let source = Source { id: Some(id.clone()), publisher: s.publisher.trim().to_string(), title: s.title.trim().to_string(), url: s.url, date: s.date.trim().to_string(), note: s.note };
+                let source = Source {
+                    id: Some(id.clone()),
+                    publisher: s.publisher.trim().to_string(),
+                    title: s.title.trim().to_string(),
+                    url: s.url,
+                    date: s.date.trim().to_string(),
+                    note: s.note,
+                };
                 sources.insert(id, source);
             }
         }
@@ -192,7 +219,8 @@ pub fn valid_date(s: &str) -> bool {
     true
 }
 
-pub const DATE_FIX: &str = "write the date as \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\", e.g. date = \"2024-09-30\"";
+pub const DATE_FIX: &str =
+    "write the date as \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\", e.g. date = \"2024-09-30\"";
 
 /// Validates a date field; reports at its line (`toml_text` starts at file line `first_line`).
 pub fn check_date(
@@ -207,7 +235,11 @@ pub fn check_date(
         Some(text)
     } else {
         let line = first_line + line_of(toml_text, value.span().start) - 1;
-        report.error(line, format!("`{key}` is not a valid date: \"{text}\""), DATE_FIX);
+        report.error(
+            line,
+            format!("`{key}` is not a valid date: \"{text}\""),
+            DATE_FIX,
+        );
         None
     }
 }
@@ -225,18 +257,27 @@ pub fn validate_sources(
     let mut seen_ids: Vec<String> = Vec::new();
     for (i, raw) in raw.into_iter().enumerate() {
         let header = table_line(i);
-        let line_at = |span: std::ops::Range<usize>| first_line + line_of(toml_text, span.start) - 1;
+        let line_at =
+            |span: std::ops::Range<usize>| first_line + line_of(toml_text, span.start) - 1;
         let mut ok = true;
         let mut required = |field: &Option<Spanned<String>>, key: &str, example: &str| -> String {
             match field {
                 Some(v) if !v.get_ref().trim().is_empty() => v.get_ref().trim().to_string(),
                 Some(v) => {
-                    report.error(line_at(v.span()), format!("source `{key}` is empty"), format!("write {key} = \"{example}\""));
+                    report.error(
+                        line_at(v.span()),
+                        format!("source `{key}` is empty"),
+                        format!("write {key} = \"{example}\""),
+                    );
                     ok = false;
                     String::new()
                 }
                 None => {
-                    report.error(header, format!("source {} has no `{key}`", i + 1), format!("add {key} = \"{example}\" to this [[sources]] table"));
+                    report.error(
+                        header,
+                        format!("source {} has no `{key}`", i + 1),
+                        format!("add {key} = \"{example}\" to this [[sources]] table"),
+                    );
                     ok = false;
                     String::new()
                 }
@@ -247,27 +288,46 @@ pub fn validate_sources(
         let date = match &raw.date {
             Some(d) => check_date(d, "date", toml_text, first_line, report),
             None => {
-                report.error(header, format!("source {} has no `date`", i + 1), format!("add the date the source gives: {DATE_FIX}"));
+                report.error(
+                    header,
+                    format!("source {} has no `date`", i + 1),
+                    format!("add the date the source gives: {DATE_FIX}"),
+                );
                 None
             }
         };
         let url = raw.url.as_ref().map(|u| u.get_ref().trim().to_string());
         if let (Some(u), Some(spanned)) = (&url, &raw.url) {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                report.error(line_at(spanned.span()), format!("source url \"{u}\" is not a web address"), "write a full address starting with https://, or remove `url`");
+                report.error(
+                    line_at(spanned.span()),
+                    format!("source url \"{u}\" is not a web address"),
+                    "write a full address starting with https://, or remove `url`",
+                );
                 ok = false;
             }
         }
         let id = raw.id.as_ref().map(|v| v.get_ref().trim().to_string());
         if let (Some(id), Some(spanned)) = (&id, &raw.id) {
             if seen_ids.contains(id) {
-                report.error(line_at(spanned.span()), format!("source id \"{id}\" is used twice"), "give every source in this file its own id");
+                report.error(
+                    line_at(spanned.span()),
+                    format!("source id \"{id}\" is used twice"),
+                    "give every source in this file its own id",
+                );
                 ok = false;
             }
             seen_ids.push(id.clone());
         }
         if let (true, Some(date)) = (ok, date) {
-            out.push(Source { id, publisher, title, url, date, note: raw.note.clone() });
+            out.push(Source {
+                id,
+                publisher,
+                title,
+                url,
+                date,
+                note: raw.note.clone(),
+            });
         }
     }
     out
@@ -292,7 +352,16 @@ mod tests {
         for ok in ["2024", "2024-09", "2024-02-29", "2023-12-31"] {
             assert!(valid_date(ok), "{ok}");
         }
-        for bad in ["", "24", "2024-13", "2023-02-29", "2024-9-1", "30 Sep 2024", "2024-09-31", "abcd"] {
+        for bad in [
+            "",
+            "24",
+            "2024-13",
+            "2023-02-29",
+            "2024-9-1",
+            "30 Sep 2024",
+            "2024-09-31",
+            "abcd",
+        ] {
             assert!(!valid_date(bad), "{bad}");
         }
     }
