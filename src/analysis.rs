@@ -196,7 +196,10 @@ const STOP_WORDS: &str = "
     somebody someone something soon sort still stuff sure t tell than thank thanks that the their them then there these
     they thing things this those though through to today tomorrow too u under up us ve very was wasn we were weren what
     whatever when where whether which while who whom whose why will wish with won wonder would wouldn yes yesterday yet
-    you your yourself
+    you your yourself myself ourselves themselves himself herself itself
+    across along among around behind below beside besides between beyond during except inside near onto
+    since towards toward upon via within without
+    make makes made making come comes came put puts keep keeps kept find finds found happen happens
 ";
 
 /// True for the stem of a stop word.

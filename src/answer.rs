@@ -14,6 +14,8 @@ use crate::search::{SearchIndex, Snapshot};
 
 /// How a misspelt word's correction counts, against the user's own word.
 const TYPO_CREDIT: f32 = 0.7;
+/// Sections usually open with their answer, so their first sentence is preferred a little.
+const LEAD_SENTENCE_BONUS: f32 = 0.1;
 /// How a topic word found only in the document's title or keywords counts.
 const CONTEXT_CREDIT: f32 = 0.75;
 /// Shorter words are not corrected: too many real words lie one edit apart ("lunch", "launch").
@@ -234,7 +236,7 @@ impl Engine {
                 variants.join(", ")
             ));
         }
-        for s in self.rank(&snapshot, &concepts, &qtypes, 5).iter().take(5) {
+        for s in self.rank(&snapshot, &concepts, &qtypes, 5).iter().take(12) {
             out.push_str(&format!(
                 "  {:.3} coverage {:.3}  {} > {}\n",
                 s.score, s.coverage, s.passage.title, s.passage.section
@@ -259,15 +261,23 @@ impl Engine {
                         .unwrap_or(0)
                 };
                 // The user's own word sets the weight; expansions only stand in when it is unknown.
-                let mut df = match df_of(&concept.variants[0]) {
+                let own_df = if concept.own.is_empty() {
+                    0
+                } else {
+                    df_of(&Variant {
+                        stems: concept.own.clone(),
+                        credit: 1.0,
+                    })
+                };
+                let mut df = match own_df {
                     0 => concept.variants.iter().map(df_of).max().unwrap_or(0),
                     own => own,
                 };
-                let own = concept.own_stems();
+                let own = &concept.own;
                 let is_word = own.len() == 1 && own[0].chars().all(char::is_alphabetic);
                 if df == 0 && is_word && own[0].chars().count() >= MIN_TYPO_CHARS {
                     let distance = if own[0].chars().count() >= 9 { 2 } else { 1 };
-                    if let Some((stem, freq)) = snapshot.closest_stem(&own[0], distance) {
+                    if let Some((stem, freq)) = snapshot.closest_stem(&own[0].clone(), distance) {
                         concept.variants.push(Variant {
                             stems: vec![stem],
                             credit: TYPO_CREDIT,
@@ -293,10 +303,13 @@ impl Engine {
         let mut terms: Vec<(String, f32)> = Vec::new();
         for c in concepts {
             for v in &c.concept.variants {
+                // The words of a phrase share its weight: "national professional qualification"
+                // must not count as three strong matches for "professional".
+                let boost = v.credit / v.stems.len() as f32;
                 for stem in &v.stems {
                     match terms.iter_mut().find(|(s, _)| s == stem) {
-                        Some((_, w)) => *w = w.max(v.credit),
-                        None => terms.push((stem.clone(), v.credit)),
+                        Some((_, w)) => *w = w.max(boost),
+                        None => terms.push((stem.clone(), boost)),
                     }
                 }
             }
@@ -492,7 +505,13 @@ fn snippet(
     };
     let none = vec![0.0; concepts.len()];
     let first = (0..sentences.len())
-        .map(|i| (i, gain(&info[i].0, info[i].1, &none, false)))
+        .map(|i| {
+            (
+                i,
+                gain(&info[i].0, info[i].1, &none, false)
+                    + if i == 0 { LEAD_SENTENCE_BONUS } else { 0.0 },
+            )
+        })
         .fold(
             (0, f32::MIN),
             |best, (i, g)| if g > best.1 + 1e-6 { (i, g) } else { best },
@@ -528,6 +547,15 @@ fn snippet(
             *c = c.max(*v);
         }
         fact_seen |= info[i].1;
+    }
+    // A section's opening sentence usually gives its answer: keep it when it is on topic.
+    let opening_on_topic = info[0].0.iter().any(|&c| c > 0.0) || info[0].1;
+    if chosen.len() < 3
+        && !chosen.contains(&0)
+        && opening_on_topic
+        && length(&chosen) + text[sentences[0].clone()].chars().count() <= max_chars
+    {
+        chosen.push(0);
     }
     // A sentence that introduces a list, or a short lone sentence, reads better with the next one.
     let last = *chosen.iter().max().unwrap_or(&first.0);

@@ -68,20 +68,19 @@ pub struct Variant {
 pub struct Concept {
     /// The user's words, as typed.
     pub surface: String,
-    /// The user's own stems first, then expansions.
+    /// The user's own topic stems; empty for a phrase of stop words such as "have to".
+    pub own: Vec<String>,
+    /// The user's own stems first (when there are any), then expansions.
     pub variants: Vec<Variant>,
-}
-
-impl Concept {
-    pub fn own_stems(&self) -> &[String] {
-        &self.variants[0].stems
-    }
 }
 
 /// Acronyms, programme names and synonym groups as stem sequences, for widening questions.
 #[derive(Debug, Clone, Default)]
 pub struct Expander {
-    entries: HashMap<Vec<String>, Vec<Variant>>,
+    /// Keyed by a form's topic stems, stop words left out ("NPQ for SENCOs" -> npq senco).
+    by_topic: HashMap<Vec<String>, Vec<Variant>>,
+    /// Keyed by all of a form's stems, stop words included ("have to", "how much").
+    by_words: HashMap<Vec<String>, Vec<Variant>>,
     longest: usize,
 }
 
@@ -89,8 +88,8 @@ impl Expander {
     pub fn new(knowledge: &Knowledge) -> Self {
         let mut expander = Expander::default();
         for a in &knowledge.glossary.acronyms {
-            let forms: Vec<&str> = std::iter::once(a.term.as_str())
-                .chain(std::iter::once(a.means.as_str()))
+            let forms: Vec<&str> = [a.term.as_str(), a.means.as_str()]
+                .into_iter()
                 .chain(a.also.iter().map(String::as_str))
                 .collect();
             expander.add_group(&forms, 1.0);
@@ -111,55 +110,122 @@ impl Expander {
 
     /// Every form of the group expands to every other form with `credit`.
     fn add_group(&mut self, forms: &[&str], credit: f32) {
-        // A form that shrinks to one word once stop words go ("NPQ LL" -> "npq") would
-        // hijack that word, so it is left out.
-        let stemmed: Vec<Vec<String>> = forms
+        struct Form {
+            words: Vec<String>,
+            /// None when the form has no topic words, or shrinks to one word once stop words
+            /// go ("NPQ LL" -> "npq") and would hijack that word.
+            topic: Option<Vec<String>>,
+        }
+        let forms: Vec<Form> = forms
             .iter()
-            .filter_map(|f| {
-                let stems = analysis::content_stems(f);
-                let shrank_to_one = stems.len() == 1 && analysis::tokens(f).len() > 1;
-                (!stems.is_empty() && !shrank_to_one).then_some(stems)
-            })
-            .collect();
-        for key in &stemmed {
-            let variants = self.entries.entry(key.clone()).or_default();
-            for other in &stemmed {
-                if other != key && !variants.iter().any(|v| &v.stems == other) {
-                    variants.push(Variant {
-                        stems: other.clone(),
-                        credit,
-                    });
+            .map(|f| {
+                let words: Vec<String> = analysis::tokens(f).into_iter().map(|t| t.stem).collect();
+                let topic: Vec<String> =
+                    words.iter().filter(|w| !is_stop_stem(w)).cloned().collect();
+                let usable = !topic.is_empty() && !(topic.len() == 1 && words.len() > 1);
+                Form {
+                    words,
+                    topic: usable.then_some(topic),
                 }
+            })
+            .filter(|f| !f.words.is_empty())
+            .collect();
+        for form in &forms {
+            let variants: Vec<Variant> = forms
+                .iter()
+                .filter_map(|o| o.topic.clone())
+                .filter(|t| Some(t) != form.topic.as_ref())
+                .map(|stems| Variant { stems, credit })
+                .collect();
+            let register = |map: &mut HashMap<Vec<String>, Vec<Variant>>, key: Vec<String>| {
+                let entry = map.entry(key).or_default();
+                for v in &variants {
+                    if !entry.iter().any(|e| e.stems == v.stems) {
+                        entry.push(v.clone());
+                    }
+                }
+            };
+            if let Some(topic) = &form.topic {
+                register(&mut self.by_topic, topic.clone());
             }
-            self.longest = self.longest.max(key.len());
+            if form.words.len() > 1 {
+                register(&mut self.by_words, form.words.clone());
+            }
+            self.longest = self.longest.max(form.words.len());
         }
     }
 
-    /// The question's concepts: runs of topic words matched longest-first against the glossary.
+    /// The question's concepts: topic words, with glossary phrases matched longest-first,
+    /// either word for word or with at most one stop word between their topic words.
     pub fn concepts(&self, question: &str) -> Vec<Concept> {
-        let words: Vec<analysis::Token> = analysis::tokens(question)
-            .into_iter()
-            .filter(|t| !is_stop_stem(&t.stem))
-            .collect();
+        let tokens = analysis::tokens(question);
+        let stop: Vec<bool> = tokens.iter().map(|t| is_stop_stem(&t.stem)).collect();
         let mut concepts: Vec<Concept> = Vec::new();
         let mut i = 0;
-        while i < words.len() && concepts.len() < MAX_CONCEPTS {
-            let max = self.longest.min(words.len() - i).max(1);
-            let (len, expansions) = (1..=max)
-                .rev()
-                .find_map(|n| {
-                    let key: Vec<String> = words[i..i + n].iter().map(|t| t.stem.clone()).collect();
-                    self.entries.get(&key).map(|v| (n, v.clone()))
-                })
-                .unwrap_or((1, Vec::new()));
-            let stems: Vec<String> = words[i..i + len].iter().map(|t| t.stem.clone()).collect();
-            let surface = question[words[i].span.start..words[i + len - 1].span.end].to_string();
-            if !concepts.iter().any(|c| c.own_stems() == stems.as_slice()) {
-                let mut variants = vec![Variant { stems, credit: 1.0 }];
-                variants.extend(expansions);
-                concepts.push(Concept { surface, variants });
+        while i < tokens.len() && concepts.len() < MAX_CONCEPTS {
+            // (end, expansions) of the longest glossary match starting at token i.
+            let mut best: Option<(usize, Vec<Variant>)> = None;
+            for n in (2..=self.longest.min(tokens.len() - i)).rev() {
+                let key: Vec<String> = tokens[i..i + n].iter().map(|t| t.stem.clone()).collect();
+                if let Some(v) = self.by_words.get(&key) {
+                    best = Some((i + n, v.clone()));
+                    break;
+                }
             }
-            i += len;
+            if !stop[i] {
+                let mut run = vec![i];
+                for j in i + 1..tokens.len() {
+                    if run.len() >= self.longest || j - run[run.len() - 1] > 2 {
+                        break;
+                    }
+                    if !stop[j] {
+                        run.push(j);
+                    }
+                }
+                for m in (1..=run.len()).rev() {
+                    let key: Vec<String> =
+                        run[..m].iter().map(|&j| tokens[j].stem.clone()).collect();
+                    if let Some(v) = self.by_topic.get(&key) {
+                        let end = run[m - 1] + 1;
+                        if best.as_ref().is_none_or(|(e, _)| end > *e) {
+                            best = Some((end, v.clone()));
+                        }
+                        break;
+                    }
+                }
+            }
+            let (end, expansions) = match best {
+                Some(found) => found,
+                None if stop[i] => {
+                    i += 1;
+                    continue;
+                }
+                None => (i + 1, Vec::new()),
+            };
+            let own: Vec<String> = (i..end)
+                .filter(|&j| !stop[j])
+                .map(|j| tokens[j].stem.clone())
+                .collect();
+            let surface = question[tokens[i].span.start..tokens[end - 1].span.end].to_string();
+            let mut variants: Vec<Variant> = Vec::new();
+            if !own.is_empty() {
+                variants.push(Variant {
+                    stems: own.clone(),
+                    credit: 1.0,
+                });
+            }
+            variants.extend(expansions.into_iter().filter(|v| v.stems != own));
+            let duplicate = concepts
+                .iter()
+                .any(|c| c.own == own && c.variants == variants);
+            if !variants.is_empty() && !duplicate {
+                concepts.push(Concept {
+                    surface,
+                    own,
+                    variants,
+                });
+            }
+            i = end;
         }
         concepts
     }
@@ -213,9 +279,26 @@ mod tests {
     #[test]
     fn phrases_match_longest_first() {
         let concepts = expander().concepts("teaching and learning responsibility payments");
-        assert_eq!(concepts[0].own_stems(), ["teach", "learn", "respons"]);
+        assert_eq!(concepts[0].own, ["teach", "learn", "respons"]);
         assert_eq!(concepts[0].variants[1].stems, vec!["tlr"]);
-        assert_eq!(concepts[1].own_stems(), ["payment"]);
+        assert_eq!(concepts[1].own, ["payment"]);
+    }
+
+    #[test]
+    fn phrases_do_not_match_across_other_words() {
+        // "cost" and "price" are one group; "TLR ... responsibility" must not match the acronym.
+        let concepts = expander().concepts("teaching staff learning about responsibility");
+        assert!(concepts
+            .iter()
+            .all(|c| c.variants.iter().all(|v| v.stems != ["tlr"])));
+    }
+
+    #[test]
+    fn phrases_of_stop_words_expand() {
+        let concepts = expander().concepts("how much is it");
+        assert_eq!(concepts.len(), 1);
+        assert!(concepts[0].own.is_empty());
+        assert!(concepts[0].variants.iter().any(|v| v.stems == ["cost"]));
     }
 
     #[test]

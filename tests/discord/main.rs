@@ -1,0 +1,4 @@
+mod fake;
+mod fake_selftest;
+mod fixtures;
+mod schema;
