@@ -41,7 +41,7 @@ impl Default for Settings {
         Settings {
             limit: 3,
             snippet_chars: 350,
-            threshold: 0.6,
+            threshold: 0.5,
             candidates: 40,
         }
     }
