@@ -55,6 +55,11 @@ enum Command {
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
+    /// Run the Discord bot (token from DISCORD_TOKEN, NPQ_BOT__DISCORD__TOKEN or bot.toml).
+    Serve {
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
     /// Score answers on a question file (JSONL: q, expect, answerable).
     Eval {
         /// The question file.
@@ -78,7 +83,9 @@ enum Command {
 
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
-    let config = Config::load(cli.config.as_deref())?;
+    let serving = matches!(cli.command, Command::Serve { .. });
+    init_tracing(if serving { "warn,npq_bot=info" } else { "warn" });
+    let mut config = Config::load(cli.config.as_deref())?;
     let dir = |k: &KnowledgeArg| {
         k.knowledge
             .clone()
@@ -108,6 +115,20 @@ pub fn run() -> anyhow::Result<ExitCode> {
             ask(&engine, &question, json)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),
+        Command::Serve { knowledge } => {
+            if let Some(dir) = knowledge.knowledge {
+                config.knowledge_dir = dir;
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("cannot start the async runtime")?;
+            runtime.block_on(npq_bot::discord::run(
+                config,
+                npq_bot::discord::shutdown_signal(),
+            ))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval {
             file,
             calibrate,
@@ -120,6 +141,17 @@ pub fn run() -> anyhow::Result<ExitCode> {
             evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
         }
     }
+}
+
+/// Logs go to standard error, filtered by RUST_LOG (default: `default`).
+fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
 }
 
 fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitCode> {

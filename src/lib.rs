@@ -7,11 +7,13 @@
 pub mod analysis;
 pub mod answer;
 pub mod config;
+pub mod discord;
 pub mod eval;
 pub mod knowledge;
 pub mod query;
 pub mod render;
 pub mod search;
+pub mod store;
 
 use std::path::Path;
 
@@ -27,8 +29,25 @@ pub fn load_knowledge(dir: &Path) -> anyhow::Result<Knowledge> {
     Ok(loaded.into_knowledge()?)
 }
 
-/// Loads the knowledge folder and indexes it as the settings say.
+/// Loads the knowledge folder and indexes it in RAM.
 pub fn load_engine(dir: &Path, settings: Settings) -> anyhow::Result<Engine> {
+    open_engine(dir, settings, None)
+}
+
+/// Loads the knowledge folder and indexes it in RAM, or, with `index_path`, reuses the index
+/// kept on disk there while the folder is unchanged (rebuilding it when it changed).
+pub fn open_engine(
+    dir: &Path,
+    settings: Settings,
+    index_path: Option<&Path>,
+) -> anyhow::Result<Engine> {
     let knowledge = load_knowledge(dir)?;
-    Engine::new(&knowledge, settings).with_context(|| format!("cannot index {}", dir.display()))
+    match index_path {
+        None => Engine::new(&knowledge, settings)
+            .with_context(|| format!("cannot index {}", dir.display())),
+        Some(path) => {
+            let index = store::open_or_build(path, dir, &knowledge)?;
+            Ok(Engine::with_index(&knowledge, index, settings))
+        }
+    }
 }

@@ -30,9 +30,12 @@ pub fn clean(input: &str) -> String {
         .expect("valid regex")
     });
     static MARKS: OnceLock<Regex> = OnceLock::new();
-    let marks = MARKS.get_or_init(|| Regex::new(r"[`*_~|]+").expect("valid regex"));
+    // Emphasis marks sit inside words ("**NPQH**"); bars and tildes separate them ("a|b").
+    let marks = MARKS.get_or_init(|| Regex::new(r"[`*_]+").expect("valid regex"));
     let without_noise = noise.replace_all(input, " ");
-    let without_noise = marks.replace_all(&without_noise, "");
+    let without_noise = marks
+        .replace_all(&without_noise, "")
+        .replace(['|', '~'], " ");
     let printable: String = without_noise
         .chars()
         .map(|c| {

@@ -148,7 +148,12 @@ fn real_questions_are_answered_and_well_formed() {
         "Who pays for the NPQ for SENCOs?",
         "what is npqlbc",
     ] {
-        assert!(ask(q).answered, "{q:?} should be answered");
+        let answer = ask(q);
+        assert!(answer.answered, "{q:?} should be answered");
+        assert!(
+            answer.results.iter().any(|r| !r.highlights.is_empty()),
+            "{q:?} should highlight its words: {answer:#?}"
+        );
     }
 }
 
@@ -410,4 +415,3 @@ proptest! {
         ask(&question);
     }
 }
-

@@ -123,6 +123,11 @@ pub fn toml_error_line(toml_text: &str, err: &toml::de::Error) -> (usize, String
     let line = err.span().map(|s| line_of(toml_text, s.start)).unwrap_or(1);
     // The first line of toml's message is the summary; the rest is a source excerpt
     // that would carry the wrong line numbers once shifted into the file.
-    let message = err.message().trim().to_string();
+    // One problem, one line of output.
+    let message = err
+        .message()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     (line, message)
 }

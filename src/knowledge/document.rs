@@ -106,6 +106,7 @@ pub fn parse(
 
     let first_content = lines.iter().position(|l| !l.trim().is_empty());
     let mut body_start = 0usize; // 0-based index of the first body line
+    let mut front_matter_ok = true;
     if first_content.is_some_and(|i| lines[i].trim() == "+++") {
         let open = first_content.unwrap_or(0);
         let Some(close) = lines[open + 1..]
@@ -124,7 +125,7 @@ pub fn parse(
         body_start = close + 1;
         let fm_first_line = open + 2; // file line of the first front matter line
         let fm_text = lines[open + 1..close].join("\n");
-        if !read_front_matter(
+        match read_front_matter(
             &fm_text,
             fm_first_line,
             bibliography,
@@ -132,7 +133,10 @@ pub fn parse(
             &mut programme_refs,
             report,
         ) {
-            return (None, programme_refs);
+            // Without parsed front matter the sections' citations cannot be checked.
+            FrontMatter::Unparsable => return (None, programme_refs),
+            FrontMatter::Invalid => front_matter_ok = false,
+            FrontMatter::Valid => {}
         }
     }
 
@@ -163,10 +167,19 @@ pub fn parse(
         );
         return (None, programme_refs);
     }
-    (Some(doc), programme_refs)
+    (front_matter_ok.then_some(doc), programme_refs)
 }
 
-/// Reads and validates the front matter into `doc`; false when it is unusable.
+/// How reading the front matter went.
+enum FrontMatter {
+    Valid,
+    /// Parsed, with problems reported; the rest of the file is still checked.
+    Invalid,
+    /// Not TOML at all.
+    Unparsable,
+}
+
+/// Reads and validates the front matter into `doc`.
 fn read_front_matter(
     fm: &str,
     first_line: usize,
@@ -174,7 +187,7 @@ fn read_front_matter(
     doc: &mut Document,
     programme_refs: &mut Vec<ProgrammeRef>,
     report: &mut Report,
-) -> bool {
+) -> FrontMatter {
     let raw: RawFrontMatter = match toml::from_str(fm) {
         Ok(raw) => raw,
         Err(err) => {
@@ -189,7 +202,7 @@ fn read_front_matter(
                 format!("front matter: {message}"),
                 fix,
             );
-            return false;
+            return FrontMatter::Unparsable;
         }
     };
     let at = |span: std::ops::Range<usize>| first_line + line_of(fm, span.start) - 1;
@@ -246,7 +259,11 @@ fn read_front_matter(
         });
         doc.programmes.push(p.get_ref().trim().to_string());
     }
-    report.diagnostics.iter().filter(|d| d.is_error()).count() == errors_before
+    if report.diagnostics.iter().filter(|d| d.is_error()).count() == errors_before {
+        FrontMatter::Valid
+    } else {
+        FrontMatter::Invalid
+    }
 }
 
 /// The title of a plain file: its first `#` heading, else its first non-empty line.

@@ -155,11 +155,11 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
                 _ => {
                     let (doc, refs) =
                         document::parse(&rel, &text, &knowledge.bibliography, &mut report);
+                    programme_refs.extend(refs.into_iter().map(|r| (display.clone(), r)));
                     if let Some(doc) = doc {
                         if let Some(other) = knowledge.documents.iter().find(|d| d.id == doc.id) {
                             report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other.file), "rename one of the two files: a document's id is its path without the extension");
                         } else {
-                            programme_refs.extend(refs.into_iter().map(|r| (display.clone(), r)));
                             knowledge.documents.push(doc);
                         }
                     }

@@ -84,7 +84,7 @@ impl Bibliography {
 
     /// Parses `sources.json`: `{"id": {"publisher", "title", "url", "date", "note"}}`.
     pub fn parse(text: &str, report: &mut Report) -> Bibliography {
-        let raw: std::collections::BTreeMap<String, JsonSource> = match serde_json::from_str(text) {
+        let raw: Entries = match serde_json::from_str(text) {
             Ok(raw) => raw,
             Err(e) => {
                 let fix = if e.to_string().contains("unknown field") {
@@ -96,14 +96,32 @@ impl Bibliography {
                 return Bibliography::default();
             }
         };
-        let line_of_id = |id: &str| {
+        // An entry's key is followed by `{`; a field of the same name is followed by a value.
+        let line_of_id = |id: &str, nth: usize| {
+            let key = format!("{}:", serde_json::to_string(id).unwrap_or_default());
             text.lines()
-                .position(|l| l.trim_start().starts_with(&format!("\"{id}\"")))
-                .map_or(0, |i| i + 1)
+                .enumerate()
+                .filter(|(_, l)| {
+                    let l: String = l.split_whitespace().collect();
+                    l.starts_with(&key) && l[key.len()..].starts_with('{')
+                })
+                .nth(nth)
+                .map_or(0, |(i, _)| i + 1)
         };
         let mut sources = std::collections::BTreeMap::new();
-        for (id, s) in raw {
-            let line = line_of_id(&id);
+        let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        for (id, s) in raw.0 {
+            let nth = seen.entry(id.clone()).or_insert(0);
+            let line = line_of_id(&id, *nth);
+            *nth += 1;
+            if *nth > 1 {
+                report.error(
+                    line,
+                    format!("the source id \"{id}\" is defined twice"),
+                    "give each source its own id, or merge the two entries",
+                );
+                continue;
+            }
             let mut ok = true;
             for (key, value) in [("publisher", &s.publisher), ("title", &s.title)] {
                 if value.trim().is_empty() {
@@ -148,6 +166,32 @@ impl Bibliography {
             }
         }
         Bibliography { sources }
+    }
+}
+
+/// The entries of `sources.json` in file order, duplicates kept so they can be reported.
+struct Entries(Vec<(String, JsonSource)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object mapping source ids to sources")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some((id, source)) = map.next_entry::<String, JsonSource>()? {
+                    entries.push((id, source));
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
     }
 }
 

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 mod fake;
 mod fake_selftest;
 mod fixtures;

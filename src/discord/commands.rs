@@ -1,0 +1,372 @@
+//! The slash commands: `/npq ask|programme|list|sources|help` for everyone, and
+//! `/npq-admin reload|stats` for server admins only.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use poise::CreateReply;
+use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateEmbed, RoleId};
+
+use super::guard::{self, Place};
+use super::reply::{self, limits, no_pings};
+use super::state::{Reloaded, State};
+use super::{Context, Error};
+use crate::answer::{Answer, Engine};
+
+/// Above this many passages an answer may take longer than Discord waits, so it is deferred.
+const DEFER_ABOVE_PASSAGES: u64 = 20_000;
+
+/// Answers about National Professional Qualifications, with sources
+#[poise::command(
+    slash_command,
+    subcommands("ask", "programme", "list", "sources", "help"),
+    subcommand_required
+)]
+pub async fn npq(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Ask a question about NPQs
+#[poise::command(slash_command)]
+pub async fn ask(
+    ctx: Context<'_>,
+    #[description = "Your question, for example: how long does the NPQH take?"] question: String,
+    #[description = "Show the answer only to you (for pay or funding questions)"] private: Option<
+        bool,
+    >,
+) -> Result<(), Error> {
+    let state = ctx.data().clone();
+    let private = private.unwrap_or(false);
+    if !guard::allowed(&state.config, &place_of(ctx).await) {
+        return say_privately(ctx, "I don't answer questions in this channel.").await;
+    }
+    if let Err(refused) = guard::admit(
+        &state.config,
+        &state.limiter,
+        ctx.author().id.get(),
+        &question,
+    ) {
+        return say_privately(ctx, &refused.message()).await;
+    }
+    let engine = state.engine();
+    if engine.num_passages() > DEFER_ABOVE_PASSAGES {
+        if private {
+            ctx.defer_ephemeral().await?;
+        } else {
+            ctx.defer().await?;
+        }
+    }
+    let (answer, buttons) =
+        answer_question(&state, &engine, &question, ctx.author().id.get(), "slash");
+    let page = reply::answer(&answer, Some(buttons));
+    ctx.send(
+        CreateReply::default()
+            .embed(page.embed)
+            .components(page.components)
+            .ephemeral(private)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Answers a question, counts it, logs one line (no user ids) and remembers it for its buttons.
+pub fn answer_question(
+    state: &State,
+    engine: &Engine,
+    question: &str,
+    asker: u64,
+    via: &str,
+) -> (Answer, reply::Buttons) {
+    let started = Instant::now();
+    let answer = engine.answer(question);
+    state.stats.count(&answer);
+    let has_more = answer.answered
+        && !engine
+            .answer_page(question, state.settings.limit, 1)
+            .results
+            .is_empty();
+    tracing::info!(
+        via,
+        answered = answer.answered,
+        results = answer.results.len(),
+        micros = started.elapsed().as_micros() as u64,
+        "question answered"
+    );
+    let question_id = state.remember(question, asker);
+    (
+        answer,
+        reply::Buttons {
+            question_id,
+            page: 0,
+            has_more,
+        },
+    )
+}
+
+/// The guild, channel and (for threads) parent channel of a command.
+async fn place_of(ctx: Context<'_>) -> Place {
+    let guild = ctx.guild_id().map(|g| g.get());
+    let channel = ctx.channel_id().get();
+    let config = &ctx.data().config;
+    // Only a channel allow-list needs the parent of a thread.
+    let parent = if guild.is_some()
+        && !config.allowed_channels.is_empty()
+        && !config.allowed_channels.contains(&channel)
+    {
+        ctx.guild_channel()
+            .await
+            .and_then(|c| c.parent_id)
+            .map(|p| p.get())
+    } else {
+        None
+    };
+    Place {
+        guild,
+        channel,
+        parent,
+    }
+}
+
+async fn say_privately(ctx: Context<'_>, text: &str) -> Result<(), Error> {
+    ctx.send(
+        CreateReply::default()
+            .content(reply::truncate(&reply::escape(text), limits::CONTENT))
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Programme names, codes and aliases that match what the user has typed so far.
+async fn complete_programme(ctx: Context<'_>, partial: &str) -> CreateAutocompleteResponse {
+    let engine = ctx.data().engine();
+    CreateAutocompleteResponse::new().set_choices(programme_choices(&engine, partial))
+}
+
+/// At most 25 choices: codes that start with the text first, then names and aliases.
+pub fn programme_choices(engine: &Engine, partial: &str) -> Vec<AutocompleteChoice> {
+    let typed = partial.trim().to_lowercase();
+    let mut ranked: Vec<(u8, &crate::knowledge::Programme)> = engine
+        .programmes
+        .iter()
+        .filter_map(|p| {
+            let code = p.code.to_lowercase();
+            let names: Vec<String> = std::iter::once(p.name.to_lowercase())
+                .chain(p.aliases.iter().map(|a| a.to_lowercase()))
+                .collect();
+            let rank = if typed.is_empty() || code.starts_with(&typed) {
+                0
+            } else if names.iter().any(|n| n.starts_with(&typed)) {
+                1
+            } else if code.contains(&typed) || names.iter().any(|n| n.contains(&typed)) {
+                2
+            } else {
+                return None;
+            };
+            Some((rank, p))
+        })
+        .collect();
+    ranked.sort_by_key(|(rank, _)| *rank);
+    ranked
+        .into_iter()
+        .take(limits::AUTOCOMPLETE_CHOICES)
+        .map(|(_, p)| {
+            AutocompleteChoice::new(
+                reply::truncate(&format!("{}: {}", p.code, p.name), limits::CHOICE_NAME),
+                reply::truncate(&p.code, limits::CHOICE_NAME),
+            )
+        })
+        .collect()
+}
+
+/// A card for one NPQ: what it is, who it is for, how long, funding as of its date
+#[poise::command(slash_command)]
+pub async fn programme(
+    ctx: Context<'_>,
+    #[description = "The NPQ, for example NPQH or senior leadership"]
+    #[autocomplete = "complete_programme"]
+    name: String,
+) -> Result<(), Error> {
+    let engine = ctx.data().engine();
+    let found = engine.programme(&name).or_else(|| {
+        let typed = name.trim().to_lowercase();
+        engine.programmes.iter().find(|p| {
+            !typed.is_empty()
+                && (p.name.to_lowercase().contains(&typed)
+                    || p.aliases.iter().any(|a| a.to_lowercase().contains(&typed)))
+        })
+    });
+    match found {
+        Some(p) => {
+            ctx.send(
+                CreateReply::default()
+                    .embed(reply::programme_card(p))
+                    .components(reply::programme_links(p))
+                    .allowed_mentions(no_pings()),
+            )
+            .await?;
+        }
+        None => {
+            let text = format!(
+                "I don't know a programme called \"{}\". Try /npq list to see them all.",
+                reply::truncate(name.trim(), 100)
+            );
+            say_privately(ctx, &text).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Every NPQ, grouped as specialist and leadership
+#[poise::command(slash_command)]
+pub async fn list(ctx: Context<'_>) -> Result<(), Error> {
+    let engine = ctx.data().engine();
+    ctx.send(
+        CreateReply::default()
+            .embed(reply::programme_list(&engine.programmes))
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The documents I answer from, with their publishers and dates
+#[poise::command(slash_command)]
+pub async fn sources(ctx: Context<'_>) -> Result<(), Error> {
+    let engine = ctx.data().engine();
+    ctx.send(
+        CreateReply::default()
+            .embed(reply::sources_list(&engine.documents))
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What I can do and how to ask
+#[poise::command(slash_command)]
+pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.send(
+        CreateReply::default()
+            .embed(reply::help())
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Admin: reload the guidance or see usage
+#[poise::command(
+    slash_command,
+    rename = "npq-admin",
+    subcommands("reload", "stats"),
+    subcommand_required,
+    guild_only,
+    default_member_permissions = "MANAGE_GUILD"
+)]
+pub async fn npq_admin(_ctx: Context<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Only members with Manage Server, or the configured admin role, may use admin commands.
+async fn is_admin(ctx: Context<'_>) -> Result<bool, Error> {
+    let admin_role = ctx.data().config.admin_role;
+    let allowed = match ctx.author_member().await {
+        Some(member) => {
+            let manages = member
+                .permissions
+                .is_some_and(|p| p.manage_guild() || p.administrator());
+            manages || admin_role.is_some_and(|r| member.roles.contains(&RoleId::new(r)))
+        }
+        None => false,
+    };
+    if !allowed {
+        say_privately(ctx, "Only server admins can do that.").await?;
+    }
+    Ok(allowed)
+}
+
+/// Reload the knowledge folder; on errors the current guidance keeps serving
+#[poise::command(slash_command, check = "is_admin")]
+pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
+    let state: Arc<State> = ctx.data().clone();
+    let outcome = tokio::task::spawn_blocking(move || state.reload()).await?;
+    let embed = match outcome {
+        Reloaded::Swapped {
+            documents,
+            passages,
+        } => {
+            tracing::info!(documents, passages, "knowledge reloaded");
+            CreateEmbed::new().title("Reloaded").description(format!(
+                "Now answering from {documents} documents ({passages} passages)."
+            ))
+        }
+        Reloaded::Kept(errors) => {
+            tracing::warn!(
+                errors = errors.len(),
+                "reload refused: the knowledge folder has errors"
+            );
+            let mut text = String::from("The new files have errors, so I kept the current guidance. Fix these and reload again:\n```\n");
+            let budget = limits::EMBED_DESCRIPTION - 200;
+            let mut shown = 0;
+            for e in &errors {
+                if text.len() + e.len() > budget {
+                    break;
+                }
+                // Inside a code block only the fence itself needs care.
+                text.push_str(&e.replace("```", "'''"));
+                text.push('\n');
+                shown += 1;
+            }
+            text.push_str("```");
+            if shown < errors.len() {
+                text.push_str(&format!(
+                    "\n...and {} more; run `npq-bot check` to see them all.",
+                    errors.len() - shown
+                ));
+            }
+            CreateEmbed::new().title("Reload refused").description(text)
+        }
+    };
+    ctx.send(
+        CreateReply::default()
+            .embed(embed)
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Questions asked, answered and refused, and feedback, since start
+#[poise::command(slash_command, check = "is_admin")]
+pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
+    let s = &ctx.data().stats;
+    let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+    let uptime = ctx.data().started.elapsed().as_secs();
+    let embed = CreateEmbed::new()
+        .title("npq-bot since start")
+        .field("Questions asked", get(&s.asked).to_string(), true)
+        .field("Answered", get(&s.answered).to_string(), true)
+        .field("Refused", get(&s.refused).to_string(), true)
+        .field("Helpful", get(&s.helpful).to_string(), true)
+        .field("Not helpful", get(&s.not_helpful).to_string(), true)
+        .field(
+            "Up for",
+            format!("{}h {}m", uptime / 3600, uptime / 60 % 60),
+            true,
+        );
+    ctx.send(
+        CreateReply::default()
+            .embed(embed)
+            .ephemeral(true)
+            .allowed_mentions(no_pings()),
+    )
+    .await?;
+    Ok(())
+}

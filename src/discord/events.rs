@@ -1,0 +1,267 @@
+//! Events outside slash commands: questions in mentions, direct messages or after a text
+//! prefix, and presses of the More and feedback buttons.
+
+use std::sync::Arc;
+
+use serenity::all::{
+    ChannelType, ComponentInteraction, Context as SerenityContext, CreateInteractionResponse,
+    CreateInteractionResponseMessage, CreateMessage, FullEvent, Interaction, Message,
+};
+
+use super::commands::answer_question;
+use super::guard::{self, Place};
+use super::reply::{self, custom_id, limits, no_pings};
+use super::state::State;
+use super::Error;
+
+/// Handles one gateway event the command framework does not.
+pub async fn handle(
+    ctx: &SerenityContext,
+    event: &FullEvent,
+    state: &Arc<State>,
+) -> Result<(), Error> {
+    match event {
+        FullEvent::Message { new_message } => on_message(ctx, new_message, state).await,
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Component(press),
+        } => on_press(ctx, press, state).await,
+        FullEvent::Ready { data_about_bot } => {
+            tracing::info!(guilds = data_about_bot.guilds.len(), shard = ?data_about_bot.shard, "connected to Discord");
+            Ok(())
+        }
+        FullEvent::Resume { .. } => {
+            tracing::info!("gateway session resumed");
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The question in a message addressed to the bot, if it is one.
+pub fn question_in(
+    content: &str,
+    bot_id: u64,
+    is_dm: bool,
+    mentioned: bool,
+    prefix: Option<&str>,
+) -> Option<String> {
+    let mention_forms = [format!("<@{bot_id}>"), format!("<@!{bot_id}>")];
+    if mentioned || is_dm {
+        let mut text = content.to_string();
+        for m in &mention_forms {
+            text = text.replace(m.as_str(), " ");
+        }
+        return Some(text.trim().to_string());
+    }
+    let prefix = prefix?;
+    let rest = content.trim_start().strip_prefix(prefix)?;
+    // "!npqfoo" is not the prefix "!npq".
+    if rest.starts_with(|c: char| c.is_alphanumeric()) {
+        return None;
+    }
+    Some(rest.trim().to_string())
+}
+
+async fn on_message(
+    ctx: &SerenityContext,
+    message: &Message,
+    state: &Arc<State>,
+) -> Result<(), Error> {
+    let bot_id = ctx.cache.current_user().id;
+    if message.author.bot || message.author.id == bot_id || message.webhook_id.is_some() {
+        return Ok(());
+    }
+    let is_dm = message.guild_id.is_none();
+    let mentioned = message.mentions.iter().any(|u| u.id == bot_id);
+    let Some(question) = question_in(
+        &message.content,
+        bot_id.get(),
+        is_dm,
+        mentioned,
+        state.config.prefix.as_deref(),
+    ) else {
+        return Ok(());
+    };
+    let place = place_of(ctx, message, state).await;
+    if !guard::allowed(&state.config, &place) {
+        return Ok(());
+    }
+    if let Err(refused) = guard::admit(
+        &state.config,
+        &state.limiter,
+        message.author.id.get(),
+        &question,
+    ) {
+        let text = reply::truncate(&reply::escape(&refused.message()), limits::CONTENT);
+        message
+            .channel_id
+            .send_message(
+                &ctx.http,
+                CreateMessage::new()
+                    .content(text)
+                    .reference_message(message)
+                    .allowed_mentions(no_pings()),
+            )
+            .await?;
+        return Ok(());
+    }
+    let engine = state.engine();
+    let via = if is_dm { "direct message" } else { "mention" };
+    let (answer, buttons) =
+        answer_question(state, &engine, &question, message.author.id.get(), via);
+    let page = reply::answer(&answer, Some(buttons));
+    let builder = CreateMessage::new()
+        .embed(page.embed)
+        .components(page.components)
+        .allowed_mentions(no_pings());
+    // A reply keeps the answer beside the question in a busy channel; a DM needs no thread.
+    let builder = if is_dm {
+        builder
+    } else {
+        builder.reference_message(message)
+    };
+    message.channel_id.send_message(&ctx.http, builder).await?;
+    Ok(())
+}
+
+async fn place_of(ctx: &SerenityContext, message: &Message, state: &State) -> Place {
+    let guild = message.guild_id.map(|g| g.get());
+    let channel = message.channel_id.get();
+    let needs_parent = guild.is_some()
+        && !state.config.allowed_channels.is_empty()
+        && !state.config.allowed_channels.contains(&channel);
+    let parent = if needs_parent {
+        match message.channel_id.to_channel(ctx).await {
+            Ok(c) => c
+                .guild()
+                .filter(|g| {
+                    matches!(
+                        g.kind,
+                        ChannelType::PublicThread
+                            | ChannelType::PrivateThread
+                            | ChannelType::NewsThread
+                    )
+                })
+                .and_then(|g| g.parent_id)
+                .map(|p| p.get()),
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    Place {
+        guild,
+        channel,
+        parent,
+    }
+}
+
+async fn on_press(
+    ctx: &SerenityContext,
+    press: &ComponentInteraction,
+    state: &Arc<State>,
+) -> Result<(), Error> {
+    let Some(action) = custom_id::parse(&press.data.custom_id) else {
+        return Ok(());
+    };
+    let presser = press.user.id.get();
+    match action {
+        custom_id::Press::More { question_id, page } => {
+            let Some(asked) = state.recall(question_id) else {
+                return tell(
+                    ctx,
+                    press,
+                    "That answer is too old to page through now: please ask again.",
+                )
+                .await;
+            };
+            if asked.asker != presser {
+                return tell(ctx, press, "Only the person who asked can page through these results. Ask your own question with /npq ask.").await;
+            }
+            let engine = state.engine();
+            let limit = state.settings.limit;
+            let answer = engine.answer_page(&asked.question, page * limit, limit);
+            if !answer.answered || answer.results.is_empty() {
+                return tell(ctx, press, "There are no more results for that question.").await;
+            }
+            let has_more = !engine
+                .answer_page(&asked.question, (page + 1) * limit, 1)
+                .results
+                .is_empty();
+            let view = reply::answer(
+                &answer,
+                Some(reply::Buttons {
+                    question_id,
+                    page,
+                    has_more,
+                }),
+            );
+            let update = CreateInteractionResponseMessage::new()
+                .embed(view.embed)
+                .components(view.components)
+                .allowed_mentions(no_pings());
+            press
+                .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(update))
+                .await?;
+            Ok(())
+        }
+        custom_id::Press::Vote { question_id, up } => {
+            let text = if state.vote(question_id, presser, up) {
+                "Thanks: your feedback is counted."
+            } else {
+                "You have already given feedback on this answer."
+            };
+            tell(ctx, press, text).await
+        }
+    }
+}
+
+/// An ephemeral note to whoever pressed a button.
+async fn tell(
+    ctx: &SerenityContext,
+    press: &ComponentInteraction,
+    text: &str,
+) -> Result<(), Error> {
+    let message = CreateInteractionResponseMessage::new()
+        .content(text)
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    press
+        .create_response(&ctx.http, CreateInteractionResponse::Message(message))
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::question_in;
+
+    #[test]
+    fn mentions_dms_and_prefixes_carry_questions() {
+        assert_eq!(
+            question_in("<@42> how long is the NPQH?", 42, false, true, None).as_deref(),
+            Some("how long is the NPQH?")
+        );
+        assert_eq!(
+            question_in("<@!42> pay?", 42, false, true, None).as_deref(),
+            Some("pay?")
+        );
+        assert_eq!(
+            question_in("funding?", 42, true, false, None).as_deref(),
+            Some("funding?")
+        );
+        assert_eq!(
+            question_in("!npq funding?", 42, false, false, Some("!npq")).as_deref(),
+            Some("funding?")
+        );
+        assert_eq!(
+            question_in("!npqx funding?", 42, false, false, Some("!npq")),
+            None
+        );
+        assert_eq!(
+            question_in("just chatting", 42, false, false, Some("!npq")),
+            None
+        );
+        assert_eq!(question_in("just chatting", 42, false, false, None), None);
+    }
+}

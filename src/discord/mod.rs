@@ -1,0 +1,244 @@
+//! The Discord front: turns slash commands, mentions, direct messages and button presses into
+//! questions, and answers into replies. Everything it says comes from the answering engine.
+
+pub mod commands;
+pub mod events;
+pub mod guard;
+pub mod reply;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use secrecy::{ExposeSecret, SecretString};
+use serenity::all::{ClientBuilder, GatewayIntents, GuildId, HttpBuilder};
+
+use crate::config::{Config, Shards};
+use state::State;
+
+pub type Error = anyhow::Error;
+pub type Context<'a> = poise::Context<'a, Arc<State>, Error>;
+
+/// Where the bot looks for its token, in order.
+pub const TOKEN_ENV: &str = "DISCORD_TOKEN";
+
+/// The token from `DISCORD_TOKEN`, else from the settings (`NPQ_BOT__DISCORD__TOKEN` or
+/// bot.toml). Errors say where to put it and never include it.
+pub fn token(config: &Config) -> anyhow::Result<SecretString> {
+    let from_env = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .map(|t| SecretString::from(t.trim().to_string()));
+    let Some(token) = from_env.or_else(|| config.discord.token.clone()) else {
+        bail!(
+            "no Discord bot token: set the {TOKEN_ENV} environment variable (or NPQ_BOT__DISCORD__TOKEN, or token in the [discord] section of bot.toml). \
+             The token is on the Bot page of your application at https://discord.com/developers/applications"
+        );
+    };
+    if serenity::utils::token::validate(token.expose_secret()).is_err()
+        || token.expose_secret().chars().any(char::is_whitespace)
+    {
+        bail!(
+            "the Discord bot token is malformed: it should be three parts separated by dots, copied whole from the Bot page of your application (it is not the client secret or the application id)"
+        );
+    }
+    Ok(token)
+}
+
+/// The gateway intents the bot needs: no privileged intent unless a text prefix is set.
+pub fn intents(config: &Config) -> GatewayIntents {
+    let base =
+        GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES;
+    if config.discord.prefix.is_some() {
+        base | GatewayIntents::MESSAGE_CONTENT
+    } else {
+        base
+    }
+}
+
+async fn on_error(error: poise::FrameworkError<'_, Arc<State>, Error>) {
+    match error {
+        // The check has already told the user why.
+        poise::FrameworkError::CommandCheckFailed { .. } => {}
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            tracing::error!(command = %ctx.command().qualified_name, "command failed: {error:#}");
+            let _ = ctx
+                .send(
+                    poise::CreateReply::default()
+                        .content("Sorry, something went wrong answering that. Please try again.")
+                        .ephemeral(true)
+                        .allowed_mentions(reply::no_pings()),
+                )
+                .await;
+        }
+        poise::FrameworkError::EventHandler { error, event, .. } => {
+            tracing::error!(
+                event = event.snake_case_name(),
+                "event handling failed: {error:#}"
+            );
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::error!("error while handling an error: {e}");
+            }
+        }
+    }
+}
+
+/// Runs the bot until `shutdown` completes (or the connection fails for good).
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let token = token(&config)?;
+    let (dir, settings, index_path) = (
+        config.knowledge_dir.clone(),
+        config.answer.clone(),
+        config.index_path.clone(),
+    );
+    let engine = tokio::task::spawn_blocking({
+        let (dir, settings, index_path) = (dir.clone(), settings.clone(), index_path.clone());
+        move || crate::open_engine(&dir, settings, index_path.as_deref())
+    })
+    .await??;
+    tracing::info!(
+        passages = engine.num_passages(),
+        documents = engine.documents.len(),
+        "knowledge loaded"
+    );
+    let state = State::new(engine, dir, settings, index_path, config.discord.clone());
+
+    let guilds: Vec<GuildId> = config
+        .discord
+        .guilds
+        .iter()
+        .map(|&g| GuildId::new(g))
+        .collect();
+    let setup_state = state.clone();
+    let framework = poise::Framework::builder()
+        .options(poise::FrameworkOptions {
+            commands: vec![commands::npq(), commands::npq_admin()],
+            allowed_mentions: Some(reply::no_pings()),
+            on_error: |error| Box::pin(on_error(error)),
+            event_handler: |framework, event| {
+                Box::pin(events::handle(
+                    framework.serenity_context,
+                    event,
+                    framework.user_data,
+                ))
+            },
+            initialize_owners: false,
+            ..Default::default()
+        })
+        .setup(move |ctx, _ready, framework| {
+            Box::pin(async move {
+                let commands = &framework.options().commands;
+                if guilds.is_empty() {
+                    poise::builtins::register_globally(ctx, commands)
+                        .await
+                        .context("cannot register the slash commands globally")?;
+                } else {
+                    for guild in &guilds {
+                        poise::builtins::register_in_guild(ctx, commands, *guild)
+                            .await
+                            .with_context(|| {
+                                format!("cannot register the slash commands in guild {guild}")
+                            })?;
+                    }
+                }
+                tracing::info!(guilds = guilds.len(), "slash commands registered");
+                Ok(setup_state)
+            })
+        })
+        .build();
+
+    let mut http = HttpBuilder::new(token.expose_secret());
+    if let Some(base) = &config.discord.api_base {
+        http = http.proxy(base.clone());
+    }
+    let mut client = ClientBuilder::new_with_http(http.build(), intents(&config))
+        .framework(framework)
+        .await
+        .context("cannot create the Discord client")?;
+
+    let shard_manager = client.shard_manager.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        tracing::info!("shutting down");
+        shard_manager.shutdown_all().await;
+    });
+    let started = match config.discord.shards {
+        Shards::Automatic => client.start_autosharded().await,
+        Shards::Range { first, last, total } => {
+            client.start_shard_range(first..last + 1, total).await
+        }
+    };
+    started.map_err(|e| {
+        anyhow::anyhow!(
+            "the Discord connection failed: {}",
+            redact(&e.to_string(), &token)
+        )
+    })
+}
+
+/// Removes the token from a message, in case a library ever echoes it.
+fn redact(message: &str, token: &SecretString) -> String {
+    let secret = token.expose_secret();
+    if secret.is_empty() {
+        message.to_string()
+    } else {
+        message.replace(secret, "[token]")
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_token_says_where_to_put_it() {
+        std::env::remove_var(TOKEN_ENV);
+        let err = token(&Config::defaults()).unwrap_err().to_string();
+        assert!(
+            err.contains("DISCORD_TOKEN") && err.contains("bot.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_token_is_refused_without_echoing_it() {
+        let mut config = Config::defaults();
+        config.discord.token = Some(SecretString::from("not-a-token-secret123".to_string()));
+        std::env::remove_var(TOKEN_ENV);
+        let err = token(&config).unwrap_err().to_string();
+        assert!(err.contains("malformed"));
+        assert!(!err.contains("secret123"));
+        assert!(
+            !format!("{config:?}").contains("secret123"),
+            "Debug must not show the token"
+        );
+    }
+}

@@ -1,0 +1,612 @@
+//! Answers as Discord messages: an embed with cited snippets, link buttons to the sources,
+//! paging and feedback buttons. Pure functions, so every Discord limit is tested without Discord.
+
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed,
+    CreateEmbedFooter,
+};
+
+use crate::answer::{Answer, ResultItem};
+use crate::knowledge::{Kind, Programme, Source};
+
+/// Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
+pub mod limits {
+    pub const CONTENT: usize = 2000;
+    pub const EMBED_TITLE: usize = 256;
+    pub const EMBED_DESCRIPTION: usize = 4096;
+    pub const FIELD_NAME: usize = 256;
+    pub const FIELD_VALUE: usize = 1024;
+    pub const FIELDS: usize = 25;
+    pub const FOOTER: usize = 2048;
+    pub const EMBED_TOTAL: usize = 6000;
+    pub const BUTTON_LABEL: usize = 80;
+    pub const CUSTOM_ID: usize = 100;
+    pub const BUTTONS_PER_ROW: usize = 5;
+    pub const ROWS: usize = 5;
+    pub const AUTOCOMPLETE_CHOICES: usize = 25;
+    pub const CHOICE_NAME: usize = 100;
+    pub const URL: usize = 512;
+}
+
+/// The embed colour: a calm teal.
+const COLOUR: u32 = 0x1f7a8c;
+
+/// Replies never ping anyone, whatever the question or the knowledge contains.
+pub fn no_pings() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .empty_users()
+        .empty_roles()
+        .everyone(false)
+        .replied_user(false)
+}
+
+/// Escapes Discord Markdown and defuses mentions in text shown to users.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '<' => {
+                out.push('\\');
+                out.push(c);
+            }
+            // A zero-width space after @ keeps @everyone and @here from meaning anything.
+            '@' => out.push_str("@\u{200b}"),
+            c if c.is_control() => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text for places where Discord shows Markdown literally (embed titles): mentions defused,
+/// control characters removed, nothing else changed.
+pub fn plain(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('@', "@\u{200b}")
+}
+
+/// At most `max` characters, cut at a word boundary with `…`, never leaving a dangling escape.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut cut = crate::answer::cut_at_word(text, max);
+    // A trailing backslash would escape the ellipsis; drop it.
+    while cut.trim_end_matches('\u{2026}').ends_with('\\') {
+        let body = cut.trim_end_matches('\u{2026}');
+        cut = format!("{}\u{2026}", &body[..body.len() - 1]);
+    }
+    cut
+}
+
+/// The snippet with the user's words in bold, escaped.
+pub fn bold_snippet(result: &ResultItem) -> String {
+    let s = &result.snippet;
+    let mut out = String::new();
+    let mut at = 0;
+    let mut ranges = result.highlights.clone();
+    ranges.sort_by_key(|r| r.start);
+    for r in ranges {
+        let valid = r.start >= at
+            && r.end <= s.len()
+            && s.is_char_boundary(r.start)
+            && s.is_char_boundary(r.end)
+            && r.start < r.end;
+        if !valid {
+            continue;
+        }
+        out.push_str(&escape(&s[at..r.start]));
+        out.push_str("**");
+        out.push_str(&escape(&s[r.start..r.end]));
+        out.push_str("**");
+        at = r.end;
+    }
+    out.push_str(&escape(&s[at..]));
+    out
+}
+
+/// "Publisher, “Page” (date)".
+pub fn citation(source: &Source) -> String {
+    escape(&source.cite())
+}
+
+/// One page of an answer, ready to send.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub embed: CreateEmbed,
+    pub components: Vec<CreateActionRow>,
+}
+
+/// Identifies a question for the paging and feedback buttons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Buttons {
+    pub question_id: u64,
+    pub page: usize,
+    pub has_more: bool,
+}
+
+/// Custom ids of the buttons: short, well under Discord's 100 characters.
+pub mod custom_id {
+    pub fn more(question_id: u64, page: usize) -> String {
+        format!("npq:more:{question_id}:{page}")
+    }
+    pub fn vote(question_id: u64, up: bool) -> String {
+        format!("npq:{}:{question_id}", if up { "up" } else { "down" })
+    }
+
+    /// A parsed button press.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub enum Press {
+        More { question_id: u64, page: usize },
+        Vote { question_id: u64, up: bool },
+    }
+
+    pub fn parse(id: &str) -> Option<Press> {
+        let mut parts = id.split(':');
+        if parts.next()? != "npq" {
+            return None;
+        }
+        match (parts.next()?, parts.next()?.parse().ok()?, parts.next()) {
+            ("more", question_id, Some(page)) => Some(Press::More {
+                question_id,
+                page: page.parse().ok()?,
+            }),
+            ("up", question_id, None) => Some(Press::Vote {
+                question_id,
+                up: true,
+            }),
+            ("down", question_id, None) => Some(Press::Vote {
+                question_id,
+                up: false,
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// Embed size as Discord counts it: title, description, field names and values, footer.
+fn embed_size(title: &str, description: &str, fields: &[(String, String)], footer: &str) -> usize {
+    let n = |s: &str| s.chars().count();
+    n(title) + n(description) + fields.iter().map(|(a, b)| n(a) + n(b)).sum::<usize>() + n(footer)
+}
+
+fn heading_of(r: &ResultItem) -> String {
+    if r.title == r.section {
+        r.title.clone()
+    } else {
+        format!("{} \u{203a} {}", r.title, r.section)
+    }
+}
+
+/// The answer (or refusal) as one page: the best snippet in the description, up to two further
+/// results as fields, each with its citation, link buttons to the sources, and More/feedback.
+pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
+    if !answer.answered || answer.results.is_empty() {
+        return refusal(answer);
+    }
+    let title = truncate(
+        &plain(&format!("Q: {}", answer.question.trim())),
+        limits::EMBED_TITLE,
+    );
+    let best = &answer.results[0];
+    let description = truncate(
+        &format!(
+            "{}\n\n*{}*\nSource: {}",
+            bold_snippet(best),
+            escape(&heading_of(best)),
+            citation(&best.source)
+        ),
+        limits::EMBED_DESCRIPTION,
+    );
+    let footer = match buttons {
+        Some(b) if b.page > 0 => format!("More results, page {}. Check the source dates: NPQ rules change each year.", b.page + 1),
+        _ => "Answers come from the guidance files, not from an AI. Check the source dates: NPQ rules change each year.".to_string(),
+    };
+    let mut fields: Vec<(String, String)> = answer.results[1..]
+        .iter()
+        .take(2)
+        .map(|r| {
+            let name = truncate(&escape(&heading_of(r)), limits::FIELD_NAME);
+            let value = truncate(
+                &format!("{}\nSource: {}", bold_snippet(r), citation(&r.source)),
+                limits::FIELD_VALUE,
+            );
+            (name, value)
+        })
+        .collect();
+    while embed_size(&title, &description, &fields, &footer) > limits::EMBED_TOTAL
+        && !fields.is_empty()
+    {
+        fields.pop();
+    }
+    let mut embed = CreateEmbed::new()
+        .title(title)
+        .description(description)
+        .colour(COLOUR)
+        .footer(CreateEmbedFooter::new(footer));
+    for (name, value) in fields {
+        embed = embed.field(name, value, false);
+    }
+    let mut components = Vec::new();
+    let links = source_links(&answer.results);
+    if !links.is_empty() {
+        components.push(CreateActionRow::Buttons(links));
+    }
+    if let Some(b) = buttons {
+        let mut row = Vec::new();
+        if b.has_more {
+            row.push(
+                CreateButton::new(custom_id::more(b.question_id, b.page + 1))
+                    .label("More")
+                    .style(ButtonStyle::Secondary),
+            );
+        }
+        row.push(
+            CreateButton::new(custom_id::vote(b.question_id, true))
+                .label("Helpful")
+                .emoji('\u{1f44d}')
+                .style(ButtonStyle::Secondary),
+        );
+        row.push(
+            CreateButton::new(custom_id::vote(b.question_id, false))
+                .label("Not helpful")
+                .emoji('\u{1f44e}')
+                .style(ButtonStyle::Secondary),
+        );
+        components.push(CreateActionRow::Buttons(row));
+    }
+    Reply { embed, components }
+}
+
+/// Link buttons to the distinct web addresses the results cite (at most one row).
+fn source_links(results: &[ResultItem]) -> Vec<CreateButton> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut buttons = Vec::new();
+    for source in results.iter().flat_map(|r| r.sources.iter()) {
+        let Some(url) = source.url.as_deref() else {
+            continue;
+        };
+        let usable =
+            (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= limits::URL;
+        if !usable || seen.contains(&url) || buttons.len() == limits::BUTTONS_PER_ROW {
+            continue;
+        }
+        seen.push(url);
+        let label = truncate(&source.publisher, limits::BUTTON_LABEL);
+        buttons.push(CreateButton::new_link(url).label(label));
+    }
+    buttons
+}
+
+/// What the bot can answer, and where else to ask.
+pub fn refusal(answer: &Answer) -> Reply {
+    let mut description = String::new();
+    if let Some(r) = &answer.refusal {
+        description.push_str(&escape(&r.message));
+        if !r.topics.is_empty() {
+            description.push_str("\n\n**I can answer questions about:**\n");
+            for t in &r.topics {
+                description.push_str(&format!("\u{2022} {}\n", escape(t)));
+            }
+        }
+        if !r.elsewhere.is_empty() {
+            description.push_str("\n**For anything else, try:**\n");
+            for e in &r.elsewhere {
+                description.push_str(&format!("\u{2022} {}\n", escape(e)));
+            }
+        }
+    }
+    let title = truncate(
+        &plain(&format!("Q: {}", answer.question.trim())),
+        limits::EMBED_TITLE,
+    );
+    let embed = CreateEmbed::new()
+        .title(title)
+        .description(truncate(&description, limits::EMBED_DESCRIPTION))
+        .colour(COLOUR);
+    Reply {
+        embed,
+        components: Vec::new(),
+    }
+}
+
+/// A card for one programme.
+pub fn programme_card(p: &Programme) -> CreateEmbed {
+    let field = |v: &str| truncate(&escape(v), limits::FIELD_VALUE);
+    let mut embed = CreateEmbed::new()
+        .title(truncate(
+            &plain(&format!("{} ({})", p.name, p.code)),
+            limits::EMBED_TITLE,
+        ))
+        .description(truncate(&escape(&p.covers), limits::EMBED_DESCRIPTION))
+        .colour(COLOUR)
+        .field("Kind", p.kind.to_string(), true)
+        .field("Who it is for", field(&p.for_whom), false)
+        .field("How long", field(&p.duration), false);
+    if !p.funding.is_empty() {
+        embed = embed.field(
+            truncate(
+                &format!("Funding (as of {})", p.funding_as_of),
+                limits::FIELD_NAME,
+            ),
+            field(&p.funding),
+            false,
+        );
+    }
+    if !p.aliases.is_empty() {
+        embed = embed.field("Also called", field(&p.aliases.join(", ")), false);
+    }
+    let sources: Vec<String> = p.sources.iter().map(citation).collect();
+    if !sources.is_empty() {
+        embed = embed.field(
+            "Sources",
+            truncate(&sources.join("\n"), limits::FIELD_VALUE),
+            false,
+        );
+    }
+    embed
+}
+
+/// Link buttons for a programme card's sources.
+pub fn programme_links(p: &Programme) -> Vec<CreateActionRow> {
+    let items: Vec<ResultItem> = vec![ResultItem {
+        title: String::new(),
+        section: String::new(),
+        snippet: String::new(),
+        score: 0.0,
+        source: p
+            .sources
+            .first()
+            .cloned()
+            .unwrap_or_else(|| Source::unsourced("programmes.toml")),
+        sources: p.sources.clone(),
+        highlights: Vec::new(),
+        document: String::new(),
+    }];
+    let links = source_links(&items);
+    if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![CreateActionRow::Buttons(links)]
+    }
+}
+
+/// The programmes grouped by kind.
+pub fn programme_list(programmes: &[Programme]) -> CreateEmbed {
+    let mut embed = CreateEmbed::new().title("The NPQs").colour(COLOUR);
+    for (kind, heading) in [
+        (Kind::Specialist, "Specialist NPQs"),
+        (Kind::Leadership, "Leadership NPQs"),
+        (Kind::Legacy, "Older (legacy) qualifications"),
+    ] {
+        let lines: Vec<String> = programmes
+            .iter()
+            .filter(|p| p.kind == kind)
+            .map(|p| format!("**{}**: {}", escape(&p.code), escape(&p.name)))
+            .collect();
+        if !lines.is_empty() {
+            embed = embed.field(
+                heading,
+                truncate(&lines.join("\n"), limits::FIELD_VALUE),
+                false,
+            );
+        }
+    }
+    embed.footer(CreateEmbedFooter::new(
+        "Use /npq programme for a card on one of them.",
+    ))
+}
+
+/// The documents the bot answers from, with their publishers and dates.
+pub fn sources_list(documents: &[crate::answer::DocumentInfo]) -> CreateEmbed {
+    let mut embed = CreateEmbed::new()
+        .title("What I answer from")
+        .colour(COLOUR);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for d in documents {
+        let mut cited: Vec<String> = d
+            .sources
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} ({})",
+                    s.publisher,
+                    if s.date.is_empty() {
+                        "undated"
+                    } else {
+                        &s.date
+                    }
+                )
+            })
+            .collect();
+        cited.dedup();
+        let value = if cited.is_empty() {
+            "no source named".to_string()
+        } else {
+            cited.join("; ")
+        };
+        fields.push((
+            truncate(&escape(&d.title), limits::FIELD_NAME),
+            truncate(&escape(&value), limits::FIELD_VALUE),
+        ));
+    }
+    let footer = format!(
+        "{} documents. Every answer cites its source and date.",
+        documents.len()
+    );
+    let shown = limits::FIELDS - 1;
+    let hidden = fields.len().saturating_sub(shown);
+    fields.truncate(shown);
+    while embed_size("What I answer from", "", &fields, &footer) > limits::EMBED_TOTAL - 100
+        && !fields.is_empty()
+    {
+        fields.pop();
+    }
+    let more = documents.len() - fields.len();
+    for (name, value) in fields {
+        embed = embed.field(name, value, false);
+    }
+    if more > 0 || hidden > 0 {
+        embed = embed.description(format!(
+            "Showing {} of {} documents.",
+            documents.len() - more,
+            documents.len()
+        ));
+    }
+    embed.footer(CreateEmbedFooter::new(footer))
+}
+
+/// The help text.
+pub fn help() -> CreateEmbed {
+    CreateEmbed::new()
+        .title("npq-bot: NPQ questions, answered from sourced guidance")
+        .colour(COLOUR)
+        .description(
+            "Ask about England's National Professional Qualifications: which NPQ fits, how long it takes, costs and funding by cohort, pay, time from school, applying, assessment, deferral, the SENCO requirement and more.\n\n\
+             **/npq ask** `question` (add `private:true` to see the answer alone)\n\
+             **/npq programme** `name`: a card for one NPQ\n\
+             **/npq list**: every NPQ, specialist and leadership\n\
+             **/npq sources**: the documents I answer from\n\
+             You can also mention me with a question, or send me a direct message.\n\n\
+             Every answer quotes the guidance and names its source and date. I never guess: if the guidance does not cover a question I say so.",
+        )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answer::RefusalText;
+
+    fn item(n: usize, snippet: &str) -> ResultItem {
+        let source = Source {
+            id: None,
+            publisher: format!("Publisher {n} @everyone"),
+            title: "Page".into(),
+            url: Some(format!("https://example.org/{n}")),
+            date: "2024".into(),
+            note: None,
+        };
+        ResultItem {
+            title: format!("Doc {n}"),
+            section: "Section".into(),
+            snippet: snippet.into(),
+            score: 1.0,
+            source: source.clone(),
+            sources: vec![source],
+            highlights: vec![0..3],
+            document: "d".into(),
+        }
+    }
+
+    fn json<T: serde::Serialize>(v: &T) -> serde_json::Value {
+        serde_json::to_value(v).unwrap()
+    }
+
+    fn chars(v: &serde_json::Value) -> usize {
+        v.as_str().map_or(0, |s| s.chars().count())
+    }
+
+    #[test]
+    fn mentions_and_markdown_are_defused() {
+        assert_eq!(
+            escape("@everyone *bold* <@123>"),
+            "@\u{200b}everyone \\*bold\\* \\<@\u{200b}123\\>"
+        );
+    }
+
+    #[test]
+    fn button_ids_round_trip_and_stay_short() {
+        let id = custom_id::more(u64::MAX, 12345);
+        assert!(id.len() <= limits::CUSTOM_ID);
+        assert_eq!(
+            custom_id::parse(&id),
+            Some(custom_id::Press::More {
+                question_id: u64::MAX,
+                page: 12345
+            })
+        );
+        assert_eq!(
+            custom_id::parse(&custom_id::vote(7, false)),
+            Some(custom_id::Press::Vote {
+                question_id: 7,
+                up: false
+            })
+        );
+        assert_eq!(custom_id::parse("npq:more:x:1"), None);
+        assert_eq!(custom_id::parse("other"), None);
+    }
+
+    #[test]
+    fn an_answer_respects_every_embed_limit_even_at_the_extremes() {
+        let huge = "word ".repeat(3000);
+        let answer = Answer {
+            question: "q".repeat(5000),
+            answered: true,
+            results: vec![item(1, &huge), item(2, &huge), item(3, &huge)],
+            refusal: None,
+            coverage: 1.0,
+        };
+        let reply = super::answer(
+            &answer,
+            Some(Buttons {
+                question_id: u64::MAX,
+                page: 0,
+                has_more: true,
+            }),
+        );
+        let e = json(&reply.embed);
+        assert!(chars(&e["title"]) <= limits::EMBED_TITLE);
+        assert!(chars(&e["description"]) <= limits::EMBED_DESCRIPTION);
+        let fields = e["fields"].as_array().unwrap();
+        assert!(fields.len() <= 2);
+        let mut total = chars(&e["title"]) + chars(&e["description"]) + chars(&e["footer"]["text"]);
+        for f in fields {
+            assert!(chars(&f["name"]) <= limits::FIELD_NAME);
+            assert!(chars(&f["value"]) <= limits::FIELD_VALUE);
+            total += chars(&f["name"]) + chars(&f["value"]);
+        }
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        for row in &reply.components {
+            let row = json(row);
+            let buttons = row["components"].as_array().unwrap();
+            assert!(buttons.len() <= limits::BUTTONS_PER_ROW);
+            for b in buttons {
+                assert!(chars(&b["label"]) <= limits::BUTTON_LABEL);
+                assert!(chars(&b["custom_id"]) <= limits::CUSTOM_ID);
+            }
+        }
+    }
+
+    #[test]
+    fn the_users_words_are_bold_and_everything_else_escaped() {
+        let r = item(1, "NPQ_H takes *18* months");
+        assert_eq!(bold_snippet(&r), "**NPQ**\\_H takes \\*18\\* months");
+    }
+
+    #[test]
+    fn a_refusal_says_what_the_bot_can_answer() {
+        let answer = Answer {
+            question: "what's for lunch".into(),
+            answered: false,
+            results: vec![],
+            refusal: Some(RefusalText {
+                message: "Not covered.".into(),
+                topics: vec!["funding".into()],
+                elsewhere: vec!["your rep".into()],
+            }),
+            coverage: 0.0,
+        };
+        let e = json(&refusal(&answer).embed);
+        let d = e["description"].as_str().unwrap();
+        assert!(d.contains("Not covered.") && d.contains("funding") && d.contains("your rep"));
+    }
+
+    #[test]
+    fn truncation_never_leaves_a_dangling_escape() {
+        let t = truncate(&escape(&"a*".repeat(200)), 101);
+        assert!(t.chars().count() <= 101);
+        assert!(!t.trim_end_matches('\u{2026}').ends_with('\\'));
+    }
+}
