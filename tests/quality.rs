@@ -72,7 +72,7 @@ fn the_configured_threshold_is_the_calibrated_one() {
 }
 
 #[test]
-fn every_answer_cites_a_dated_source() {
+fn every_answer_cites_its_source_and_date() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let engine = npq_bot::load_engine(&root.join("knowledge"), npq_bot::Settings::default())
         .expect("the bundled knowledge loads");

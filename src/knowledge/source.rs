@@ -13,7 +13,7 @@ pub struct Source {
     pub publisher: String,
     pub title: String,
     pub url: Option<String>,
-    /// The date the source gives: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`; empty when unknown.
+    /// The date the source gives: `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, or `undated`.
     pub date: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -224,8 +224,14 @@ impl DateValue {
     }
 }
 
-/// Checks `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a real month and day.
+/// The date of a source that gives none: better said than guessed.
+pub const UNDATED: &str = "undated";
+
+/// Checks `YYYY`, `YYYY-MM` or `YYYY-MM-DD` with a real month and day, or `undated`.
 pub fn valid_date(s: &str) -> bool {
+    if s == UNDATED {
+        return true;
+    }
     let parts: Vec<&str> = s.split('-').collect();
     let num = |p: &str, len: usize| p.len() == len && p.bytes().all(|b| b.is_ascii_digit());
     if parts.is_empty() || parts.len() > 3 || !num(parts[0], 4) {
@@ -263,8 +269,7 @@ pub fn valid_date(s: &str) -> bool {
     true
 }
 
-pub const DATE_FIX: &str =
-    "write the date as \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\", e.g. date = \"2024-09-30\"";
+pub const DATE_FIX: &str = "write the date the source gives as \"YYYY\", \"YYYY-MM\" or \"YYYY-MM-DD\" (e.g. date = \"2024-09-30\"), or \"undated\" when it gives none";
 
 /// Validates a date field; reports at its line (`toml_text` starts at file line `first_line`).
 pub fn check_date(
