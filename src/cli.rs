@@ -108,16 +108,40 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 settings.limit = limit;
                 settings.candidates = settings.candidates.max(limit);
             }
-            let engine = npq_bot::load_engine(&dir(&knowledge), settings)?;
+            let engine =
+                npq_bot::open_engine(&dir(&knowledge), settings, config.index_path.as_deref())?;
             if explain {
                 print!("{}", engine.explain(&question.join(" ")));
             }
             ask(&engine, &question, json)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),
+        Command::Generate {
+            passages,
+            seed,
+            out,
+            knowledge,
+        } => {
+            let started = Instant::now();
+            let made = npq_bot::corpus::generate(&dir(&knowledge), &out, passages, seed)?;
+            println!(
+                "wrote {} documents ({} passages) to {} in {:.1} s",
+                made.documents,
+                made.passages,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { knowledge } => {
             if let Some(dir) = knowledge.knowledge {
                 config.knowledge_dir = dir;
+            }
+            if let Some(token) = std::env::var(npq_bot::discord::TOKEN_ENV)
+                .ok()
+                .filter(|t| !t.trim().is_empty())
+            {
+                config.discord.token = Some(token.trim().to_string().into());
             }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -11,7 +11,7 @@ use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateEmbed,
 use super::guard::{self, Place};
 use super::reply::{self, limits, no_pings};
 use super::state::{Reloaded, State};
-use super::{Context, Error};
+use super::{retry_on_429, Context, Error};
 use crate::answer::{Answer, Engine};
 
 /// Above this many passages an answer may take longer than Discord waits, so it is deferred.
@@ -60,14 +60,12 @@ pub async fn ask(
     let (answer, buttons) =
         answer_question(&state, &engine, &question, ctx.author().id.get(), "slash");
     let page = reply::answer(&answer, Some(buttons));
-    ctx.send(
-        CreateReply::default()
-            .embed(page.embed)
-            .components(page.components)
-            .ephemeral(private)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
+    let message = CreateReply::default()
+        .embed(page.embed)
+        .components(page.components)
+        .ephemeral(private)
+        .allowed_mentions(no_pings());
+    retry_on_429(|| ctx.send(message.clone())).await?;
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use super::commands::answer_question;
 use super::guard::{self, Place};
 use super::reply::{self, custom_id, limits, no_pings};
 use super::state::State;
-use super::Error;
+use super::{retry_on_429, Error};
 
 /// Handles one gateway event the command framework does not.
 pub async fn handle(
@@ -120,7 +120,7 @@ async fn on_message(
     } else {
         builder.reference_message(message)
     };
-    message.channel_id.send_message(&ctx.http, builder).await?;
+    retry_on_429(|| message.channel_id.send_message(&ctx.http, builder.clone())).await?;
     Ok(())
 }
 
@@ -200,9 +200,13 @@ async fn on_press(
                 .embed(view.embed)
                 .components(view.components)
                 .allowed_mentions(no_pings());
-            press
-                .create_response(&ctx.http, CreateInteractionResponse::UpdateMessage(update))
-                .await?;
+            retry_on_429(|| {
+                press.create_response(
+                    &ctx.http,
+                    CreateInteractionResponse::UpdateMessage(update.clone()),
+                )
+            })
+            .await?;
             Ok(())
         }
         custom_id::Press::Vote { question_id, up } => {
@@ -226,9 +230,13 @@ async fn tell(
         .content(text)
         .ephemeral(true)
         .allowed_mentions(no_pings());
-    press
-        .create_response(&ctx.http, CreateInteractionResponse::Message(message))
-        .await?;
+    retry_on_429(|| {
+        press.create_response(
+            &ctx.http,
+            CreateInteractionResponse::Message(message.clone()),
+        )
+    })
+    .await?;
     Ok(())
 }
 

@@ -20,17 +20,18 @@ use state::State;
 pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Arc<State>, Error>;
 
-/// Where the bot looks for its token, in order.
+/// The environment variable the command line reads the token from, before the settings.
 pub const TOKEN_ENV: &str = "DISCORD_TOKEN";
 
-/// The token from `DISCORD_TOKEN`, else from the settings (`NPQ_BOT__DISCORD__TOKEN` or
-/// bot.toml). Errors say where to put it and never include it.
+/// The token from the settings (the command line puts `DISCORD_TOKEN` there first). Errors say
+/// where to put it and never include it.
 pub fn token(config: &Config) -> anyhow::Result<SecretString> {
-    let from_env = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .map(|t| SecretString::from(t.trim().to_string()));
-    let Some(token) = from_env.or_else(|| config.discord.token.clone()) else {
+    let Some(token) = config
+        .discord
+        .token
+        .clone()
+        .filter(|t| !t.expose_secret().trim().is_empty())
+    else {
         bail!(
             "no Discord bot token: set the {TOKEN_ENV} environment variable (or NPQ_BOT__DISCORD__TOKEN, or token in the [discord] section of bot.toml). \
              The token is on the Bot page of your application at https://discord.com/developers/applications"
@@ -44,6 +45,31 @@ pub fn token(config: &Config) -> anyhow::Result<SecretString> {
         );
     }
     Ok(token)
+}
+
+/// Waits out Discord's "too many requests" answers on the bot's own replies. Without a proxy,
+/// serenity's rate limiter does this (reading `retry-after`); with `api_base` the proxy limits
+/// and serenity's limiter is off, so a 429 that still gets through is retried here, after 1, 2
+/// and then 4 seconds.
+pub async fn retry_on_429<T, F, Fut>(mut send: F) -> Result<T, serenity::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, serenity::Error>>,
+{
+    let mut wait = std::time::Duration::from_secs(1);
+    for _ in 0..3 {
+        match send().await {
+            Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
+                if r.status_code.as_u16() == 429 =>
+            {
+                tracing::warn!(url = %r.url, wait_ms = wait.as_millis() as u64, "rate limited by Discord; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
+            other => return other,
+        }
+    }
+    send().await
 }
 
 /// The gateway intents the bot needs: no privileged intent unless a text prefix is set.
@@ -155,7 +181,9 @@ pub async fn run(
 
     let mut http = HttpBuilder::new(token.expose_secret());
     if let Some(base) = &config.discord.api_base {
-        http = http.proxy(base.clone());
+        // A proxy for Discord's API does the rate limiting; serenity's own limiter would also
+        // bypass the proxy (it builds its requests for discord.com).
+        http = http.proxy(base.clone()).ratelimiter_disabled(true);
     }
     let mut client = ClientBuilder::new_with_http(http.build(), intents(&config))
         .framework(framework)
@@ -220,7 +248,6 @@ mod tests {
 
     #[test]
     fn a_missing_token_says_where_to_put_it() {
-        std::env::remove_var(TOKEN_ENV);
         let err = token(&Config::defaults()).unwrap_err().to_string();
         assert!(
             err.contains("DISCORD_TOKEN") && err.contains("bot.toml"),
@@ -232,7 +259,6 @@ mod tests {
     fn a_malformed_token_is_refused_without_echoing_it() {
         let mut config = Config::defaults();
         config.discord.token = Some(SecretString::from("not-a-token-secret123".to_string()));
-        std::env::remove_var(TOKEN_ENV);
         let err = token(&config).unwrap_err().to_string();
         assert!(err.contains("malformed"));
         assert!(!err.contains("secret123"));

@@ -1,4 +1,4 @@
-#![allow(dead_code)]
+mod bot;
 mod fake;
 mod fake_selftest;
 mod fixtures;

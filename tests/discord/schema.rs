@@ -2,6 +2,7 @@
 //! of a request, compiles its JSON body schema once, and reports each violation as readable text.
 
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -41,7 +42,9 @@ pub fn shared_spec() -> Option<Arc<Spec>> {
                     path.display()
                 );
             }
-            eprintln!(
+            // Straight to the process's stderr: the test harness captures `eprintln!`.
+            let _ = writeln!(
+                std::io::stderr(),
                 "openapi.json not found at {}; request bodies are NOT validated",
                 path.display()
             );
@@ -322,13 +325,28 @@ fn error_text(error: &ValidationError<'_>) -> String {
 }
 
 /// Where the spec is stricter than Discord itself, a body is rewritten to what Discord accepts
-/// before it is checked. Permission bit sets are strings on the wire (serenity sends
-/// `default_member_permissions: "8"`, as Discord's documentation asks) while the spec says integer.
+/// before it is checked:
+/// - permission bit sets are strings on the wire (serenity sends `default_member_permissions: "8"`,
+///   as Discord's documentation asks) while the spec says integer;
+/// - a new upload's attachment id is its index, which serenity sends as a number while the spec
+///   wants a snowflake string.
 fn normalise_known_spec_gaps(body: &Value) -> Value {
     match body {
         Value::Object(map) => Value::Object(
             map.iter()
                 .map(|(key, value)| {
+                    if key == "attachments" {
+                        if let Some(items) = value.as_array() {
+                            let items = items.iter().map(|item| {
+                                let mut item = normalise_known_spec_gaps(item);
+                                if let Some(index) = item.get("id").and_then(Value::as_u64) {
+                                    item["id"] = json!(index.to_string());
+                                }
+                                item
+                            });
+                            return (key.clone(), Value::Array(items.collect()));
+                        }
+                    }
                     let permission_text = matches!(
                         key.as_str(),
                         "default_member_permissions" | "permissions" | "allow" | "deny"

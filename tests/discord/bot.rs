@@ -1,0 +1,873 @@
+//! The real bot, end to end, against the fake Discord: it connects through `discord.api_base`
+//! and the gateway URL the fake hands out, and every request body it sends is checked against
+//! Discord's OpenAPI description.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use npq_bot::config::Config;
+
+use crate::fake::{FakeDiscord, RecordedRequest};
+use crate::fixtures::{
+    self, UserFixture, ADMIN_PERMISSIONS, BOT_ID, BOT_NAME, CHANNEL_ID, GUILD_ID,
+    MEMBER_PERMISSIONS, USER_ID, USER_NAME,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+const CALLBACK: &str = r"/interactions/\d+/[^/]+/callback";
+/// Discord's ephemeral message flag.
+const EPHEMERAL: u64 = 1 << 6;
+
+fn quiet_tracing() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        let filter =
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "off".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .try_init();
+    });
+}
+
+fn bundled_knowledge() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge")
+}
+
+/// A running bot connected to a fake Discord; dropping it shuts the bot down.
+struct Bot {
+    fake: FakeDiscord,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Bot {
+    /// Starts the fake and the bot (registering commands in the fake's guild), with `tweak`
+    /// applied to the settings, and waits until the commands are registered.
+    async fn start(tweak: impl FnOnce(&mut Config)) -> Bot {
+        quiet_tracing();
+        let fake = FakeDiscord::start().await;
+        let mut config = Config::defaults();
+        config.knowledge_dir = bundled_knowledge();
+        config.discord.token = Some(fake.token().to_string().into());
+        config.discord.api_base = Some(fake.api_base());
+        config.discord.guilds = vec![GUILD_ID];
+        tweak(&mut config);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(npq_bot::discord::run(config, async move {
+            let _ = stopped.await;
+        }));
+        let bot = Bot {
+            fake,
+            stop: Some(stop),
+            task: Some(task),
+        };
+        bot.fake
+            .wait_for_request(
+                |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
+                WAIT,
+            )
+            .await
+            .expect("the bot registers its commands");
+        bot
+    }
+
+    /// Sends a slash command from `user` with `permissions` and returns its interaction id.
+    async fn slash(
+        &self,
+        user: (u64, &str),
+        permissions: &str,
+        command: &str,
+        sub: &str,
+        options: Vec<(&str, Value)>,
+    ) -> u64 {
+        let id = fixtures::snowflake();
+        let token = format!("token-{id}");
+        let interaction = fixtures::slash_command(
+            id,
+            &token,
+            Some(GUILD_ID),
+            CHANNEL_ID,
+            user,
+            Some(permissions),
+            vec![],
+            command,
+            Some(sub),
+            options,
+        );
+        self.fake
+            .dispatch("INTERACTION_CREATE", interaction)
+            .await
+            .expect("dispatched");
+        id
+    }
+
+    async fn ask(&self, question: &str) -> u64 {
+        self.slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq",
+            "ask",
+            vec![("question", json!(question))],
+        )
+        .await
+    }
+
+    /// The first successful callback for interaction `id`.
+    async fn callback(&self, id: u64) -> Value {
+        let prefix = format!("/interactions/{id}/");
+        let r = self
+            .fake
+            .wait_for_request(
+                |r| r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300,
+                WAIT,
+            )
+            .await
+            .expect("the bot answers the interaction");
+        r.body.expect("a callback has a body")
+    }
+
+    /// The first follow-up message for interaction `id` (sent after a deferral).
+    async fn followup(&self, id: u64) -> Value {
+        let token = format!("token-{id}");
+        let route = format!(r"/webhooks/\d+/{token}(/messages/@original)?");
+        let r = self
+            .fake
+            .wait_for_request(
+                |r| (r.is("POST", &route) || r.is("PATCH", &route)) && r.status < 300,
+                WAIT,
+            )
+            .await
+            .expect("a follow-up");
+        r.body.expect("a follow-up has a body")
+    }
+
+    fn finish(mut self) {
+        self.fake.assert_no_violations();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+impl Drop for Bot {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+fn embed(body: &Value) -> &Value {
+    body.pointer("/data/embeds/0")
+        .or_else(|| body.pointer("/embeds/0"))
+        .unwrap_or_else(|| panic!("no embed in {body:#}"))
+}
+
+fn text_of(embed: &Value) -> String {
+    let mut text = format!(
+        "{}\n{}",
+        embed["title"].as_str().unwrap_or(""),
+        embed["description"].as_str().unwrap_or("")
+    );
+    for f in embed["fields"].as_array().into_iter().flatten() {
+        text.push_str(&format!(
+            "\n{}\n{}",
+            f["name"].as_str().unwrap_or(""),
+            f["value"].as_str().unwrap_or("")
+        ));
+    }
+    text
+}
+
+fn flags(body: &Value) -> u64 {
+    body.pointer("/data/flags")
+        .or_else(|| body.get("flags"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+}
+
+fn custom_ids(body: &Value) -> Vec<String> {
+    let rows = body
+        .pointer("/data/components")
+        .or_else(|| body.get("components"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    rows.iter()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .filter_map(|b| b["custom_id"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// Nobody may be pinged: no parse list entries, no users, no roles, no replied user.
+fn assert_pings_nobody(body: &Value) {
+    let mentions = body
+        .pointer("/data/allowed_mentions")
+        .or_else(|| body.get("allowed_mentions"))
+        .unwrap_or_else(|| panic!("no allowed_mentions in {body:#}"));
+    assert_eq!(
+        mentions.get("parse").cloned().unwrap_or(json!([])),
+        json!([]),
+        "{mentions}"
+    );
+    for key in ["users", "roles"] {
+        assert!(
+            mentions
+                .get(key)
+                .and_then(Value::as_array)
+                .is_none_or(|a| a.is_empty()),
+            "{mentions}"
+        );
+    }
+    assert_ne!(
+        mentions.get("replied_user"),
+        Some(&json!(true)),
+        "{mentions}"
+    );
+}
+
+fn question_id(body: &Value) -> u64 {
+    custom_ids(body)
+        .iter()
+        .find_map(|id| id.strip_prefix("npq:up:").and_then(|n| n.parse().ok()))
+        .expect("a feedback button")
+}
+
+/// The message a component press is attached to: the bot's earlier answer.
+fn answer_message(asker: (u64, &str), components: Vec<Value>) -> Value {
+    fixtures::interaction_reply_message(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        asker,
+        fixtures::snowflake(),
+        Some(GUILD_ID),
+        "",
+        components,
+    )
+}
+
+async fn press(bot: &Bot, user: (u64, &str), custom_id: &str) -> u64 {
+    let id = fixtures::snowflake();
+    let message = answer_message(
+        (USER_ID, USER_NAME),
+        vec![fixtures::button_row(custom_id, "button")],
+    );
+    let interaction = fixtures::component(
+        id,
+        &format!("token-{id}"),
+        Some(GUILD_ID),
+        CHANNEL_ID,
+        user,
+        custom_id,
+        message,
+    );
+    bot.fake
+        .dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .expect("dispatched");
+    id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slash_ask_gets_a_cited_embed_with_source_links() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("How long does the NPQH take?").await;
+    let body = bot.callback(id).await;
+    assert_eq!(body["type"], 4, "an immediate message response");
+    let e = embed(&body);
+    let text = text_of(e);
+    assert!(text.contains("months"), "{text}");
+    assert!(
+        text.contains("Source:"),
+        "every result names its source: {text}"
+    );
+    assert!(text.contains("**"), "the user's words are bold: {text}");
+    assert_eq!(flags(&body) & EPHEMERAL, 0, "a normal ask is public");
+    let links: Vec<&Value> = body
+        .pointer("/data/components")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(|row| row["components"].as_array().unwrap().iter())
+        .filter(|b| b["style"] == 5)
+        .collect();
+    assert!(!links.is_empty(), "link buttons to the sources");
+    assert!(links
+        .iter()
+        .all(|b| b["url"].as_str().unwrap().starts_with("http")));
+    assert!(custom_ids(&body).iter().any(|c| c.starts_with("npq:up:")));
+    assert_pings_nobody(&body);
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_ask_is_ephemeral() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq",
+            "ask",
+            vec![
+                ("question", json!("will an NPQ raise my pay?")),
+                ("private", json!(true)),
+            ],
+        )
+        .await;
+    let body = bot.callback(id).await;
+    assert_ne!(
+        flags(&body) & EPHEMERAL,
+        0,
+        "private answers are ephemeral: {body}"
+    );
+    assert!(text_of(embed(&body)).to_lowercase().contains("pay"));
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_are_registered_with_admin_commands_hidden_from_others() {
+    let bot = Bot::start(|_| {}).await;
+    let commands = bot.fake.registered_commands(Some(GUILD_ID));
+    let npq = commands.iter().find(|c| c["name"] == "npq").expect("/npq");
+    let subs: Vec<&str> = npq["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    for sub in ["ask", "programme", "list", "sources", "help"] {
+        assert!(subs.contains(&sub), "{subs:?}");
+    }
+    let admin = commands
+        .iter()
+        .find(|c| c["name"] == "npq-admin")
+        .expect("/npq-admin");
+    // Manage Server is permission bit 5.
+    assert_eq!(admin["default_member_permissions"], json!("32"), "{admin}");
+    let intents = bot.fake.intents().expect("the bot identified");
+    let message_content = 1 << 15;
+    assert_eq!(
+        intents & message_content,
+        0,
+        "no privileged intent without a prefix"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autocomplete_offers_matching_programmes() {
+    let bot = Bot::start(|_| {}).await;
+    for (typed, expected) in [
+        ("head", "NPQH"),
+        ("npqs", "NPQSL"),
+        ("SENCO", "NPQSENCO"),
+        ("", "NPQLT"),
+    ] {
+        let id = fixtures::snowflake();
+        let interaction = fixtures::autocomplete(
+            id,
+            &format!("token-{id}"),
+            Some(GUILD_ID),
+            CHANNEL_ID,
+            (USER_ID, USER_NAME),
+            "npq",
+            Some("programme"),
+            vec![("name", json!(typed))],
+            "name",
+        );
+        bot.fake
+            .dispatch("INTERACTION_CREATE", interaction)
+            .await
+            .unwrap();
+        let body = bot.callback(id).await;
+        assert_eq!(body["type"], 8, "an autocomplete result");
+        let choices = body["data"]["choices"].as_array().unwrap();
+        assert!(
+            !choices.is_empty() && choices.len() <= 25,
+            "{typed}: {choices:?}"
+        );
+        assert!(
+            choices.iter().any(|c| c["value"] == expected),
+            "{typed}: {choices:?}"
+        );
+    }
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq",
+            "programme",
+            vec![("name", json!("NPQH"))],
+        )
+        .await;
+    let card = bot.callback(id).await;
+    let text = text_of(embed(&card));
+    assert!(
+        text.contains("Headship") && text.contains("Funding (as of"),
+        "{text}"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_sources_and_help_answer() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq",
+            "list",
+            vec![],
+        )
+        .await;
+    let text = text_of(embed(&bot.callback(id).await));
+    assert!(
+        text.contains("Specialist NPQs")
+            && text.contains("Leadership NPQs")
+            && text.contains("NPQH"),
+        "{text}"
+    );
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq",
+            "sources",
+            vec![],
+        )
+        .await;
+    let text = text_of(embed(&bot.callback(id).await));
+    assert!(
+        text.contains("National Education Union") || text.contains("NEU"),
+        "{text}"
+    );
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq",
+            "help",
+            vec![],
+        )
+        .await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("/npq ask"));
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_in_a_channel_gets_a_reply_and_bots_are_ignored() {
+    let bot = Bot::start(|_| {}).await;
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let other_bot = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        UserFixture::bot(42, "otherbot"),
+        &format!("<@{BOT_ID}> how long is the NPQH?"),
+        vec![me.clone()],
+    );
+    bot.fake
+        .dispatch("MESSAGE_CREATE", other_bot)
+        .await
+        .unwrap();
+    let message_id = fixtures::snowflake();
+    let human = fixtures::message_create(
+        message_id,
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> how long is the NPQH?"),
+        vec![me],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", human).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{CHANNEL_ID}/messages")),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let body = sent.body.unwrap();
+    assert_eq!(
+        body["message_reference"]["message_id"],
+        json!(message_id.to_string()),
+        "a reply to the question"
+    );
+    assert!(text_of(embed(&body)).contains("months"));
+    assert_pings_nobody(&body);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        bot.fake.channel_messages().len(),
+        1,
+        "the other bot's message was ignored"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_message_gets_an_answer() {
+    let bot = Bot::start(|_| {}).await;
+    let dm_channel = fixtures::snowflake();
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        dm_channel,
+        None,
+        (USER_ID, USER_NAME),
+        "is the NPQ for SENCOs funded?",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{dm_channel}/messages")),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    let text = text_of(embed(sent.body.as_ref().unwrap()));
+    assert!(text.contains("SENCO"), "{text}");
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_pages_for_the_asker_only() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("How is the NPQ funded?").await;
+    let first = bot.callback(id).await;
+    let more = custom_ids(&first)
+        .into_iter()
+        .find(|c| c.starts_with("npq:more:"))
+        .expect("a More button");
+
+    let stranger = press(&bot, (USER_ID + 1, "someoneelse"), &more).await;
+    let refused = bot.callback(stranger).await;
+    assert_eq!(refused["type"], 4);
+    assert_ne!(flags(&refused) & EPHEMERAL, 0);
+    assert!(refused["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Only the person who asked"));
+
+    let own = press(&bot, (USER_ID, USER_NAME), &more).await;
+    let page = bot.callback(own).await;
+    assert_eq!(page["type"], 7, "the answer message is updated in place");
+    assert_ne!(
+        embed(&page)["description"],
+        embed(&first)["description"],
+        "page two shows other results"
+    );
+    assert!(embed(&page)["footer"]["text"]
+        .as_str()
+        .unwrap()
+        .contains("page 2"));
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_is_counted_in_stats() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("Do I need QTS to do an NPQ?").await;
+    let qid = question_id(&bot.callback(id).await);
+    let up = press(&bot, (USER_ID, USER_NAME), &format!("npq:up:{qid}")).await;
+    assert!(bot.callback(up).await["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Thanks"));
+    let again = press(&bot, (USER_ID, USER_NAME), &format!("npq:up:{qid}")).await;
+    assert!(bot.callback(again).await["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("already"));
+    let down = press(&bot, (USER_ID + 7, "colleague"), &format!("npq:down:{qid}")).await;
+    bot.callback(down).await;
+
+    let stats = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            ADMIN_PERMISSIONS,
+            "npq-admin",
+            "stats",
+            vec![],
+        )
+        .await;
+    let body = bot.callback(stats).await;
+    let e = embed(&body);
+    let field = |name: &str| {
+        e["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_string())
+    };
+    assert_eq!(field("Questions asked").as_deref(), Some("1"));
+    assert_eq!(field("Answered").as_deref(), Some("1"));
+    assert_eq!(field("Helpful").as_deref(), Some("1"));
+    assert_eq!(field("Not helpful").as_deref(), Some("1"));
+    assert_ne!(flags(&body) & EPHEMERAL, 0);
+    bot.finish();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_swaps_good_knowledge_keeps_the_old_on_errors_and_is_for_admins_only() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&bundled_knowledge(), dir.path());
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+
+    // A teacher cannot reload.
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            MEMBER_PERMISSIONS,
+            "npq-admin",
+            "reload",
+            vec![],
+        )
+        .await;
+    let body = bot.callback(id).await;
+    assert!(
+        body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Only server admins"),
+        "{body}"
+    );
+
+    // Good new knowledge is picked up.
+    std::fs::write(
+        dir.path().join("staffroom-kettle.md"),
+        "+++\ntitle = \"Staffroom kettle rota\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Who fills the staffroom kettle?\n\nThe staffroom kettle rota gives each department one week per half term.\n",
+    )
+    .unwrap();
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            ADMIN_PERMISSIONS,
+            "npq-admin",
+            "reload",
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        bot.callback(id).await["type"],
+        5,
+        "reload defers while it loads"
+    );
+    let done = bot.followup(id).await;
+    assert!(text_of(embed(&done)).contains("Reloaded"), "{done}");
+    let id = bot.ask("who fills the staffroom kettle").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("kettle rota"));
+
+    // Broken knowledge is refused with file:line, and the old index keeps answering.
+    std::fs::write(
+        dir.path().join("broken.md"),
+        "+++\ntitle = \"Never closed\"\n\n## Section\n\nText.\n",
+    )
+    .unwrap();
+    let id = bot
+        .slash(
+            (USER_ID, USER_NAME),
+            ADMIN_PERMISSIONS,
+            "npq-admin",
+            "reload",
+            vec![],
+        )
+        .await;
+    bot.callback(id).await;
+    let refused = bot.followup(id).await;
+    let text = text_of(embed(&refused));
+    assert!(
+        text.contains("Reload refused") && text.contains("broken.md:1"),
+        "{text}"
+    );
+    let id = bot.ask("who fills the staffroom kettle").await;
+    assert!(
+        text_of(embed(&bot.callback(id).await)).contains("kettle rota"),
+        "the last good index still serves"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limit_answers_politely() {
+    let bot = Bot::start(|c| c.discord.rate_limit_per_minute = 2).await;
+    for _ in 0..2 {
+        let id = bot.ask("how long is the NPQH").await;
+        assert!(embed(&bot.callback(id).await).is_object());
+    }
+    let id = bot.ask("how long is the NPQH").await;
+    let body = bot.callback(id).await;
+    assert_ne!(flags(&body) & EPHEMERAL, 0);
+    assert!(
+        body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("try again in"),
+        "{body}"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_questions_and_other_channels_get_friendly_messages() {
+    let bot = Bot::start(|c| c.discord.allowed_channels = vec![CHANNEL_ID]).await;
+    let id = bot.ask(&"how long is the NPQH ".repeat(30)).await;
+    let body = bot.callback(id).await;
+    assert!(
+        body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("at most 300 characters"),
+        "{body}"
+    );
+
+    let other_channel = fixtures::snowflake();
+    let id = fixtures::snowflake();
+    let interaction = fixtures::slash_command(
+        id,
+        &format!("token-{id}"),
+        Some(GUILD_ID),
+        other_channel,
+        (USER_ID, USER_NAME),
+        None,
+        vec![],
+        "npq",
+        Some("ask"),
+        vec![("question", json!("how long is the NPQH"))],
+    );
+    bot.fake
+        .dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .unwrap();
+    let body = bot.callback(id).await;
+    assert!(
+        body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("in this channel"),
+        "{body}"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_with_everyone_pings_nobody() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot
+        .ask(&format!(
+            "@everyone @here <@&{}> how long is the NPQH?",
+            fixtures::STAFF_ROLE_ID
+        ))
+        .await;
+    let body = bot.callback(id).await;
+    assert_pings_nobody(&body);
+    let title = embed(&body)["title"].as_str().unwrap();
+    assert!(
+        !title.contains("@everyone") && !title.contains("@here"),
+        "echoed mentions are defused: {title}"
+    );
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let message = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> @everyone is the NPQH free?"),
+        vec![me],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(|r| r.is("POST", r"/channels/\d+/messages"), WAIT)
+        .await
+        .unwrap();
+    assert_pings_nobody(sent.body.as_ref().unwrap());
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_off_topic_question_gets_the_refusal() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("what's for lunch today?").await;
+    let text = text_of(embed(&bot.callback(id).await));
+    assert!(text.contains("I can answer questions about"), "{text}");
+    assert!(
+        text.contains("union rep") || text.contains("rep"),
+        "it points somewhere useful: {text}"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_reconnects_after_the_gateway_drops() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("how long is the NPQH").await;
+    bot.callback(id).await;
+    bot.fake.drop_connection_abruptly();
+    bot.fake
+        .wait_resume_count(1, WAIT)
+        .await
+        .expect("the bot resumes its session");
+    let id = bot.ask("is the NPQH funded").await;
+    let text = text_of(embed(&bot.callback(id).await));
+    assert!(text.contains("NPQH") || text.contains("Headship"), "{text}");
+
+    bot.fake.drop_connection();
+    bot.fake
+        .wait_resume_count(2, WAIT)
+        .await
+        .expect("a clean close is resumed too");
+    let id = bot.ask("what does the NPQ for SENCOs cost").await;
+    bot.callback(id).await;
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_is_waited_out_and_the_reply_still_arrives() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.rate_limit_next("POST", "/interactions/", 1.0, 1);
+    let id = bot.ask("how long is the NPQH").await;
+    let body = bot.callback(id).await;
+    assert!(text_of(embed(&body)).contains("months"));
+    let limited: Vec<RecordedRequest> = bot.fake.rate_limited();
+    assert_eq!(limited.len(), 1, "the first try was rate limited");
+    let retried = bot
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is("POST", CALLBACK) && r.status < 300)
+        .unwrap();
+    let waited = retried.received_at.duration_since(limited[0].received_at);
+    assert!(
+        waited >= Duration::from_millis(950),
+        "the retry waited out retry-after: {waited:?}"
+    );
+    bot.finish();
+}
