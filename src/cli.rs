@@ -116,23 +116,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
             ask(&engine, &question, json)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),
-        Command::Generate {
-            passages,
-            seed,
-            out,
-            knowledge,
-        } => {
-            let started = Instant::now();
-            let made = npq_bot::corpus::generate(&dir(&knowledge), &out, passages, seed)?;
-            println!(
-                "wrote {} documents ({} passages) to {} in {:.1} s",
-                made.documents,
-                made.passages,
-                out.display(),
-                started.elapsed().as_secs_f64()
-            );
-            Ok(ExitCode::SUCCESS)
-        }
         Command::Serve { knowledge } => {
             if let Some(dir) = knowledge.knowledge {
                 config.knowledge_dir = dir;
