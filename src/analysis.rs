@@ -186,7 +186,7 @@ pub fn content_stems(text: &str) -> Vec<String> {
 /// Function words and conversational filler that carry no topic, as plain English words
 /// (stemmed when first used). Topic words belong in the knowledge folder's glossary instead.
 const STOP_WORDS: &str = "
-    a about above actually after again ago all already also always am an and any anybody anyone anything anyway
+    a about above actually after again ago all already also always am an and any anybody anyone anything anyway enough
     are aren as ask asking at basically be been before being bot but by can cannot certainly could couldn d dear
     describe did didn do does doesn doing don done dont e each either else etc even ever everybody everyone exactly
     explain for from get getting give go going gonna got gotten had hadn has hasn have haven having he hello help her
@@ -200,6 +200,7 @@ const STOP_WORDS: &str = "
     across along among around behind below beside besides between beyond during except inside near onto
     since towards toward upon via within without
     make makes made making come comes came put puts keep keeps kept find finds found happen happens
+    many few
 ";
 
 /// True for the stem of a stop word.
@@ -356,15 +357,26 @@ impl QuestionType {
         static DURATION: OnceLock<Regex> = OnceLock::new();
         static MONEY: OnceLock<Regex> = OnceLock::new();
         static DATE: OnceLock<Regex> = OnceLock::new();
-        static COUNT: OnceLock<Regex> = OnceLock::new();
         let number = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|several|a few)";
         match self {
             QuestionType::Duration => re(&DURATION, &format!(r"(?i)\b{number}(\s*(-|–|to|and|or)\s*{number})?[\s-]+(academic\s+|calendar\s+|school\s+|working\s+)?(months?|years?|weeks?|terms?|days?|hours?|minutes?)\b")).is_match(text),
             QuestionType::Money => re(&MONEY, r"£\s?\d|\b\d[\d,.]*\s?(pounds|GBP)\b").is_match(text),
             QuestionType::Date => re(&DATE, r"(?i)\b(january|february|march|april|may|june|july|august|september|october|november|december|autumn|spring|summer|winter)\s+(19|20)\d\d\b|\b\d{1,2}\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b(19|20)\d\d\b").is_match(text),
-            QuestionType::Count => re(&COUNT, r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?%|\b\d{2,}\b").is_match(text),
+            QuestionType::Count => states_a_count(text),
         }
     }
+}
+
+/// True when `text` states a quantity: a number with thousands separators, a percentage, or
+/// a number of two or more digits that is not a year.
+fn states_a_count(text: &str) -> bool {
+    static NUMBER: OnceLock<Regex> = OnceLock::new();
+    let number = NUMBER.get_or_init(|| Regex::new(r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?(%|per cent|percent)|\b\d{2,}\b").expect("valid regex"));
+    number.find_iter(text).any(|m| {
+        let n = m.as_str();
+        let is_year = n.len() == 4 && (n.starts_with("19") || n.starts_with("20"));
+        !is_year
+    })
 }
 
 #[cfg(test)]
@@ -449,6 +461,8 @@ mod tests {
         assert!(QuestionType::Money.matches("about £1,000"));
         assert!(QuestionType::Date.matches("from 1 September 2024"));
         assert!(QuestionType::Count.matches("1,056 executive leaders"));
+        assert!(QuestionType::Count.matches("a rise of 32%"));
+        assert!(!QuestionType::Count.matches("announced in March 2024"));
         assert!(!QuestionType::Money.matches("no amounts here"));
     }
 

@@ -97,14 +97,19 @@ impl Bibliography {
             }
         };
         // An entry's key is followed by `{`; a field of the same name is followed by a value.
+        // Only lines holding `":{` (spaces aside) can start an entry: they are found once, not
+        // once per id, which matters for bibliographies of thousands of sources.
+        let entry_lines: Vec<(usize, String)> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| (i, l.split_whitespace().collect::<String>()))
+            .filter(|(_, l)| l.contains("\":{"))
+            .collect();
         let line_of_id = |id: &str, nth: usize| {
             let key = format!("{}:", serde_json::to_string(id).unwrap_or_default());
-            text.lines()
-                .enumerate()
-                .filter(|(_, l)| {
-                    let l: String = l.split_whitespace().collect();
-                    l.starts_with(&key) && l[key.len()..].starts_with('{')
-                })
+            entry_lines
+                .iter()
+                .filter(|(_, l)| l.starts_with(&key) && l[key.len()..].starts_with('{'))
                 .nth(nth)
                 .map_or(0, |(i, _)| i + 1)
         };
