@@ -371,7 +371,10 @@ impl QuestionType {
 /// a number of two or more digits that is not a year.
 fn states_a_count(text: &str) -> bool {
     static NUMBER: OnceLock<Regex> = OnceLock::new();
-    let number = NUMBER.get_or_init(|| Regex::new(r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?(%|per cent|percent)|\b\d{2,}\b").expect("valid regex"));
+    let number = NUMBER.get_or_init(|| {
+        Regex::new(r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?(%|per cent|percent)|\b\d{2,}\b")
+            .expect("valid regex")
+    });
     number.find_iter(text).any(|m| {
         let n = m.as_str();
         let is_year = n.len() == 4 && (n.starts_with("19") || n.starts_with("20"));
