@@ -871,3 +871,89 @@ async fn a_429_is_waited_out_and_the_reply_still_arrives() {
     );
     bot.finish();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_text_prefix_asks_for_message_content_and_works() {
+    let bot = Bot::start(|c| c.discord.prefix = Some("!npq".into())).await;
+    let message_content = 1 << 15;
+    assert_ne!(
+        bot.fake.intents().unwrap() & message_content,
+        0,
+        "a prefix needs the Message Content intent"
+    );
+    let message = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        "!npq what does the NPQH cost",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{CHANNEL_ID}/messages")),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert!(text_of(embed(sent.body.as_ref().unwrap())).contains('£'));
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_can_be_turned_off() {
+    let bot = Bot::start(|c| c.discord.direct_messages = false).await;
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        fixtures::snowflake(),
+        None,
+        (USER_ID, USER_NAME),
+        "is the NPQH funded?",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    // A slash command afterwards proves the DM was handled (and ignored) first.
+    let id = bot.ask("is the NPQH funded?").await;
+    bot.callback(id).await;
+    assert!(bot.fake.channel_messages().is_empty(), "no reply to the DM");
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_range_identifies_each_of_its_shards() {
+    let bot = Bot::start(|c| {
+        c.discord.shards = npq_bot::config::Shards::Range {
+            first: 0,
+            last: 1,
+            total: 2,
+        }
+    })
+    .await;
+    // serenity waits about five seconds between IDENTIFYs.
+    bot.fake
+        .wait_identify_count(2, Duration::from_secs(30))
+        .await
+        .expect("both shards identify");
+    let mut shards = bot.fake.identified_shards();
+    shards.sort();
+    assert_eq!(shards, vec![[0, 2], [1, 2]]);
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_shuts_down_cleanly_when_asked() {
+    let mut bot = Bot::start(|_| {}).await;
+    let id = bot.ask("how long is the NPQH").await;
+    bot.callback(id).await;
+    bot.stop.take().unwrap().send(()).unwrap();
+    let task = bot.task.take().unwrap();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("the bot stops within 10 s");
+    outcome
+        .expect("the bot task does not panic")
+        .expect("a clean shutdown is not an error");
+    bot.fake.assert_no_violations();
+}
