@@ -201,10 +201,15 @@ const STOP_WORDS: &str = "
     since towards toward upon via within without
     make makes made making come comes came put puts keep keeps kept find finds found happen happens
     many few
+    recently lately nowadays currently anymore
 ";
 
-/// True for the stem of a stop word.
+/// True for the stem of a stop word, or a single letter ("e.g." reads as "e", "g").
 pub fn is_stop_stem(stem: &str) -> bool {
+    let mut chars = stem.chars();
+    if chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none() {
+        return true;
+    }
     static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
         let mut analyzer = analyzer();

@@ -14,6 +14,25 @@ use crate::knowledge::Knowledge;
 pub const MAX_QUESTION_CHARS: usize = 1_000;
 /// At most this many topic words of a question are searched.
 pub const MAX_CONCEPTS: usize = 24;
+/// Phrases that frame a question without adding a topic ("what does X stand for").
+const FILLER_PHRASES: &[&str] = &[
+    "stand for",
+    "stands for",
+    "short for",
+    "worth doing",
+    "worth it",
+    "tell me about",
+    "find out",
+    "for example",
+    "this year",
+    "at the moment",
+    "right now",
+    "these days",
+    "any more",
+    "in general",
+    "as well",
+];
+
 /// How much a synonym counts, against the user's own word.
 pub const SYNONYM_CREDIT: f32 = 0.8;
 
@@ -56,6 +75,16 @@ pub fn clean(input: &str) -> String {
 /// Zero-width and bidirectional control characters, which change nothing a reader sees.
 fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{00ad}')
+}
+
+fn filler_phrases() -> &'static [Vec<String>] {
+    static PHRASES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
+    PHRASES.get_or_init(|| {
+        FILLER_PHRASES
+            .iter()
+            .map(|p| analysis::tokens(p).into_iter().map(|t| t.stem).collect())
+            .collect()
+    })
 }
 
 /// One way of saying a concept: a sequence of stems that must all appear.
@@ -164,8 +193,20 @@ impl Expander {
         let tokens = analysis::tokens(question);
         let stop: Vec<bool> = tokens.iter().map(|t| is_stop_stem(&t.stem)).collect();
         let mut concepts: Vec<Concept> = Vec::new();
+        let fillers = filler_phrases();
         let mut i = 0;
-        while i < tokens.len() && concepts.len() < MAX_CONCEPTS {
+        'words: while i < tokens.len() && concepts.len() < MAX_CONCEPTS {
+            for filler in fillers {
+                if tokens[i..]
+                    .iter()
+                    .map(|t| &t.stem)
+                    .take(filler.len())
+                    .eq(filler.iter())
+                {
+                    i += filler.len();
+                    continue 'words;
+                }
+            }
             // (end, expansions) of the longest glossary match starting at token i.
             let mut best: Option<(usize, Vec<Variant>)> = None;
             for n in (2..=self.longest.min(tokens.len() - i)).rev() {
@@ -302,6 +343,13 @@ mod tests {
         assert_eq!(concepts.len(), 1);
         assert!(concepts[0].own.is_empty());
         assert!(concepts[0].variants.iter().any(|v| v.stems == ["cost"]));
+    }
+
+    #[test]
+    fn filler_phrases_are_not_topics() {
+        let concepts = expander().concepts("what does TLR stand for this year");
+        assert_eq!(concepts.len(), 1);
+        assert_eq!(concepts[0].surface, "TLR");
     }
 
     #[test]

@@ -6,9 +6,9 @@ use std::path::Path;
 
 use npq_bot::eval;
 
-const MIN_HIT1: f64 = 0.75;
-const MIN_HIT3: f64 = 0.90;
-const MIN_REFUSAL: f64 = 0.90;
+const MIN_HIT1: f64 = 0.80;
+const MIN_HIT3: f64 = 0.93;
+const MIN_REFUSAL: f64 = 0.85;
 const MAX_FALSE_REFUSALS: usize = 3;
 
 #[test]
