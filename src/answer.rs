@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::analysis::{self, is_stop_stem, QuestionType};
-use crate::knowledge::{Knowledge, Passage, Programme, Refusal, Source};
+use crate::knowledge::{Document, Knowledge, Passage, Programme, Refusal, Source};
 use crate::query::{self, Concept, Expander, Variant};
 use crate::search::{SearchIndex, Snapshot};
 
@@ -90,8 +90,57 @@ pub struct Answer {
 pub struct DocumentInfo {
     pub id: String,
     pub title: String,
-    pub sources: Vec<Source>,
+    /// Shared between documents: large folders cite the same few sources thousands of times.
+    pub sources: Vec<Arc<Source>>,
     pub passages: usize,
+}
+
+impl DocumentInfo {
+    /// One entry per document of `knowledge`, in its order, with its count of `passages`.
+    pub fn list(knowledge: &Knowledge, passages: &[Passage]) -> Vec<DocumentInfo> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for p in passages {
+            *counts.entry(p.doc_id.as_str()).or_default() += 1;
+        }
+        let mut lister = DocumentLister::default();
+        for d in &knowledge.documents {
+            lister.add(d, counts.get(d.id.as_str()).copied().unwrap_or(0));
+        }
+        lister.finish()
+    }
+}
+
+/// Builds the document list one document at a time, sharing each distinct source.
+#[derive(Debug, Default)]
+pub struct DocumentLister {
+    shared: HashMap<Source, Arc<Source>>,
+    documents: Vec<DocumentInfo>,
+}
+
+impl DocumentLister {
+    /// Lists `document`, which made `passages` passages.
+    pub fn add(&mut self, document: &Document, passages: usize) {
+        let sources = document
+            .sources
+            .iter()
+            .map(|s| {
+                self.shared
+                    .entry(s.clone())
+                    .or_insert_with(|| Arc::new(s.clone()))
+                    .clone()
+            })
+            .collect();
+        self.documents.push(DocumentInfo {
+            id: document.id.clone(),
+            title: document.title.clone(),
+            sources,
+            passages,
+        });
+    }
+
+    pub fn finish(self) -> Vec<DocumentInfo> {
+        self.documents
+    }
 }
 
 /// Answers questions from one loaded knowledge folder.
@@ -121,27 +170,25 @@ struct Scored {
 impl Engine {
     /// Indexes `knowledge` in RAM.
     pub fn new(knowledge: &Knowledge, settings: Settings) -> tantivy::Result<Engine> {
-        let index = SearchIndex::in_ram(knowledge.passages())?;
-        Ok(Engine::with_index(knowledge, index, settings))
+        let passages = knowledge.passages();
+        let documents = DocumentInfo::list(knowledge, &passages);
+        let index = SearchIndex::in_ram(passages)?;
+        Ok(Engine::with_index(knowledge, documents, index, settings))
     }
 
-    /// Answers from an index built elsewhere (for example on disk) over `knowledge`.
-    pub fn with_index(knowledge: &Knowledge, index: SearchIndex, settings: Settings) -> Engine {
-        let passages = knowledge.passages();
-        let documents = knowledge
-            .documents
-            .iter()
-            .map(|d| DocumentInfo {
-                id: d.id.clone(),
-                title: d.title.clone(),
-                sources: d.sources.clone(),
-                passages: passages.iter().filter(|p| p.doc_id == d.id).count(),
-            })
-            .collect();
+    /// Answers from an index built elsewhere (for example on disk) over the documents listed
+    /// in `documents`. Only the glossary, programmes and refusal of `knowledge` are read, so
+    /// its `documents` may be left empty: nothing here is done per passage.
+    pub fn with_index(
+        knowledge: &Knowledge,
+        documents: Vec<DocumentInfo>,
+        index: SearchIndex,
+        settings: Settings,
+    ) -> Engine {
         Engine {
             index,
             expander: Expander::new(knowledge),
-            refusal: refusal_text(&knowledge.refusal, knowledge),
+            refusal: refusal_text(&knowledge.refusal, &documents),
             settings,
             programmes: knowledge.programmes.clone(),
             documents,
@@ -629,19 +676,14 @@ fn highlight(snippet: &str, concepts: &[Weighted]) -> Vec<Range<usize>> {
         .collect()
 }
 
-fn refusal_text(refusal: &Refusal, knowledge: &Knowledge) -> RefusalText {
+fn refusal_text(refusal: &Refusal, documents: &[DocumentInfo]) -> RefusalText {
     let message = if refusal.message.trim().is_empty() {
         "I could not find that in the guidance I hold, so I will not guess.".to_string()
     } else {
         refusal.message.trim().to_string()
     };
     let topics = if refusal.topics.is_empty() {
-        knowledge
-            .documents
-            .iter()
-            .take(8)
-            .map(|d| d.title.clone())
-            .collect()
+        documents.iter().take(8).map(|d| d.title.clone()).collect()
     } else {
         refusal.topics.clone()
     };

@@ -1,6 +1,7 @@
 //! The tantivy index over passages: built in RAM by default, or kept on disk for large
 //! folders. One reader for the program's life; a `Snapshot` per question.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -111,18 +112,23 @@ impl SearchIndex {
         let (schema, fields) = Fields::schema();
         let index = Index::create_in_ram(schema);
         register_analyzer(&index);
-        write_passages(&index, fields, &passages)?;
+        write_passages(&index, fields, &passages, passages.len())?;
         let passages: Vec<Arc<Passage>> = passages.into_iter().map(Arc::new).collect();
         Self::from_index(index, fields, Some(passages))
     }
 
-    /// Builds an index in `dir` (which must be empty or missing); passages are read from disk.
-    pub fn build_on_disk(dir: &Path, passages: &[Passage]) -> tantivy::Result<SearchIndex> {
+    /// Builds an index in `dir` (which must be empty or missing) from about `expected`
+    /// passages; they are not kept in memory, but read from disk when found.
+    pub fn build_on_disk<P: Borrow<Passage>>(
+        dir: &Path,
+        passages: impl IntoIterator<Item = P>,
+        expected: usize,
+    ) -> tantivy::Result<SearchIndex> {
         std::fs::create_dir_all(dir)?;
         let (schema, fields) = Fields::schema();
         let index = Index::create_in_dir(dir, schema)?;
         register_analyzer(&index);
-        write_passages(&index, fields, passages)?;
+        write_passages(&index, fields, passages, expected)?;
         Self::from_index(index, fields, None)
     }
 
@@ -171,16 +177,27 @@ impl SearchIndex {
     }
 }
 
-fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> tantivy::Result<()> {
+/// A passage's citations as kept in the index's store, source ids included.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredCitations(#[serde(with = "crate::knowledge::source::with_ids")] Vec<Source>);
+
+/// Indexes `passages` (about `expected` of them) in order: a passage's `ord` is its position.
+fn write_passages<P: Borrow<Passage>>(
+    index: &Index,
+    fields: Fields,
+    passages: impl IntoIterator<Item = P>,
+    expected: usize,
+) -> tantivy::Result<()> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 4);
     // Small folders index fastest on one thread; large ones use every core.
-    let threads = if passages.len() < 5_000 { 1 } else { threads };
+    let threads = if expected < 5_000 { 1 } else { threads };
     let mut writer: tantivy::IndexWriter<TantivyDocument> =
         index.writer_with_num_threads(threads, threads * 60_000_000)?;
-    for (ord, p) in passages.iter().enumerate() {
+    for (ord, p) in passages.into_iter().enumerate() {
+        let p = p.borrow();
         let mut doc = TantivyDocument::default();
         doc.add_u64(fields.ord, ord as u64);
         doc.add_text(
@@ -198,7 +215,7 @@ fn write_passages(index: &Index, fields: Fields, passages: &[Passage]) -> tantiv
         }
         doc.add_text(
             fields.citation,
-            serde_json::to_string(&p.citations)
+            serde_json::to_string(&StoredCitations(p.citations.clone()))
                 .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?,
         );
         writer.add_document(doc)?;
@@ -351,9 +368,9 @@ impl Snapshot<'_> {
                 .unwrap_or_default()
                 .to_string()
         };
-        let citations: Vec<Source> = serde_json::from_str(&text(fields.citation))
+        let StoredCitations(citations) = serde_json::from_str(&text(fields.citation))
             .ok()
-            .filter(|c: &Vec<Source>| !c.is_empty())?;
+            .filter(|c: &StoredCitations| !c.0.is_empty())?;
         Some(Arc::new(Passage {
             doc_id: text(fields.doc_id),
             title: text(fields.title),

@@ -1,27 +1,108 @@
 //! The on-disk index for large knowledge folders: built once into `index.path`, reused at
 //! start-up while the folder's content hash is unchanged, rebuilt when it changes.
 
+use std::borrow::Borrow;
+use std::collections::HashMap;
 use std::fs;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use serde::{Deserialize, Serialize};
 use twox_hash::XxHash3_64;
 
-use crate::knowledge::Knowledge;
+use crate::answer::DocumentInfo;
+use crate::knowledge::{Passage, Source};
 use crate::search::SearchIndex;
 
 /// The file beside the index that records what it was built from.
 pub const MANIFEST: &str = "npq-bot-index.json";
+/// The file beside the index that lists its documents, so a start-up reads no guidance file.
+pub const DOCUMENTS: &str = "npq-bot-documents.json";
 /// Bumped whenever the index layout or text analysis changes, so old indexes are rebuilt.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Manifest {
     format: u32,
     content_hash: String,
     passages: u64,
+}
+
+/// The document list as kept beside the index: each distinct source once, cited by position.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct DocumentList {
+    #[serde(with = "crate::knowledge::source::with_ids")]
+    sources: Vec<Source>,
+    documents: Vec<ListedDocument>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ListedDocument {
+    id: String,
+    title: String,
+    sources: Vec<usize>,
+    passages: usize,
+}
+
+impl DocumentList {
+    fn new(documents: &[DocumentInfo]) -> DocumentList {
+        let mut list = DocumentList::default();
+        let mut position: HashMap<&Source, usize> = HashMap::new();
+        for d in documents {
+            let sources = d
+                .sources
+                .iter()
+                .map(|s| {
+                    *position.entry(s).or_insert_with(|| {
+                        list.sources.push(Source::clone(s));
+                        list.sources.len() - 1
+                    })
+                })
+                .collect();
+            list.documents.push(ListedDocument {
+                id: d.id.clone(),
+                title: d.title.clone(),
+                sources,
+                passages: d.passages,
+            });
+        }
+        list
+    }
+
+    /// The documents, or `None` when a source position is out of range.
+    fn into_documents(self) -> Option<Vec<DocumentInfo>> {
+        let sources: Vec<Arc<Source>> = self.sources.into_iter().map(Arc::new).collect();
+        self.documents
+            .into_iter()
+            .map(|d| {
+                Some(DocumentInfo {
+                    id: d.id,
+                    title: d.title,
+                    sources: d
+                        .sources
+                        .iter()
+                        .map(|&i| sources.get(i).cloned())
+                        .collect::<Option<_>>()?,
+                    passages: d.passages,
+                })
+            })
+            .collect()
+    }
+}
+
+/// What `index.path` holds for a knowledge folder.
+#[derive(Debug)]
+pub enum Opened {
+    /// An index of the folder's current content, with its document list: ready to answer from.
+    Fresh {
+        index: SearchIndex,
+        documents: Vec<DocumentInfo>,
+    },
+    /// Nothing usable (missing, incomplete, an older format, or other content): build it
+    /// again with [`build`] and this hash.
+    Stale { content_hash: String },
 }
 
 /// A hash of every file the loader reads in `dir` (names and bytes), in a stable order.
@@ -68,47 +149,91 @@ pub fn is_fresh(index_dir: &Path, knowledge_dir: &Path) -> anyhow::Result<bool> 
     Ok(read_manifest(index_dir).is_some_and(|m| m.format == FORMAT && m.content_hash == hash))
 }
 
-/// Opens the index in `index_dir` when it is fresh, otherwise builds it there from `knowledge`.
-pub fn open_or_build(
-    index_dir: &Path,
-    knowledge_dir: &Path,
-    knowledge: &Knowledge,
-) -> anyhow::Result<SearchIndex> {
-    let hash = content_hash(knowledge_dir)?;
-    if let Some(m) = read_manifest(index_dir) {
-        if m.format == FORMAT && m.content_hash == hash {
-            match SearchIndex::open_on_disk(index_dir) {
-                Ok(index) if index.num_passages() == m.passages => return Ok(index),
-                Ok(_) => tracing::warn!(
-                    "the index in {} is incomplete; rebuilding it",
-                    index_dir.display()
-                ),
-                Err(e) => tracing::warn!(
-                    "cannot open the index in {} ({e}); rebuilding it",
-                    index_dir.display()
-                ),
-            }
+/// Opens the index in `index_dir` when it was built from the current content of
+/// `knowledge_dir`; reads the folder's files only to hash them.
+pub fn open(index_dir: &Path, knowledge_dir: &Path) -> anyhow::Result<Opened> {
+    let content_hash = content_hash(knowledge_dir)?;
+    let Some(m) = read_manifest(index_dir) else {
+        return Ok(Opened::Stale { content_hash });
+    };
+    if m.format != FORMAT || m.content_hash != content_hash {
+        return Ok(Opened::Stale { content_hash });
+    }
+    let documents = fs::read(index_dir.join(DOCUMENTS))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice::<DocumentList>(&bytes).ok())
+        .and_then(DocumentList::into_documents);
+    let Some(documents) = documents else {
+        tracing::warn!(
+            "the document list in {} is missing or damaged; rebuilding the index",
+            index_dir.display()
+        );
+        return Ok(Opened::Stale { content_hash });
+    };
+    match SearchIndex::open_on_disk(index_dir) {
+        Ok(index) if index.num_passages() == m.passages => Ok(Opened::Fresh { index, documents }),
+        Ok(_) => {
+            tracing::warn!(
+                "the index in {} is incomplete; rebuilding it",
+                index_dir.display()
+            );
+            Ok(Opened::Stale { content_hash })
+        }
+        Err(e) => {
+            tracing::warn!(
+                "cannot open the index in {} ({e}); rebuilding it",
+                index_dir.display()
+            );
+            Ok(Opened::Stale { content_hash })
         }
     }
-    build(index_dir, knowledge, &hash)
 }
 
-fn build(index_dir: &Path, knowledge: &Knowledge, hash: &str) -> anyhow::Result<SearchIndex> {
+/// Builds the index of `passages` (about `expected` of them) in `index_dir`, replacing an
+/// older npq-bot index there. It is not used until [`Building::finish`] records the document
+/// list and `content_hash` (from [`Opened::Stale`]) beside it.
+pub fn build<P: Borrow<Passage>>(
+    index_dir: &Path,
+    content_hash: &str,
+    passages: impl IntoIterator<Item = P>,
+    expected: usize,
+) -> anyhow::Result<Building> {
     clear(index_dir)?;
-    let index = SearchIndex::build_on_disk(index_dir, &knowledge.passages())
+    let index = SearchIndex::build_on_disk(index_dir, passages, expected)
         .with_context(|| format!("cannot build the index in {}", index_dir.display()))?;
-    let manifest = Manifest {
-        format: FORMAT,
-        content_hash: hash.to_string(),
-        passages: index.num_passages(),
-    };
-    // Written last: an interrupted build leaves no manifest and is rebuilt next time.
-    fs::write(
-        index_dir.join(MANIFEST),
-        serde_json::to_vec_pretty(&manifest)?,
-    )
-    .with_context(|| format!("cannot write {}", index_dir.join(MANIFEST).display()))?;
-    Ok(index)
+    Ok(Building {
+        dir: index_dir.to_path_buf(),
+        content_hash: content_hash.to_string(),
+        index,
+    })
+}
+
+/// An index written by [`build`] that is not yet recorded as fresh.
+#[derive(Debug)]
+pub struct Building {
+    dir: PathBuf,
+    content_hash: String,
+    index: SearchIndex,
+}
+
+impl Building {
+    /// Records the documents the passages came from and the content hash; from now on the
+    /// index is reused while the folder keeps this content.
+    pub fn finish(self, documents: &[DocumentInfo]) -> anyhow::Result<SearchIndex> {
+        let path = self.dir.join(DOCUMENTS);
+        fs::write(&path, serde_json::to_vec(&DocumentList::new(documents))?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        let manifest = Manifest {
+            format: FORMAT,
+            content_hash: self.content_hash,
+            passages: self.index.num_passages(),
+        };
+        // Written last: an interrupted build leaves no manifest and is rebuilt next time.
+        let path = self.dir.join(MANIFEST);
+        fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(self.index)
+    }
 }
 
 /// Empties `index_dir` for a rebuild, refusing to touch a folder that is not an index of ours.
@@ -125,6 +250,7 @@ fn clear(index_dir: &Path) -> anyhow::Result<()> {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         name == MANIFEST
+            || name == DOCUMENTS
             || name == "meta.json"
             || name == ".managed.json"
             || name.starts_with(".tantivy")

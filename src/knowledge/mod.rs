@@ -118,7 +118,35 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
     {
         files.swap(0, i);
     }
+    Ok(load_files(dir, files, true))
+}
 
+/// Reads only the folder's small shared files (`sources.json`, `programmes.toml`,
+/// `glossary.toml`, `refusal.toml`), leaving `documents` empty: for starting from an on-disk
+/// index built from the same content, without parsing every guidance document again.
+pub fn load_without_documents(dir: &Path) -> Result<Loaded, FolderError> {
+    if let Err(source) = fs::read_dir(dir) {
+        return Err(FolderError {
+            dir: dir.to_path_buf(),
+            source,
+        });
+    }
+    let files = [
+        BIBLIOGRAPHY_FILE,
+        PROGRAMMES_FILE,
+        GLOSSARY_FILE,
+        REFUSAL_FILE,
+    ]
+    .into_iter()
+    .map(PathBuf::from)
+    .filter(|f| dir.join(f).is_file())
+    .collect();
+    Ok(load_files(dir, files, false))
+}
+
+/// Reads `files` (relative to `dir`, the bibliography first); `whole` when they are the whole
+/// folder, so that a folder without documents is an error.
+fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
     let mut knowledge = Knowledge::default();
     let mut diagnostics = Vec::new();
     let mut programme_refs = Vec::new();
@@ -193,7 +221,8 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
             ));
         }
     }
-    if knowledge.documents.is_empty()
+    if whole
+        && knowledge.documents.is_empty()
         && knowledge.programmes.is_empty()
         && !diagnostics.iter().any(Diagnostic::is_error)
     {
@@ -204,10 +233,10 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
             "add .md files with `## ` sections (see docs/knowledge-format.md)",
         ));
     }
-    Ok(Loaded {
+    Loaded {
         knowledge,
         diagnostics,
-    })
+    }
 }
 
 /// Relative paths of the files under `dir`, skipping names that start with `.` or `_`.
@@ -263,45 +292,87 @@ impl Knowledge {
     pub fn passages(&self) -> Vec<Passage> {
         let mut out = Vec::new();
         for doc in &self.documents {
-            let mut keywords: Vec<String> = doc.tags.clone();
-            for code in &doc.programmes {
-                keywords.push(code.clone());
-                if let Some(p) = self
-                    .programmes
-                    .iter()
-                    .find(|p| p.code.eq_ignore_ascii_case(code))
-                {
-                    keywords.push(p.name.clone());
-                }
-            }
-            let keywords = keywords.join(" ");
-            for section in &doc.sections {
-                let citations = if !section.sources.is_empty() {
-                    section.sources.clone()
-                } else {
-                    vec![doc
-                        .sources
-                        .first()
-                        .cloned()
-                        .unwrap_or_else(|| Source::unsourced(&doc.file))]
-                };
-                for text in split_blocks(&section.blocks, MAX_PASSAGE_CHARS) {
-                    out.push(Passage {
-                        doc_id: doc.id.clone(),
-                        title: doc.title.clone(),
-                        section: section.heading.clone(),
-                        text,
-                        keywords: keywords.clone(),
-                        citations: citations.clone(),
-                    });
-                }
+            out.extend(self.document_passages(doc));
+        }
+        out.extend(self.programme_passages());
+        out
+    }
+
+    /// The same passages as [`Knowledge::passages`], made one document at a time and taking
+    /// the documents out of `self` as it goes, so a large folder is never held twice.
+    /// `seen` is told each document and how many passages it made.
+    pub fn drain_passages<'a>(
+        &'a mut self,
+        mut seen: impl FnMut(&Document, usize) + 'a,
+    ) -> impl Iterator<Item = Passage> + 'a {
+        let documents = std::mem::take(&mut self.documents);
+        let this: &'a Knowledge = self;
+        documents
+            .into_iter()
+            .flat_map(move |doc| {
+                let passages = this.document_passages(&doc);
+                seen(&doc, passages.len());
+                passages
+            })
+            .chain(this.programme_passages())
+    }
+
+    /// About how many passages the folder makes (sections and programme cards; long sections
+    /// make more), without making them.
+    pub fn passage_estimate(&self) -> usize {
+        self.documents
+            .iter()
+            .map(|d| d.sections.len())
+            .sum::<usize>()
+            + self.programmes.len()
+    }
+
+    fn document_passages(&self, doc: &Document) -> Vec<Passage> {
+        let mut out = Vec::new();
+        let mut keywords: Vec<String> = doc.tags.clone();
+        for code in &doc.programmes {
+            keywords.push(code.clone());
+            if let Some(p) = self
+                .programmes
+                .iter()
+                .find(|p| p.code.eq_ignore_ascii_case(code))
+            {
+                keywords.push(p.name.clone());
             }
         }
-        for p in &self.programmes {
-            out.push(Passage {
+        let keywords = keywords.join(" ");
+        for section in &doc.sections {
+            let citations = if !section.sources.is_empty() {
+                section.sources.clone()
+            } else {
+                vec![doc
+                    .sources
+                    .first()
+                    .cloned()
+                    .unwrap_or_else(|| Source::unsourced(&doc.file))]
+            };
+            for text in split_blocks(&section.blocks, MAX_PASSAGE_CHARS) {
+                out.push(Passage {
+                    doc_id: doc.id.clone(),
+                    title: doc.title.clone(),
+                    section: section.heading.clone(),
+                    text,
+                    keywords: keywords.clone(),
+                    citations: citations.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    fn programme_passages(&self) -> Vec<Passage> {
+        self.programmes
+            .iter()
+            .map(|p| Passage {
                 doc_id: format!("{}#{}", PROGRAMMES_FILE, p.code.to_lowercase()),
                 title: format!("{} ({})", p.name, p.code),
-                section: "Programme card".to_string(),
+                // The card's own title; a made-up heading would add words nobody wrote.
+                section: format!("{} ({})", p.name, p.code),
                 text: p.card_text().join("\n"),
                 keywords: std::iter::once(p.code.clone())
                     .chain(p.aliases.iter().cloned())
@@ -312,9 +383,8 @@ impl Knowledge {
                 } else {
                     p.sources.clone()
                 },
-            });
-        }
-        out
+            })
+            .collect()
     }
 
     /// Distinct sources cited anywhere in the folder.

@@ -6,7 +6,7 @@ use toml::Spanned;
 use super::diagnostic::{line_of, Report};
 
 /// A cited source, as shown beside every snippet.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Source {
     #[serde(skip)]
     pub id: Option<String>,
@@ -39,6 +39,46 @@ impl Source {
             s.push_str(&format!(" ({})", self.date));
         }
         s
+    }
+}
+
+/// Serde for sources that npq-bot writes for itself (the on-disk index), ids included: the
+/// public JSON answer leaves the id out, but a passage read back must equal the one indexed.
+pub mod with_ids {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Source;
+
+    #[derive(Serialize)]
+    struct Out<'a> {
+        id: &'a Option<String>,
+        #[serde(flatten)]
+        source: &'a Source,
+    }
+
+    #[derive(Deserialize)]
+    struct In {
+        id: Option<String>,
+        #[serde(flatten)]
+        source: Source,
+    }
+
+    pub fn serialize<S: Serializer>(sources: &[Source], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(sources.iter().map(|source| Out {
+            id: &source.id,
+            source,
+        }))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Source>, D::Error> {
+        let stored = Vec::<In>::deserialize(d)?;
+        Ok(stored
+            .into_iter()
+            .map(|In { id, mut source }| {
+                source.id = id;
+                source
+            })
+            .collect())
     }
 }
 

@@ -1,0 +1,191 @@
+//! The on-disk index (`index.path`): built once, reused while the knowledge folder is
+//! unchanged, rebuilt when it changes, and answering exactly as the index in RAM does.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use npq_bot::store::{self, Opened};
+use npq_bot::{eval, Engine, Settings};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A copy of the bundled knowledge that a test may edit.
+fn knowledge_copy(into: &Path) -> PathBuf {
+    fn copy(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = into.join("knowledge");
+    copy(&root().join("knowledge"), &dir);
+    dir
+}
+
+/// Each file of the index folder with its size and modification time.
+fn snapshot(dir: &Path) -> BTreeMap<String, (u64, SystemTime)> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let meta = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                (meta.len(), meta.modified().unwrap()),
+            )
+        })
+        .collect()
+}
+
+fn open(knowledge: &Path, index: &Path) -> Engine {
+    npq_bot::open_engine(knowledge, Settings::default(), Some(index)).unwrap()
+}
+
+#[test]
+fn the_first_open_builds_the_index_and_the_second_reuses_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = root().join("knowledge");
+    let index = tmp.path().join("index");
+    assert!(matches!(
+        store::open(&index, &knowledge).unwrap(),
+        Opened::Stale { .. }
+    ));
+
+    let first = open(&knowledge, &index);
+    assert!(index.join(store::MANIFEST).is_file());
+    assert!(index.join(store::DOCUMENTS).is_file());
+    assert!(store::is_fresh(&index, &knowledge).unwrap());
+    let built = snapshot(&index);
+
+    // Modification times must be able to tell a rewrite from a reuse.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let second = open(&knowledge, &index);
+    assert!(matches!(
+        store::open(&index, &knowledge).unwrap(),
+        Opened::Fresh { .. }
+    ));
+    assert_eq!(snapshot(&index), built, "reusing the index rewrote files");
+    assert_eq!(second.num_passages(), first.num_passages());
+    assert_eq!(second.documents, first.documents);
+    assert_eq!(second.programmes.len(), first.programmes.len());
+}
+
+#[test]
+fn editing_a_knowledge_file_rebuilds_the_index_with_the_new_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    let question = "Who pays the zebra crossing allowance?";
+
+    let before = open(&knowledge, &index);
+    assert!(!before.answer(question).answered);
+    let passages = before.num_passages();
+    drop(before);
+
+    let file = knowledge.join("school-support.md");
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str(
+        "\n## Who pays the zebra crossing allowance?\n\nThe zebra crossing allowance is paid by the school's governing board each term.\n",
+    );
+    fs::write(&file, text).unwrap();
+    assert!(!store::is_fresh(&index, &knowledge).unwrap());
+
+    let after = open(&knowledge, &index);
+    assert!(store::is_fresh(&index, &knowledge).unwrap());
+    assert_eq!(after.num_passages(), passages + 1);
+    let answer = after.answer(question);
+    assert!(answer.answered, "{answer:?}");
+    assert!(
+        answer.results[0].snippet.contains("governing board"),
+        "{:?}",
+        answer.results[0]
+    );
+}
+
+#[test]
+fn a_folder_with_errors_keeps_the_old_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    open(&knowledge, &index);
+    let built = snapshot(&index);
+
+    fs::write(knowledge.join("broken.md"), "+++\ntitle = \"x\"\n").unwrap();
+    let err = npq_bot::open_engine(&knowledge, Settings::default(), Some(&index)).unwrap_err();
+    assert!(format!("{err:#}").contains("broken.md:1"), "{err:#}");
+    assert_eq!(snapshot(&index), built);
+}
+
+#[test]
+fn a_folder_that_is_not_an_index_is_refused_and_left_alone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let index = tmp.path().join("not-an-index");
+    fs::create_dir_all(&index).unwrap();
+    fs::write(index.join("notes.txt"), "my notes").unwrap();
+
+    let err = npq_bot::open_engine(&root().join("knowledge"), Settings::default(), Some(&index))
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not an npq-bot index"),
+        "{err:#}"
+    );
+    assert_eq!(
+        fs::read_to_string(index.join("notes.txt")).unwrap(),
+        "my notes"
+    );
+}
+
+#[test]
+fn a_damaged_index_is_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = root().join("knowledge");
+    let index = tmp.path().join("index");
+    let passages = open(&knowledge, &index).num_passages();
+    fs::write(index.join(store::DOCUMENTS), "not json").unwrap();
+    assert!(matches!(
+        store::open(&index, &knowledge).unwrap(),
+        Opened::Stale { .. }
+    ));
+    assert_eq!(open(&knowledge, &index).num_passages(), passages);
+    assert!(matches!(
+        store::open(&index, &knowledge).unwrap(),
+        Opened::Fresh { .. }
+    ));
+}
+
+#[test]
+fn answers_from_the_disk_index_equal_answers_from_ram() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = root().join("knowledge");
+    let index = tmp.path().join("index");
+    let ram = npq_bot::load_engine(&knowledge, Settings::default()).unwrap();
+    let built = open(&knowledge, &index);
+    let reused = open(&knowledge, &index);
+    assert_eq!(built.documents, ram.documents);
+    assert_eq!(reused.documents, ram.documents);
+    assert_eq!(reused.num_passages(), ram.num_passages());
+
+    let questions = eval::read_questions(&root().join("tests/questions.jsonl")).unwrap();
+    assert!(questions.len() >= 60);
+    for q in &questions {
+        let expected = ram.answer(&q.q);
+        assert_eq!(built.answer(&q.q), expected, "built index: {}", q.q);
+        assert_eq!(reused.answer(&q.q), expected, "reused index: {}", q.q);
+        assert_eq!(
+            reused.answer_page(&q.q, 1, 3),
+            ram.answer_page(&q.q, 1, 3),
+            "second page: {}",
+            q.q
+        );
+    }
+}
