@@ -60,6 +60,22 @@ enum Command {
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
+    /// Write a generated knowledge folder of about N passages, for benchmarks.
+    #[command(hide = true)]
+    Generate {
+        /// How many passages the folder should index to.
+        #[arg(long, value_name = "N")]
+        passages: usize,
+        /// The seed: the same seed writes the same files.
+        #[arg(long, value_name = "S", default_value_t = 1)]
+        seed: u64,
+        /// The folder to write (missing, empty, or generated before).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The folder to draw documents, sentences and the glossary from.
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
     /// Score answers on a question file (JSONL: q, expect, answerable).
     Eval {
         /// The question file.
@@ -116,6 +132,23 @@ pub fn run() -> anyhow::Result<ExitCode> {
             ask(&engine, &question, json)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),
+        Command::Generate {
+            passages,
+            seed,
+            out,
+            knowledge,
+        } => {
+            let started = Instant::now();
+            let made = npq_bot::corpus::generate(&dir(&knowledge), &out, passages, seed)?;
+            println!(
+                "wrote {} documents ({} passages) to {} in {:.1} s",
+                made.documents,
+                made.passages,
+                out.display(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve { knowledge } => {
             if let Some(dir) = knowledge.knowledge {
                 config.knowledge_dir = dir;
@@ -144,7 +177,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
             quiet,
             knowledge,
         } => {
-            let engine = npq_bot::load_engine(&dir(&knowledge), config.answer.clone())?;
+            let engine = npq_bot::open_engine(
+                &dir(&knowledge),
+                config.answer.clone(),
+                config.index_path.as_deref(),
+            )?;
             evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
         }
     }

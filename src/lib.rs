@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod answer;
 pub mod config;
+pub mod corpus;
 pub mod discord;
 pub mod eval;
 pub mod knowledge;
