@@ -17,7 +17,18 @@ const TYPO_CREDIT: f32 = 0.7;
 /// Sections usually open with their answer, so their first sentence is preferred a little.
 const LEAD_SENTENCE_BONUS: f32 = 0.1;
 /// How a topic word found only in the document's title or keywords counts.
-const CONTEXT_CREDIT: f32 = 0.75;
+const CONTEXT_CREDIT: f32 = 0.6;
+/// How another form of the user's word counts ("criticised" found as "criticism").
+const MORPHOLOGY_CREDIT: f32 = 0.85;
+/// Endings that make another form of the same English word, after stemming.
+const SUFFIXES: &[&str] = &[
+    "is", "iz", "ism", "ist", "al", "ic", "ion", "ation", "ment", "ed", "ing", "er", "ly", "ity",
+    "ness", "abl", "ibl", "ive", "at",
+];
+/// The most a phrase of function words ("have to") weighs.
+const FUNCTION_PHRASE_WEIGHT: f32 = 1.0;
+/// The weight of a number the index has never seen.
+const UNKNOWN_NUMBER_WEIGHT: f32 = 1.0;
 /// Shorter words are not corrected: too many real words lie one edit apart ("lunch", "launch").
 const MIN_TYPO_CHARS: usize = 6;
 /// Snippet sentences beyond the first are added only when they bring this much more.
@@ -215,7 +226,7 @@ impl Engine {
         } else {
             self.rank(&snapshot, &concepts, &qtypes, offset + limit)
         };
-        let coverage = ranked.first().map_or(0.0, |best| best.coverage);
+        let coverage = ranked.iter().map(|s| s.coverage).fold(0.0, f32::max);
         if coverage < self.settings.threshold {
             return Answer {
                 question: question.to_string(),
@@ -320,22 +331,40 @@ impl Engine {
                     0 => concept.variants.iter().map(df_of).max().unwrap_or(0),
                     own => own,
                 };
-                let own = &concept.own;
+                let own = concept.own.clone();
                 let is_word = own.len() == 1 && own[0].chars().all(char::is_alphabetic);
                 if df == 0 && is_word && own[0].chars().count() >= MIN_TYPO_CHARS {
+                    // Another form of the same word ("criticised" for "criticism"), else a
+                    // close spelling ("hedship" for "headship").
+                    let related = snapshot
+                        .related_stem(&own[0], SUFFIXES)
+                        .map(|found| (found, MORPHOLOGY_CREDIT));
                     let distance = if own[0].chars().count() >= 9 { 2 } else { 1 };
-                    if let Some((stem, freq)) = snapshot.closest_stem(&own[0].clone(), distance) {
+                    let found = related.or_else(|| {
+                        snapshot
+                            .closest_stem(&own[0], distance)
+                            .map(|found| (found, TYPO_CREDIT))
+                    });
+                    if let Some(((stem, freq), credit)) = found {
                         concept.variants.push(Variant {
                             stems: vec![stem],
-                            credit: TYPO_CREDIT,
+                            credit,
                         });
                         df = freq;
                     }
                 }
-                Weighted {
-                    concept,
-                    weight: idf(df),
-                }
+                // A number the guidance never mentions ("2008") is a detail, not the topic.
+                let unknown_number =
+                    df == 0 && own.len() == 1 && own[0].chars().all(|c| c.is_ascii_digit());
+                // A phrase of function words ("have to", "how much") only hints at the topic.
+                let weight = if unknown_number {
+                    UNKNOWN_NUMBER_WEIGHT
+                } else if own.is_empty() {
+                    idf(df).min(FUNCTION_PHRASE_WEIGHT)
+                } else {
+                    idf(df)
+                };
+                Weighted { concept, weight }
             })
             .collect()
     }

@@ -293,6 +293,26 @@ impl Snapshot<'_> {
             .max_by(|a, b| a.1.cmp(&b.1).then_with(|| b.0.cmp(&a.0)))
     }
 
+    /// A known stem that is `stem` with one of `suffixes` removed, or `stem` with one added
+    /// ("criticis" -> "critic"), the most frequent first; with its frequency.
+    pub fn related_stem(&self, stem: &str, suffixes: &[&str]) -> Option<(String, u64)> {
+        let mut candidates: Vec<String> = suffixes
+            .iter()
+            .filter_map(|suffix| stem.strip_suffix(suffix))
+            .filter(|base| base.chars().count() >= 4)
+            .map(str::to_string)
+            .collect();
+        candidates.extend(suffixes.iter().map(|suffix| format!("{stem}{suffix}")));
+        candidates
+            .into_iter()
+            .map(|c| {
+                let df = self.doc_freq(&c);
+                (c, df)
+            })
+            .filter(|(_, df)| *df > 0)
+            .max_by_key(|(_, df)| *df)
+    }
+
     /// The best `limit` passages for weighted stems, by BM25 over the text and the headings,
     /// favouring passages that state the kinds of fact asked for.
     pub fn search(
