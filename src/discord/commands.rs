@@ -8,7 +8,7 @@ use std::time::Instant;
 use poise::CreateReply;
 use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateEmbed, RoleId};
 
-use super::guard::{self, Place};
+use super::guard;
 use super::reply::{self, limits, no_pings};
 use super::state::{Reloaded, State};
 use super::{retry_on_429, Context, Error};
@@ -38,7 +38,14 @@ pub async fn ask(
 ) -> Result<(), Error> {
     let state = ctx.data().clone();
     let private = private.unwrap_or(false);
-    if !guard::allowed(&state.config, &place_of(ctx).await) {
+    let place = super::events::place_of(
+        ctx.serenity_context(),
+        &state.config,
+        ctx.guild_id(),
+        ctx.channel_id(),
+    )
+    .await;
+    if !guard::allowed(&state.config, &place) {
         return say_privately(ctx, "I don't answer questions in this channel.").await;
     }
     if let Err(refused) = guard::admit(
@@ -103,38 +110,12 @@ pub fn answer_question(
     )
 }
 
-/// The guild, channel and (for threads) parent channel of a command.
-async fn place_of(ctx: Context<'_>) -> Place {
-    let guild = ctx.guild_id().map(|g| g.get());
-    let channel = ctx.channel_id().get();
-    let config = &ctx.data().config;
-    // Only a channel allow-list needs the parent of a thread.
-    let parent = if guild.is_some()
-        && !config.allowed_channels.is_empty()
-        && !config.allowed_channels.contains(&channel)
-    {
-        ctx.guild_channel()
-            .await
-            .and_then(|c| c.parent_id)
-            .map(|p| p.get())
-    } else {
-        None
-    };
-    Place {
-        guild,
-        channel,
-        parent,
-    }
-}
-
 async fn say_privately(ctx: Context<'_>, text: &str) -> Result<(), Error> {
-    ctx.send(
-        CreateReply::default()
-            .content(reply::truncate(&reply::escape(text), limits::CONTENT))
-            .ephemeral(true)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
+    let message = CreateReply::default()
+        .content(reply::truncate(&reply::escape(text), limits::CONTENT))
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    retry_on_429(|| ctx.send(message.clone())).await?;
     Ok(())
 }
 
@@ -199,13 +180,11 @@ pub async fn programme(
     });
     match found {
         Some(p) => {
-            ctx.send(
-                CreateReply::default()
-                    .embed(reply::programme_card(p))
-                    .components(reply::programme_links(p))
-                    .allowed_mentions(no_pings()),
-            )
-            .await?;
+            let message = CreateReply::default()
+                .embed(reply::programme_card(p))
+                .components(reply::programme_links(p))
+                .allowed_mentions(no_pings());
+            retry_on_429(|| ctx.send(message.clone())).await?;
         }
         None => {
             let text = format!(
@@ -221,39 +200,29 @@ pub async fn programme(
 /// Every NPQ, grouped as specialist and leadership
 #[poise::command(slash_command)]
 pub async fn list(ctx: Context<'_>) -> Result<(), Error> {
-    let engine = ctx.data().engine();
-    ctx.send(
-        CreateReply::default()
-            .embed(reply::programme_list(&engine.programmes))
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
+    let embed = reply::programme_list(&ctx.data().engine().programmes);
+    send_embed(ctx, embed, false).await
 }
 
 /// The documents I answer from, with their publishers and dates
 #[poise::command(slash_command)]
 pub async fn sources(ctx: Context<'_>) -> Result<(), Error> {
-    let engine = ctx.data().engine();
-    ctx.send(
-        CreateReply::default()
-            .embed(reply::sources_list(&engine.documents))
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
+    let embed = reply::sources_list(&ctx.data().engine().documents);
+    send_embed(ctx, embed, false).await
 }
 
 /// What I can do and how to ask
 #[poise::command(slash_command)]
 pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
-    ctx.send(
-        CreateReply::default()
-            .embed(reply::help())
-            .ephemeral(true)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
+    send_embed(ctx, reply::help(), true).await
+}
+
+async fn send_embed(ctx: Context<'_>, embed: CreateEmbed, ephemeral: bool) -> Result<(), Error> {
+    let message = CreateReply::default()
+        .embed(embed)
+        .ephemeral(ephemeral)
+        .allowed_mentions(no_pings());
+    retry_on_429(|| ctx.send(message.clone())).await?;
     Ok(())
 }
 
@@ -331,14 +300,7 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
             CreateEmbed::new().title("Reload refused").description(text)
         }
     };
-    ctx.send(
-        CreateReply::default()
-            .embed(embed)
-            .ephemeral(true)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
+    send_embed(ctx, embed, true).await
 }
 
 /// Questions asked, answered and refused, and feedback, since start
@@ -359,12 +321,5 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
             format!("{}h {}m", uptime / 3600, uptime / 60 % 60),
             true,
         );
-    ctx.send(
-        CreateReply::default()
-            .embed(embed)
-            .ephemeral(true)
-            .allowed_mentions(no_pings()),
-    )
-    .await?;
-    Ok(())
+    send_embed(ctx, embed, true).await
 }

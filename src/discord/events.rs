@@ -4,8 +4,9 @@
 use std::sync::Arc;
 
 use serenity::all::{
-    ChannelType, ComponentInteraction, Context as SerenityContext, CreateInteractionResponse,
-    CreateInteractionResponseMessage, CreateMessage, FullEvent, Interaction, Message,
+    ChannelId, ChannelType, ComponentInteraction, Context as SerenityContext,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, FullEvent, GuildId,
+    Interaction, Message,
 };
 
 use super::commands::answer_question;
@@ -13,6 +14,7 @@ use super::guard::{self, Place};
 use super::reply::{self, custom_id, limits, no_pings};
 use super::state::State;
 use super::{retry_on_429, Error};
+use crate::config::DiscordConfig;
 
 /// Handles one gateway event the command framework does not.
 pub async fn handle(
@@ -82,7 +84,7 @@ async fn on_message(
     ) else {
         return Ok(());
     };
-    let place = place_of(ctx, message, state).await;
+    let place = place_of(ctx, &state.config, message.guild_id, message.channel_id).await;
     if !guard::allowed(&state.config, &place) {
         return Ok(());
     }
@@ -124,34 +126,39 @@ async fn on_message(
     Ok(())
 }
 
-async fn place_of(ctx: &SerenityContext, message: &Message, state: &State) -> Place {
-    let guild = message.guild_id.map(|g| g.get());
-    let channel = message.channel_id.get();
+/// Where a question was asked; a thread's parent channel is looked up only when a channel
+/// allow-list needs it.
+pub async fn place_of(
+    ctx: &SerenityContext,
+    config: &DiscordConfig,
+    guild: Option<GuildId>,
+    channel: ChannelId,
+) -> Place {
+    let (guild, channel_number) = (guild.map(|g| g.get()), channel.get());
     let needs_parent = guild.is_some()
-        && !state.config.allowed_channels.is_empty()
-        && !state.config.allowed_channels.contains(&channel);
+        && !config.allowed_channels.is_empty()
+        && !config.allowed_channels.contains(&channel_number);
     let parent = if needs_parent {
-        match message.channel_id.to_channel(ctx).await {
-            Ok(c) => c
-                .guild()
-                .filter(|g| {
-                    matches!(
-                        g.kind,
-                        ChannelType::PublicThread
-                            | ChannelType::PrivateThread
-                            | ChannelType::NewsThread
-                    )
-                })
-                .and_then(|g| g.parent_id)
-                .map(|p| p.get()),
-            Err(_) => None,
-        }
+        let thread = |kind: ChannelType| {
+            matches!(
+                kind,
+                ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
+            )
+        };
+        channel
+            .to_channel(ctx)
+            .await
+            .ok()
+            .and_then(|c| c.guild())
+            .filter(|g| thread(g.kind))
+            .and_then(|g| g.parent_id)
+            .map(|p| p.get())
     } else {
         None
     };
     Place {
         guild,
-        channel,
+        channel: channel_number,
         parent,
     }
 }
