@@ -125,7 +125,8 @@ async fn complete_programme(ctx: Context<'_>, partial: &str) -> CreateAutocomple
     CreateAutocompleteResponse::new().set_choices(programme_choices(&engine, partial))
 }
 
-/// At most 25 choices: codes that start with the text first, then names and aliases.
+/// At most 25 choices (names and values of at most 100 characters): codes that start with the
+/// text first, then names and aliases.
 pub fn programme_choices(engine: &Engine, partial: &str) -> Vec<AutocompleteChoice> {
     let typed = partial.trim().to_lowercase();
     let mut ranked: Vec<(u8, &crate::knowledge::Programme)> = engine
@@ -278,26 +279,7 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
                 errors = errors.len(),
                 "reload refused: the knowledge folder has errors"
             );
-            let mut text = String::from("The new files have errors, so I kept the current guidance. Fix these and reload again:\n```\n");
-            let budget = limits::EMBED_DESCRIPTION - 200;
-            let mut shown = 0;
-            for e in &errors {
-                if text.len() + e.len() > budget {
-                    break;
-                }
-                // Inside a code block only the fence itself needs care.
-                text.push_str(&e.replace("```", "'''"));
-                text.push('\n');
-                shown += 1;
-            }
-            text.push_str("```");
-            if shown < errors.len() {
-                text.push_str(&format!(
-                    "\n...and {} more; run `npq-bot check` to see them all.",
-                    errors.len() - shown
-                ));
-            }
-            CreateEmbed::new().title("Reload refused").description(text)
+            reply::reload_refused(&errors)
         }
     };
     send_embed(ctx, embed, true).await
@@ -322,4 +304,39 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
             true,
         );
     send_embed(ctx, embed, true).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::programme_choices;
+    use crate::knowledge::{Kind, Knowledge, Programme};
+
+    #[test]
+    fn autocomplete_offers_at_most_25_short_choices() {
+        let programmes: Vec<Programme> = (0..60)
+            .map(|i| Programme {
+                code: format!("NPQX{i}"),
+                name: format!("NPQ in leading {} {i}", "very ".repeat(40)),
+                aliases: vec![],
+                kind: Kind::Specialist,
+                for_whom: "x".into(),
+                duration: "x".into(),
+                covers: "x".into(),
+                funding: String::new(),
+                funding_as_of: String::new(),
+                sources: vec![],
+            })
+            .collect();
+        let knowledge = Knowledge {
+            programmes,
+            ..Knowledge::default()
+        };
+        let engine = crate::Engine::new(&knowledge, crate::Settings::default()).unwrap();
+        let choices = serde_json::to_value(programme_choices(&engine, "npq")).unwrap();
+        let choices = choices.as_array().unwrap();
+        assert_eq!(choices.len(), 25);
+        assert!(choices
+            .iter()
+            .all(|c| c["name"].as_str().unwrap().chars().count() <= 100));
+    }
 }

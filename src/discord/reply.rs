@@ -458,6 +458,31 @@ pub fn sources_list(documents: &[crate::answer::DocumentInfo]) -> CreateEmbed {
     embed.footer(CreateEmbedFooter::new(footer))
 }
 
+/// Why a reload was refused: as many `path:line` errors as fit, and how many more there are.
+pub fn reload_refused(errors: &[String]) -> CreateEmbed {
+    let mut text = String::from("The new files have errors, so I kept the current guidance. Fix these and reload again:\n```\n");
+    let budget = limits::EMBED_DESCRIPTION - 200;
+    let mut shown = 0;
+    for e in errors {
+        // Inside a code block only the fence itself needs care.
+        let line = truncate(&e.replace("```", "'''"), 500);
+        if text.chars().count() + line.chars().count() > budget {
+            break;
+        }
+        text.push_str(&line);
+        text.push('\n');
+        shown += 1;
+    }
+    text.push_str("```");
+    if shown < errors.len() {
+        text.push_str(&format!(
+            "\n...and {} more; run `npq-bot check` to see them all.",
+            errors.len() - shown
+        ));
+    }
+    CreateEmbed::new().title("Reload refused").description(text)
+}
+
 /// The help text.
 pub fn help() -> CreateEmbed {
     CreateEmbed::new()
@@ -601,6 +626,54 @@ mod tests {
         let e = json(&refusal(&answer).embed);
         let d = e["description"].as_str().unwrap();
         assert!(d.contains("Not covered.") && d.contains("funding") && d.contains("your rep"));
+    }
+
+    #[test]
+    fn long_listings_stay_within_the_field_and_size_limits() {
+        let source = Source {
+            id: None,
+            publisher: "P".repeat(300),
+            title: "T".repeat(300),
+            url: None,
+            date: "2024".into(),
+            note: None,
+        };
+        let documents: Vec<crate::answer::DocumentInfo> = (0..100)
+            .map(|i| crate::answer::DocumentInfo {
+                id: format!("d{i}"),
+                title: format!("Document {i} {}", "x".repeat(300)),
+                sources: vec![std::sync::Arc::new(source.clone()); 10],
+                passages: 1,
+            })
+            .collect();
+        let e = json(&sources_list(&documents));
+        let fields = e["fields"].as_array().unwrap();
+        assert!(fields.len() <= limits::FIELDS);
+        let total: usize = chars(&e["title"])
+            + chars(&e["description"])
+            + chars(&e["footer"]["text"])
+            + fields
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum::<usize>();
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        assert!(e["description"]
+            .as_str()
+            .unwrap()
+            .contains("of 100 documents"));
+    }
+
+    #[test]
+    fn a_refused_reload_lists_what_fits_and_counts_the_rest() {
+        let errors: Vec<String> = (0..500)
+            .map(|i| {
+                format!("knowledge/f{i}.md:{i}: error: the section is empty (fix: write text)")
+            })
+            .collect();
+        let e = json(&reload_refused(&errors));
+        let d = e["description"].as_str().unwrap();
+        assert!(d.chars().count() <= limits::EMBED_DESCRIPTION);
+        assert!(d.contains("knowledge/f0.md:0:") && d.contains("more; run `npq-bot check`"));
     }
 
     #[test]
