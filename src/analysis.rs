@@ -210,6 +210,15 @@ pub fn is_stop_stem(stem: &str) -> bool {
     if chars.next().is_some_and(char::is_alphabetic) && chars.next().is_none() {
         return true;
     }
+    stop_set().contains(stem)
+}
+
+/// The stems of the stop words, for fingerprinting the analysis an on-disk index was built with.
+pub fn stop_stems() -> impl Iterator<Item = &'static str> {
+    stop_set().iter().map(String::as_str)
+}
+
+fn stop_set() -> &'static std::collections::HashSet<String> {
     static SET: OnceLock<std::collections::HashSet<String>> = OnceLock::new();
     SET.get_or_init(|| {
         let mut analyzer = analyzer();
@@ -220,7 +229,6 @@ pub fn is_stop_stem(stem: &str) -> bool {
         }
         set
     })
-    .contains(stem)
 }
 
 /// Byte ranges of the sentences of `text`: paragraphs (`\n`) always end a sentence; inside a

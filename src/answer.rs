@@ -2,6 +2,7 @@
 //! citations, or a refusal when nothing is relevant enough. Independent of how it is shown.
 
 use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use serde::Serialize;
 use crate::analysis::{self, is_stop_stem, QuestionType};
 use crate::knowledge::{Document, Knowledge, Passage, Programme, Refusal, Source};
 use crate::query::{self, Concept, Expander, Variant};
-use crate::search::{SearchIndex, Snapshot};
+use crate::search::{PassageStems, SearchIndex, Snapshot};
 
 /// How a misspelt word's correction counts, against the user's own word.
 const TYPO_CREDIT: f32 = 0.7;
@@ -174,6 +175,7 @@ struct Weighted {
 /// A candidate passage and how well it fits the question.
 struct Scored {
     passage: Arc<Passage>,
+    stems: PassageStems,
     coverage: f32,
     score: f32,
 }
@@ -245,6 +247,7 @@ impl Engine {
             .filter_map(|s| {
                 let (snippet, highlights) = snippet(
                     &s.passage.text,
+                    &s.stems,
                     &concepts,
                     &qtypes,
                     self.settings.snippet_chars,
@@ -396,6 +399,7 @@ impl Engine {
             .map(|h| h.bm25)
             .fold(f32::MIN_POSITIVE, f32::max);
         let wanted = wanted_stems(concepts);
+        let lookup = Wanted::new(&wanted);
         let dates: Vec<f32> = hits
             .iter()
             .map(|h| date_value(&h.passage.citation().date))
@@ -417,10 +421,11 @@ impl Engine {
             .into_iter()
             .map(|hit| {
                 let p = &hit.passage;
-                let section = Words::new(&p.section);
-                let own = Words::new(&format!("{}\n{}", p.section, p.text));
+                // Stemmed when the passage was indexed, not for every question.
+                let section = Words::from_stems(hit.stems.section(), &lookup);
+                let own = Words::from_stems(hit.stems.own(), &lookup);
                 // The document's title and keywords are shared by all its sections: they count less.
-                let context = Words::new(&format!("{}\n{}", p.title, p.keywords));
+                let context = Words::from_stems(hit.stems.context(), &lookup);
                 let fact = if qtypes.iter().any(|q| q.matches(&p.text)) {
                     fact_weight
                 } else {
@@ -440,19 +445,16 @@ impl Engine {
                 let recency =
                     (date_value(&p.citation().date) - oldest) / (newest - oldest).max(1.0);
                 // A section whose heading is about more than the question is more specific than asked.
-                let heading_words: Vec<String> = analysis::content_stems(&p.section);
-                let on_topic = heading_words
-                    .iter()
-                    .filter(|w| wanted.contains(w.as_str()))
-                    .count();
-                let precision = on_topic as f32 / heading_words.len().max(1) as f32;
+                let on_topic: usize = section.positions.values().map(Vec::len).sum();
+                let precision = on_topic as f32 / section.len.max(1) as f32;
                 let score = 0.6 * coverage
                     + 0.12 * heading_cov
                     + 0.1 * precision
                     + 0.13 * rel
                     + 0.05 * recency.clamp(0.0, 1.0);
                 Scored {
-                    passage: hit.passage,
+                    passage: hit.passage.clone(),
+                    stems: hit.stems.clone(),
                     coverage,
                     score,
                 }
@@ -473,29 +475,52 @@ impl Engine {
     }
 }
 
-/// The topic words of a text with their positions, to find words and phrases in it.
-struct Words {
-    positions: HashMap<String, Vec<usize>>,
+/// The topic words of a text with their positions (stop words left out), to find words and
+/// phrases in it.
+struct Words<K> {
+    positions: HashMap<K, Vec<usize>, BuildHasherDefault<Fnv>>,
+    /// How many topic words the text has.
+    len: usize,
 }
 
-impl Words {
-    fn new(text: &str) -> Words {
-        let mut positions: HashMap<String, Vec<usize>> = HashMap::new();
+impl Words<String> {
+    fn new(text: &str) -> Words<String> {
+        let mut positions: HashMap<String, Vec<usize>, _> = HashMap::default();
         let content = analysis::tokens(text)
             .into_iter()
             .filter(|t| !is_stop_stem(&t.stem));
+        let mut len = 0;
         for (i, t) in content.enumerate() {
             positions.entry(t.stem).or_default().push(i);
+            len = i + 1;
         }
-        Words { positions }
+        Words { positions, len }
     }
+}
 
+impl<'a> Words<&'a str> {
+    /// The words of topic stems made earlier ([`crate::search::PassageStems`]), keeping the
+    /// positions of only the `wanted` ones: nothing else is looked up.
+    fn from_stems(stems: impl Iterator<Item = &'a str>, wanted: &Wanted) -> Words<&'a str> {
+        let mut positions: HashMap<&str, Vec<usize>, _> = HashMap::default();
+        let mut len = 0;
+        for (i, stem) in stems.enumerate() {
+            if wanted.contains(stem) {
+                positions.entry(stem).or_default().push(i);
+            }
+            len = i + 1;
+        }
+        Words { positions, len }
+    }
+}
+
+impl<K: std::borrow::Borrow<str> + std::hash::Hash + Eq> Words<K> {
     /// True when the stems occur in order, each at most one word after the previous.
     fn has(&self, stems: &[String]) -> bool {
         let Some((first, rest)) = stems.split_first() else {
             return false;
         };
-        let Some(starts) = self.positions.get(first) else {
+        let Some(starts) = self.positions.get(first.as_str()) else {
             return false;
         };
         starts.iter().any(|&start| {
@@ -503,7 +528,7 @@ impl Words {
             rest.iter().all(|stem| {
                 match self
                     .positions
-                    .get(stem)
+                    .get(stem.as_str())
                     .and_then(|ps| ps.iter().find(|&&p| p > at && p <= at + 2))
                 {
                     Some(&p) => {
@@ -517,8 +542,70 @@ impl Words {
     }
 }
 
+/// The stems a question looks for, with a quick test that turns most other stems away before
+/// hashing them: a passage has hundreds of stems, a question a few dozen.
+struct Wanted<'a> {
+    stems: HashSet<&'a str, BuildHasherDefault<Fnv>>,
+    /// Bit `n` is set when a wanted stem is `n` bytes long (63 for any longer).
+    lengths: u64,
+    /// Bit `b` is set when a wanted stem starts with byte `b`.
+    first_bytes: [u64; 4],
+}
+
+impl<'a> Wanted<'a> {
+    fn new(stems: &HashSet<&'a str>) -> Wanted<'a> {
+        let mut lengths = 0u64;
+        let mut first_bytes = [0u64; 4];
+        for stem in stems {
+            lengths |= 1 << stem.len().min(63);
+            if let Some(&b) = stem.as_bytes().first() {
+                first_bytes[usize::from(b / 64)] |= 1 << (b % 64);
+            }
+        }
+        Wanted {
+            stems: stems.iter().copied().collect(),
+            lengths,
+            first_bytes,
+        }
+    }
+
+    fn contains(&self, stem: &str) -> bool {
+        let Some(&b) = stem.as_bytes().first() else {
+            return self.stems.contains(stem);
+        };
+        self.lengths & (1 << stem.len().min(63)) != 0
+            && self.first_bytes[usize::from(b / 64)] & (1 << (b % 64)) != 0
+            && self.stems.contains(stem)
+    }
+}
+
+/// FNV-1a: hashes the few bytes of a stem several times faster than the default SipHash, whose
+/// resistance to chosen keys is not needed for stems of the folder and the question.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 /// The weighted credit of the concepts found in `words`.
-fn coverage_in(concepts: &[Weighted], words: &Words) -> f32 {
+fn coverage_in<K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
+    concepts: &[Weighted],
+    words: &Words<K>,
+) -> f32 {
     concepts
         .iter()
         .map(|c| c.weight * credit(&c.concept, words))
@@ -526,7 +613,10 @@ fn coverage_in(concepts: &[Weighted], words: &Words) -> f32 {
 }
 
 /// The best credit among the concept's variants that occur in `words`.
-fn credit(concept: &Concept, words: &Words) -> f32 {
+fn credit<K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
+    concept: &Concept,
+    words: &Words<K>,
+) -> f32 {
     concept
         .variants
         .iter()
@@ -547,6 +637,7 @@ fn date_value(date: &str) -> f32 {
 /// characters, with the byte ranges of the question's words in it.
 fn snippet(
     text: &str,
+    stems: &PassageStems,
     concepts: &[Weighted],
     qtypes: &[QuestionType],
     max_chars: usize,
@@ -555,6 +646,12 @@ fn snippet(
     if sentences.is_empty() {
         return (String::new(), Vec::new());
     }
+    let wanted = wanted_stems(concepts);
+    let lookup = Wanted::new(&wanted);
+    // The sentences' stems were made with the passage's; they are made again here only for an
+    // index built by a version that split sentences differently.
+    let sentence_stems: Vec<_> = stems.sentences().collect();
+    let made = sentence_stems.len() == sentences.len();
     let total: f32 = concepts
         .iter()
         .map(|c| c.weight)
@@ -562,12 +659,21 @@ fn snippet(
         .max(f32::MIN_POSITIVE);
     let info: Vec<(Vec<f32>, bool)> = sentences
         .iter()
-        .map(|r| {
-            let words = Words::new(&text[r.clone()]);
-            let credits = concepts
-                .iter()
-                .map(|c| credit(&c.concept, &words))
-                .collect();
+        .enumerate()
+        .map(|(i, r)| {
+            let credits = if made {
+                let words = Words::from_stems(sentence_stems[i].clone(), &lookup);
+                concepts
+                    .iter()
+                    .map(|c| credit(&c.concept, &words))
+                    .collect()
+            } else {
+                let words = Words::new(&text[r.clone()]);
+                concepts
+                    .iter()
+                    .map(|c| credit(&c.concept, &words))
+                    .collect()
+            };
             (credits, qtypes.iter().any(|q| q.matches(&text[r.clone()])))
         })
         .collect();

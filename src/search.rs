@@ -34,6 +34,8 @@ struct Fields {
     citation: Field,
     /// The kinds of fact a passage states (`duration`, `money`, ...), one token each.
     facts: Field,
+    /// [`PassageStems`], stored by indexes on disk.
+    stems: Field,
 }
 
 impl Fields {
@@ -55,6 +57,7 @@ impl Fields {
             keywords: builder.add_text_field("keywords", STORED),
             citation: builder.add_text_field("citation", STORED),
             facts: builder.add_text_field("facts", STRING),
+            stems: builder.add_text_field("stems", STORED),
         };
         (builder.build(), fields)
     }
@@ -72,6 +75,7 @@ impl Fields {
             keywords: f("keywords")?,
             citation: f("citation")?,
             facts: f("facts")?,
+            stems: f("stems")?,
         })
     }
 }
@@ -81,8 +85,9 @@ pub struct SearchIndex {
     index: Index,
     reader: IndexReader,
     fields: Fields,
-    /// Passages kept in memory (indexes built in RAM); otherwise read from the index's store.
-    passages: Option<Vec<Arc<Passage>>>,
+    /// Passages kept in memory (indexes built in RAM), with their stems made when a question
+    /// first finds them; otherwise both are read from the index's store.
+    passages: Option<Vec<(Arc<Passage>, OnceLock<PassageStems>)>>,
     num_passages: u64,
 }
 
@@ -91,6 +96,120 @@ pub struct SearchIndex {
 pub struct Hit {
     pub bm25: f32,
     pub passage: Arc<Passage>,
+    pub stems: PassageStems,
+}
+
+/// The stems of a passage that re-ranking and snippets read, made once rather than for every
+/// question the passage is a candidate for: the topic stems (stop words left out) of its
+/// section, of its text sentence by sentence, and of its title and keywords.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassageStems(Arc<str>);
+
+/// After each stem, after each sentence, and after each list: no stem holds a control character.
+const STEM_END: char = '\u{1f}';
+const SENTENCE_END: char = '\u{1d}';
+const LIST_END: char = '\u{1e}';
+
+impl PassageStems {
+    pub fn of(p: &Passage) -> PassageStems {
+        StemMaker::default().stems(p)
+    }
+
+    fn list(&self, n: usize) -> &str {
+        self.0.split(LIST_END).nth(n).unwrap_or_default()
+    }
+
+    /// The stems of the section heading.
+    pub fn section(&self) -> Stems<'_> {
+        Stems(self.list(0))
+    }
+
+    /// The stems of the section heading and then the text: those of `section + "\n" + text`.
+    pub fn own(&self) -> impl Iterator<Item = &str> {
+        self.section().chain(self.sentences().flatten())
+    }
+
+    /// The stems of each sentence of the text, as [`analysis::sentences`] splits it.
+    pub fn sentences(&self) -> impl Iterator<Item = Stems<'_>> {
+        self.list(1).split_terminator(SENTENCE_END).map(Stems)
+    }
+
+    /// The stems of the document's title and then the passage's keywords.
+    pub fn context(&self) -> Stems<'_> {
+        Stems(self.list(2))
+    }
+}
+
+/// The stems of one list of [`PassageStems`]. A plain loop over bytes finds their ends: stems
+/// are a few bytes long, too short for `str::split`'s vectorised search to pay off.
+#[derive(Debug, Clone)]
+pub struct Stems<'a>(&'a str);
+
+impl<'a> Iterator for Stems<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let end = self
+            .0
+            .bytes()
+            .position(|b| b == STEM_END as u8)
+            .unwrap_or(self.0.len());
+        let stem = &self.0[..end];
+        self.0 = self.0.get(end + 1..).unwrap_or_default();
+        Some(stem)
+    }
+}
+
+/// Makes [`PassageStems`], stemming a document's title and keywords once for all its passages.
+#[derive(Debug, Default)]
+struct StemMaker {
+    /// The last title and keywords seen, and their stems.
+    context: Option<(String, String, String)>,
+}
+
+impl StemMaker {
+    fn stems(&mut self, p: &Passage) -> PassageStems {
+        // Words never run across a line break, so the stems of "a\nb" are those of a, then b.
+        let section = topic_stems(&p.section);
+        let fresh = self
+            .context
+            .as_ref()
+            .is_some_and(|(title, keywords, _)| *title == p.title && *keywords == p.keywords);
+        if !fresh {
+            let stems = topic_stems(&p.title) + &topic_stems(&p.keywords);
+            self.context = Some((p.title.clone(), p.keywords.clone(), stems));
+        }
+        let context = self.context.as_ref().map_or("", |(_, _, stems)| stems);
+        // Words never cross from one sentence into the next either.
+        let mut text = String::new();
+        for range in analysis::sentences(&p.text) {
+            text.push_str(&topic_stems(&p.text[range]));
+            text.push(SENTENCE_END);
+        }
+        let mut out = String::with_capacity(section.len() + text.len() + context.len() + 3);
+        out.push_str(&section);
+        out.push(LIST_END);
+        out.push_str(&text);
+        out.push(LIST_END);
+        out.push_str(context);
+        out.push(LIST_END);
+        PassageStems(out.into())
+    }
+}
+
+/// The topic stems of `text` (stop words left out), each followed by `STEM_END`.
+fn topic_stems(text: &str) -> String {
+    let mut out = String::new();
+    for token in analysis::tokens(text) {
+        if !analysis::is_stop_stem(&token.stem) {
+            out.push_str(&token.stem);
+            out.push(STEM_END);
+        }
+    }
+    out
 }
 
 impl std::fmt::Debug for SearchIndex {
@@ -112,8 +231,13 @@ impl SearchIndex {
         let (schema, fields) = Fields::schema();
         let index = Index::create_in_ram(schema);
         register_analyzer(&index);
-        write_passages(&index, fields, &passages, passages.len())?;
-        let passages: Vec<Arc<Passage>> = passages.into_iter().map(Arc::new).collect();
+        write_passages(&index, fields, &passages, passages.len(), false)?;
+        // Stemming every passage here would add a third to the start-up of a small folder, for
+        // passages most questions never reach.
+        let passages = passages
+            .into_iter()
+            .map(|p| (Arc::new(p), OnceLock::new()))
+            .collect();
         Self::from_index(index, fields, Some(passages))
     }
 
@@ -128,7 +252,7 @@ impl SearchIndex {
         let (schema, fields) = Fields::schema();
         let index = Index::create_in_dir(dir, schema)?;
         register_analyzer(&index);
-        write_passages(&index, fields, passages, expected)?;
+        write_passages(&index, fields, passages, expected, true)?;
         Self::from_index(index, fields, None)
     }
 
@@ -141,10 +265,17 @@ impl SearchIndex {
     }
 
     fn from_index(
-        index: Index,
+        mut index: Index,
         fields: Fields,
-        passages: Option<Vec<Arc<Passage>>>,
+        passages: Option<Vec<(Arc<Passage>, OnceLock<PassageStems>)>>,
     ) -> tantivy::Result<SearchIndex> {
+        // Large folders are indexed on several threads into several segments: a question
+        // searches them side by side (the results, merged in segment order, are the same).
+        let segments = index.searchable_segment_ids()?.len();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if segments > 1 && cores > 1 {
+            index.set_multithread_executor(segments.min(cores))?;
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -182,11 +313,13 @@ impl SearchIndex {
 struct StoredCitations(#[serde(with = "crate::knowledge::source::with_ids")] Vec<Source>);
 
 /// Indexes `passages` (about `expected` of them) in order: a passage's `ord` is its position.
+/// With `store_stems`, each passage's [`PassageStems`] are kept in the index's store.
 fn write_passages<P: Borrow<Passage>>(
     index: &Index,
     fields: Fields,
     passages: impl IntoIterator<Item = P>,
     expected: usize,
+    store_stems: bool,
 ) -> tantivy::Result<()> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -196,6 +329,7 @@ fn write_passages<P: Borrow<Passage>>(
     let threads = if expected < 5_000 { 1 } else { threads };
     let mut writer: tantivy::IndexWriter<TantivyDocument> =
         index.writer_with_num_threads(threads, threads * 60_000_000)?;
+    let mut stem_maker = StemMaker::default();
     for (ord, p) in passages.into_iter().enumerate() {
         let p = p.borrow();
         let mut doc = TantivyDocument::default();
@@ -212,6 +346,9 @@ fn write_passages<P: Borrow<Passage>>(
         doc.add_text(fields.keywords, &p.keywords);
         for kind in QuestionType::ALL.into_iter().filter(|k| k.matches(&p.text)) {
             doc.add_text(fields.facts, kind.name());
+        }
+        if store_stems {
+            doc.add_text(fields.stems, &*stem_maker.stems(p).0);
         }
         doc.add_text(
             fields.citation,
@@ -357,15 +494,17 @@ impl Snapshot<'_> {
         };
         top.into_iter()
             .filter_map(|(bm25, address)| {
+                let (passage, stems) = self.passage(address)?;
                 Some(Hit {
                     bm25,
-                    passage: self.passage(address)?,
+                    passage,
+                    stems,
                 })
             })
             .collect()
     }
 
-    fn passage(&self, address: DocAddress) -> Option<Arc<Passage>> {
+    fn passage(&self, address: DocAddress) -> Option<(Arc<Passage>, PassageStems)> {
         if let Some(passages) = &self.index.passages {
             let columns = self.ord_columns.get_or_init(|| {
                 self.searcher
@@ -378,7 +517,9 @@ impl Snapshot<'_> {
                 .get(address.segment_ord as usize)?
                 .as_ref()?
                 .first(address.doc_id)?;
-            return passages.get(ord as usize).cloned();
+            let (passage, stems) = passages.get(ord as usize)?;
+            let stems = stems.get_or_init(|| PassageStems::of(passage));
+            return Some((passage.clone(), stems.clone()));
         }
         let doc: TantivyDocument = self.searcher.doc(address).ok()?;
         let fields = self.index.fields;
@@ -391,13 +532,15 @@ impl Snapshot<'_> {
         let StoredCitations(citations) = serde_json::from_str(&text(fields.citation))
             .ok()
             .filter(|c: &StoredCitations| !c.0.is_empty())?;
-        Some(Arc::new(Passage {
+        let passage = Passage {
             doc_id: text(fields.doc_id),
             title: text(fields.title),
             section: text(fields.section),
             text: text(fields.text),
             keywords: text(fields.keywords),
             citations,
-        }))
+        };
+        let stems = PassageStems(text(fields.stems).into());
+        Some((Arc::new(passage), stems))
     }
 }

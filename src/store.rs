@@ -21,13 +21,45 @@ pub const MANIFEST: &str = "npq-bot-index.json";
 /// The file beside the index that lists its documents, so a start-up reads no guidance file.
 pub const DOCUMENTS: &str = "npq-bot-documents.json";
 /// Bumped whenever the index layout or text analysis changes, so old indexes are rebuilt.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Manifest {
     format: u32,
+    /// [`analysis_fingerprint`] when the index was built.
+    analysis: String,
     content_hash: String,
     passages: u64,
+}
+
+impl Manifest {
+    fn is_for(&self, content_hash: &str) -> bool {
+        self.format == FORMAT
+            && self.content_hash == content_hash
+            && self.analysis == analysis_fingerprint()
+    }
+}
+
+/// The stems of a fixed text and the stop words. The index holds stems (its terms, and the
+/// topic stems re-ranking reads): one made by other text analysis (a changed tokenizer,
+/// stemmer, filter or stop list) is rebuilt, even when nobody remembered to bump `FORMAT`.
+fn analysis_fingerprint() -> String {
+    const PROBE: &str =
+        "The NPQs' funding: £1,200 for SENCOs (NPQH+ and NPQLTD) in 2024\u{2013}25, \
+        per cent; teachers, leaders' leadership, assessing, assessed, assessment, organisation, \
+        organised, criticised, criticism, qualifications, Maths, café, naïve, ½, TRN/URN.";
+    let mut hasher = XxHash3_64::with_seed(0);
+    for token in crate::analysis::tokens(PROBE) {
+        hasher.write(token.stem.as_bytes());
+        hasher.write_u8(u8::from(crate::analysis::is_stop_stem(&token.stem)));
+    }
+    let mut stop: Vec<&str> = crate::analysis::stop_stems().collect();
+    stop.sort_unstable();
+    for stem in stop {
+        hasher.write(stem.as_bytes());
+        hasher.write_u8(0);
+    }
+    format!("{:016x}", hasher.finish())
 }
 
 /// The document list as kept beside the index: each distinct source once, cited by position.
@@ -146,7 +178,7 @@ fn read_manifest(index_dir: &Path) -> Option<Manifest> {
 /// True when the index in `index_dir` was built from exactly the current content of `knowledge_dir`.
 pub fn is_fresh(index_dir: &Path, knowledge_dir: &Path) -> anyhow::Result<bool> {
     let hash = content_hash(knowledge_dir)?;
-    Ok(read_manifest(index_dir).is_some_and(|m| m.format == FORMAT && m.content_hash == hash))
+    Ok(read_manifest(index_dir).is_some_and(|m| m.is_for(&hash)))
 }
 
 /// Opens the index in `index_dir` when it was built from the current content of
@@ -156,7 +188,7 @@ pub fn open(index_dir: &Path, knowledge_dir: &Path) -> anyhow::Result<Opened> {
     let Some(m) = read_manifest(index_dir) else {
         return Ok(Opened::Stale { content_hash });
     };
-    if m.format != FORMAT || m.content_hash != content_hash {
+    if !m.is_for(&content_hash) {
         return Ok(Opened::Stale { content_hash });
     }
     let documents = fs::read(index_dir.join(DOCUMENTS))
@@ -225,6 +257,7 @@ impl Building {
             .with_context(|| format!("cannot write {}", path.display()))?;
         let manifest = Manifest {
             format: FORMAT,
+            analysis: analysis_fingerprint(),
             content_hash: self.content_hash,
             passages: self.index.num_passages(),
         };

@@ -189,3 +189,38 @@ fn answers_from_the_disk_index_equal_answers_from_ram() {
         );
     }
 }
+
+#[test]
+fn the_stems_kept_for_ranking_are_those_of_the_passage_text() {
+    use npq_bot::analysis::{content_stems, sentences};
+    use npq_bot::search::PassageStems;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let generated = tmp.path().join("generated");
+    npq_bot::corpus::generate(&root().join("knowledge"), &generated, 600, 2).unwrap();
+    for dir in [root().join("knowledge"), generated] {
+        let knowledge = npq_bot::load_knowledge(&dir).unwrap();
+        for p in knowledge.passages() {
+            let stems = PassageStems::of(&p);
+            let owned = |it: &mut dyn Iterator<Item = &str>| -> Vec<String> {
+                it.map(str::to_string).collect()
+            };
+            assert_eq!(owned(&mut stems.section()), content_stems(&p.section));
+            assert_eq!(
+                owned(&mut stems.own()),
+                content_stems(&format!("{}\n{}", p.section, p.text))
+            );
+            assert_eq!(
+                owned(&mut stems.context()),
+                content_stems(&format!("{}\n{}", p.title, p.keywords))
+            );
+            let by_sentence: Vec<Vec<String>> =
+                stems.sentences().map(|s| owned(&mut { s })).collect();
+            let expected: Vec<Vec<String>> = sentences(&p.text)
+                .into_iter()
+                .map(|r| content_stems(&p.text[r]))
+                .collect();
+            assert_eq!(by_sentence, expected, "{} > {}", p.title, p.section);
+        }
+    }
+}
