@@ -115,8 +115,11 @@ struct RawIndex {
 #[serde(deny_unknown_fields, default)]
 struct RawDiscord {
     token: Option<SecretString>,
+    #[serde(deserialize_with = "ids")]
     guilds: Vec<u64>,
+    #[serde(deserialize_with = "ids")]
     allowed_guilds: Vec<u64>,
+    #[serde(deserialize_with = "ids")]
     allowed_channels: Vec<u64>,
     admin_role: Option<u64>,
     direct_messages: bool,
@@ -145,6 +148,49 @@ impl Default for RawDiscord {
     }
 }
 
+/// A list of Discord ids: a TOML array, or from the environment one id (`NPQ_BOT__DISCORD__GUILDS=123`,
+/// which the `config` crate reads as a number, not a list) or several separated by commas.
+fn ids<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Ids {
+        One(Id),
+        Many(Vec<Id>),
+    }
+    let parse = |id: Id| -> Result<Vec<u64>, D::Error> {
+        match id {
+            Id::Number(n) => Ok(vec![n]),
+            Id::Text(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    t.parse().map_err(|_| {
+                        serde::de::Error::custom(format!("`{t}` is not a Discord id (a number)"))
+                    })
+                })
+                .collect(),
+        }
+    };
+    let ids = match Ids::deserialize(deserializer)? {
+        Ids::One(id) => parse(id)?,
+        Ids::Many(list) => {
+            let mut all = Vec::new();
+            for id in list {
+                all.extend(parse(id)?);
+            }
+            all
+        }
+    };
+    Ok(ids)
+}
+
 /// A setting that is wrong, named by its key.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -157,6 +203,14 @@ pub enum ConfigError {
 impl Config {
     /// Reads `file` (optional when it is the default `bot.toml`) and the environment.
     pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_with(file, None)
+    }
+
+    /// `load`, reading the variables from `env` instead of the process environment when given.
+    fn load_with(
+        file: Option<&Path>,
+        env: Option<config::Map<String, String>>,
+    ) -> Result<Config, ConfigError> {
         let mut builder = config::Config::builder();
         match file {
             Some(path) => {
@@ -174,6 +228,7 @@ impl Config {
         }
         builder = builder.add_source(
             config::Environment::with_prefix(ENV_PREFIX)
+                .source(env)
                 .prefix_separator("__")
                 .separator("__")
                 .try_parsing(true)
@@ -322,6 +377,38 @@ mod tests {
         );
         assert_eq!(parse_shards("4-3/8"), None);
         assert_eq!(parse_shards("0-8/8"), None);
+    }
+
+    fn from_env(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let empty = tempfile::NamedTempFile::new().unwrap();
+        Config::load_with(Some(empty.path()), Some(env))
+    }
+
+    #[test]
+    fn id_lists_from_the_environment_take_one_id_or_several() {
+        let one = from_env(&[("NPQ_BOT__DISCORD__GUILDS", "1180000000000000100")]).unwrap();
+        assert_eq!(one.discord.guilds, vec![1180000000000000100]);
+        let many = from_env(&[
+            ("NPQ_BOT__DISCORD__ALLOWED_CHANNELS", "11,22, 33"),
+            ("NPQ_BOT__DISCORD__ALLOWED_GUILDS", "7"),
+        ])
+        .unwrap();
+        assert_eq!(many.discord.allowed_channels, vec![11, 22, 33]);
+        assert_eq!(many.discord.allowed_guilds, vec![7]);
+        let wrong = from_env(&[("NPQ_BOT__DISCORD__GUILDS", "12,abc")]).unwrap_err();
+        assert!(wrong.to_string().contains("discord.guilds"), "{wrong}");
+    }
+
+    #[test]
+    fn id_lists_in_a_file_are_arrays_of_numbers() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, b"[discord]\nguilds = [5, 6]\n").unwrap();
+        let config = Config::load_with(Some(file.path()), Some(Default::default())).unwrap();
+        assert_eq!(config.discord.guilds, vec![5, 6]);
     }
 
     #[test]

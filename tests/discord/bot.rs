@@ -957,3 +957,120 @@ async fn the_bot_shuts_down_cleanly_when_asked() {
         .expect("a clean shutdown is not an error");
     bot.fake.assert_no_violations();
 }
+
+/// `npq-bot serve` as its own process, logging everything (`RUST_LOG=trace`) through a whole
+/// session: registration, an answer, a 429, a dropped gateway and its RESUME (which carries the
+/// token), then SIGTERM. The process exits cleanly and the token is in none of its output.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
+    let fake = FakeDiscord::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let out_path = dir.path().join("stdout.txt");
+    let err_path = dir.path().join("stderr.txt");
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    let mut child = cmd
+        .current_dir(dir.path())
+        .args(["serve", "--knowledge"])
+        .arg(bundled_knowledge())
+        .env("DISCORD_TOKEN", fake.token())
+        .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
+        .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
+        .env("RUST_LOG", "trace")
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("npq-bot serve starts");
+
+    let logs = || {
+        std::fs::read_to_string(&err_path).unwrap_or_default()
+            + &std::fs::read_to_string(&out_path).unwrap_or_default()
+    };
+    if let Err(e) = fake
+        .wait_for_request(
+            |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
+            WAIT,
+        )
+        .await
+    {
+        let _ = child.kill();
+        panic!("the bot registers its commands: {e}\nlogs:\n{}", logs());
+    }
+    fake.rate_limit_next("POST", "/interactions/", 0.2, 1);
+    let ask = |question: &str| {
+        let id = fixtures::snowflake();
+        let interaction = fixtures::slash_command(
+            id,
+            &format!("token-{id}"),
+            Some(GUILD_ID),
+            CHANNEL_ID,
+            (USER_ID, USER_NAME),
+            Some(MEMBER_PERMISSIONS),
+            vec![],
+            "npq",
+            Some("ask"),
+            vec![("question", json!(question))],
+        );
+        (id, interaction)
+    };
+    let answered = |id: u64| {
+        let prefix = format!("/interactions/{id}/");
+        move |r: &RecordedRequest| {
+            r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300
+        }
+    };
+    let (id, interaction) = ask("how long is the NPQH");
+    fake.dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .unwrap();
+    fake.wait_for_request(answered(id), WAIT)
+        .await
+        .expect("the answer arrives after the 429");
+    fake.drop_connection_abruptly();
+    fake.wait_resume_count(1, WAIT)
+        .await
+        .expect("the bot resumes");
+    let (id, interaction) = ask("is the NPQH funded");
+    fake.dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .unwrap();
+    fake.wait_for_request(answered(id), WAIT)
+        .await
+        .expect("an answer after the resume");
+
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(status.success());
+    let mut exited = None;
+    for _ in 0..100 {
+        if let Some(status) = child.try_wait().unwrap() {
+            exited = Some(status);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let Some(exited) = exited else {
+        let _ = child.kill();
+        panic!("npq-bot serve did not stop within 10 s of SIGTERM");
+    };
+    let logs =
+        std::fs::read_to_string(&err_path).unwrap() + &std::fs::read_to_string(&out_path).unwrap();
+    assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
+    // The logs are real: the whole session is in them, at every level.
+    assert!(logs.contains("TRACE") && logs.contains("INFO"), "{logs}");
+    assert!(logs.lines().count() > 50, "{logs}");
+    assert!(logs.to_lowercase().contains("resum"), "the resume is logged: {logs}");
+    let token = fake.token();
+    let secret = token.rsplit('.').next().unwrap();
+    assert!(
+        !logs.contains(token) && !logs.contains(secret),
+        "the token (or its secret part) is in the logs"
+    );
+    fake.assert_no_violations();
+}
