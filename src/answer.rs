@@ -107,21 +107,6 @@ pub struct DocumentInfo {
     pub passages: usize,
 }
 
-impl DocumentInfo {
-    /// One entry per document of `knowledge`, in its order, with its count of `passages`.
-    pub fn list(knowledge: &Knowledge, passages: &[Passage]) -> Vec<DocumentInfo> {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for p in passages {
-            *counts.entry(p.doc_id.as_str()).or_default() += 1;
-        }
-        let mut lister = DocumentLister::default();
-        for d in &knowledge.documents {
-            lister.add(d, counts.get(d.id.as_str()).copied().unwrap_or(0));
-        }
-        lister.finish()
-    }
-}
-
 /// Builds the document list one document at a time, sharing each distinct source.
 #[derive(Debug, Default)]
 pub struct DocumentLister {
@@ -181,12 +166,16 @@ struct Scored {
 }
 
 impl Engine {
-    /// Indexes `knowledge` in RAM.
-    pub fn new(knowledge: &Knowledge, settings: Settings) -> tantivy::Result<Engine> {
-        let passages = knowledge.passages();
-        let documents = DocumentInfo::list(knowledge, &passages);
+    /// Indexes `knowledge` in RAM. Each document is dropped as soon as its passages are made,
+    /// so a large folder is not held twice while it is indexed.
+    pub fn new(mut knowledge: Knowledge, settings: Settings) -> tantivy::Result<Engine> {
+        let mut lister = DocumentLister::default();
+        let passages: Vec<Passage> = knowledge
+            .drain_passages(|doc, n| lister.add(doc, n))
+            .collect();
+        let documents = lister.finish();
         let index = SearchIndex::in_ram(passages)?;
-        Ok(Engine::with_index(knowledge, documents, index, settings))
+        Ok(Engine::with_index(&knowledge, documents, index, settings))
     }
 
     /// Answers from an index built elsewhere (for example on disk) over the documents listed

@@ -230,16 +230,22 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
         println!("{errors} error(s), {warnings} warning(s): fix the errors above, then run `npq-bot check` again");
         return Ok(ExitCode::from(1));
     }
-    let k = &loaded.knowledge;
+    let k = loaded.knowledge;
+    let (documents, sources, programmes, terms) = (
+        k.documents.len(),
+        k.source_count(),
+        k.programmes.len(),
+        k.glossary.term_count(),
+    );
     let started = Instant::now();
     let engine = Engine::new(k, Default::default()).context("cannot index the knowledge")?;
     println!(
         "ok: {} documents, {} passages, {} sources, {} programmes, {} glossary terms, {} warning(s); indexed in {:.1} ms",
-        k.documents.len(),
+        documents,
         engine.num_passages(),
-        k.source_count(),
-        k.programmes.len(),
-        k.glossary.term_count(),
+        sources,
+        programmes,
+        terms,
         warnings,
         started.elapsed().as_secs_f64() * 1000.0
     );

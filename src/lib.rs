@@ -45,7 +45,7 @@ pub fn open_engine(
 ) -> anyhow::Result<Engine> {
     let Some(path) = index_path else {
         let knowledge = load_knowledge(dir)?;
-        return Engine::new(&knowledge, settings)
+        return Engine::new(knowledge, settings)
             .with_context(|| format!("cannot index {}", dir.display()));
     };
     let content_hash = match store::open(path, dir)? {

@@ -34,7 +34,8 @@ fn bundled() -> &'static Bundled {
             snippet_chars: 60,
             ..Settings::default()
         };
-        let short_snippets = Engine::new(&knowledge, short).expect("the bundled knowledge indexes");
+        let short_snippets =
+            Engine::new(knowledge.clone(), short).expect("the bundled knowledge indexes");
         Bundled {
             engine,
             short_snippets,

@@ -331,7 +331,7 @@ mod tests {
             programmes,
             ..Knowledge::default()
         };
-        let engine = crate::Engine::new(&knowledge, crate::Settings::default()).unwrap();
+        let engine = crate::Engine::new(knowledge, crate::Settings::default()).unwrap();
         let choices = serde_json::to_value(programme_choices(&engine, "npq")).unwrap();
         let choices = choices.as_array().unwrap();
         assert_eq!(choices.len(), 25);

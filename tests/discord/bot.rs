@@ -1065,7 +1065,10 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
     // The logs are real: the whole session is in them, at every level.
     assert!(logs.contains("TRACE") && logs.contains("INFO"), "{logs}");
     assert!(logs.lines().count() > 50, "{logs}");
-    assert!(logs.to_lowercase().contains("resum"), "the resume is logged: {logs}");
+    assert!(
+        logs.to_lowercase().contains("resum"),
+        "the resume is logged: {logs}"
+    );
     let token = fake.token();
     let secret = token.rsplit('.').next().unwrap();
     assert!(
