@@ -309,6 +309,14 @@ fn re(cell: &'static OnceLock<Regex>, pattern: &str) -> &'static Regex {
 }
 
 impl QuestionType {
+    /// This kind's bit in a set of kinds: 1, 2, 4 or 8, in the order of [`QuestionType::ALL`].
+    pub fn bit(self) -> u8 {
+        1 << QuestionType::ALL
+            .iter()
+            .position(|&k| k == self)
+            .expect("every kind is in ALL")
+    }
+
     pub const ALL: [QuestionType; 4] = [
         QuestionType::Duration,
         QuestionType::Money,

@@ -415,7 +415,9 @@ impl Engine {
                 let own = Words::from_stems(hit.stems.own(), &lookup);
                 // The document's title and keywords are shared by all its sections: they count less.
                 let context = Words::from_stems(hit.stems.context(), &lookup);
-                let fact = if qtypes.iter().any(|q| q.matches(&p.text)) {
+                let states =
+                    |q: &QuestionType| hit.stems.states(*q).unwrap_or_else(|| q.matches(&p.text));
+                let fact = if qtypes.iter().any(states) {
                     fact_weight
                 } else {
                     0.0
@@ -663,7 +665,15 @@ fn snippet(
                     .map(|c| credit(&c.concept, &words))
                     .collect()
             };
-            (credits, qtypes.iter().any(|q| q.matches(&text[r.clone()])))
+            let states = |q: &QuestionType| {
+                (if made {
+                    stems.sentence_states(i, *q)
+                } else {
+                    None
+                })
+                .unwrap_or_else(|| q.matches(&text[r.clone()]))
+            };
+            (credits, qtypes.iter().any(states))
         })
         .collect();
     let gain = |credits: &[f32], has_fact: bool, covered: &[f32], fact_seen: bool| -> f32 {

@@ -22,10 +22,9 @@ use crate::knowledge::{Passage, Source};
 #[derive(Debug, Clone, Copy)]
 struct Fields {
     ord: Field,
-    /// Title, section, text and keywords together: searched, and the source of word statistics.
+    /// Title, section (twice: a word in the heading counts more), text and keywords together:
+    /// searched, and the source of word statistics.
     all: Field,
-    /// Title and section: matches here add to the score.
-    heading: Field,
     doc_id: Field,
     title: Field,
     section: Field,
@@ -48,8 +47,7 @@ impl Fields {
         );
         let fields = Fields {
             ord: builder.add_u64_field("ord", FAST),
-            all: builder.add_text_field("all", indexed.clone()),
-            heading: builder.add_text_field("heading", indexed),
+            all: builder.add_text_field("all", indexed),
             doc_id: builder.add_text_field("doc_id", STORED),
             title: builder.add_text_field("title", STORED),
             section: builder.add_text_field("section", STORED),
@@ -67,7 +65,6 @@ impl Fields {
         Ok(Fields {
             ord: f("ord")?,
             all: f("all")?,
-            heading: f("heading")?,
             doc_id: f("doc_id")?,
             title: f("title")?,
             section: f("section")?,
@@ -138,6 +135,33 @@ impl PassageStems {
     pub fn context(&self) -> Stems<'_> {
         Stems(self.list(2))
     }
+
+    /// The kinds of fact stated ([`fact_mask`]): by the whole text first, then by each
+    /// sentence. `None` for stems made without them.
+    fn facts(&self) -> Option<&[u8]> {
+        let list = self.list(3).as_bytes();
+        (!list.is_empty()).then_some(list)
+    }
+
+    /// Whether the passage's text states a fact of `kind` (a duration, an amount...); `None`
+    /// when the stems do not say.
+    pub fn states(&self, kind: QuestionType) -> Option<bool> {
+        Some(self.facts()?[0] & kind.bit() != 0)
+    }
+
+    /// Whether sentence `i` of the text states a fact of `kind`; `None` when the stems do not say.
+    pub fn sentence_states(&self, i: usize, kind: QuestionType) -> Option<bool> {
+        Some(self.facts()?.get(i + 1)? & kind.bit() != 0)
+    }
+}
+
+/// The kinds of fact `text` states, one bit per [`QuestionType`] above `@` (0x40), so that each
+/// mask is a printable ASCII character from `@` to `O`.
+fn fact_mask(text: &str) -> u8 {
+    QuestionType::ALL
+        .into_iter()
+        .filter(|k| k.matches(text))
+        .fold(b'@', |mask, k| mask | k.bit())
 }
 
 /// The stems of one list of [`PassageStems`]. A plain loop over bytes finds their ends: stems
@@ -185,16 +209,21 @@ impl StemMaker {
         let context = self.context.as_ref().map_or("", |(_, _, stems)| stems);
         // Words never cross from one sentence into the next either.
         let mut text = String::new();
+        let mut facts = vec![fact_mask(&p.text)];
         for range in analysis::sentences(&p.text) {
-            text.push_str(&topic_stems(&p.text[range]));
+            text.push_str(&topic_stems(&p.text[range.clone()]));
             text.push(SENTENCE_END);
+            facts.push(fact_mask(&p.text[range]));
         }
+        let facts = String::from_utf8(facts).expect("fact masks are ASCII");
         let mut out = String::with_capacity(section.len() + text.len() + context.len() + 3);
         out.push_str(&section);
         out.push(LIST_END);
         out.push_str(&text);
         out.push(LIST_END);
         out.push_str(context);
+        out.push(LIST_END);
+        out.push_str(&facts);
         out.push(LIST_END);
         PassageStems(out.into())
     }
@@ -313,13 +342,14 @@ impl SearchIndex {
 struct StoredCitations(#[serde(with = "crate::knowledge::source::with_ids")] Vec<Source>);
 
 /// Indexes `passages` (about `expected` of them) in order: a passage's `ord` is its position.
-/// With `store_stems`, each passage's [`PassageStems`] are kept in the index's store.
+/// With `store`, each passage (and its [`PassageStems`]) is kept in the index's store, for an
+/// index on disk; an index in RAM has the passages in memory already.
 fn write_passages<P: Borrow<Passage>>(
     index: &Index,
     fields: Fields,
     passages: impl IntoIterator<Item = P>,
     expected: usize,
-    store_stems: bool,
+    store: bool,
 ) -> tantivy::Result<()> {
     let threads = std::thread::available_parallelism()
         .map(|n| n.get())
@@ -336,25 +366,34 @@ fn write_passages<P: Borrow<Passage>>(
         doc.add_u64(fields.ord, ord as u64);
         doc.add_text(
             fields.all,
-            format!("{}\n{}\n{}\n{}", p.title, p.section, p.text, p.keywords),
+            format!(
+                "{}\n{}\n{}\n{}\n{}",
+                p.title, p.section, p.section, p.text, p.keywords
+            ),
         );
-        doc.add_text(fields.heading, format!("{}\n{}", p.title, p.section));
-        doc.add_text(fields.doc_id, &p.doc_id);
-        doc.add_text(fields.title, &p.title);
-        doc.add_text(fields.section, &p.section);
-        doc.add_text(fields.text, &p.text);
-        doc.add_text(fields.keywords, &p.keywords);
-        for kind in QuestionType::ALL.into_iter().filter(|k| k.matches(&p.text)) {
-            doc.add_text(fields.facts, kind.name());
+        let mask = if store {
+            let stems = stem_maker.stems(p);
+            let mask = stems.facts().map_or_else(|| fact_mask(&p.text), |f| f[0]);
+            doc.add_text(fields.stems, &*stems.0);
+            doc.add_text(fields.doc_id, &p.doc_id);
+            doc.add_text(fields.title, &p.title);
+            doc.add_text(fields.section, &p.section);
+            doc.add_text(fields.text, &p.text);
+            doc.add_text(fields.keywords, &p.keywords);
+            doc.add_text(
+                fields.citation,
+                serde_json::to_string(&StoredCitations(p.citations.clone()))
+                    .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?,
+            );
+            mask
+        } else {
+            fact_mask(&p.text)
+        };
+        for (i, kind) in QuestionType::ALL.into_iter().enumerate() {
+            if mask & (1 << i) != 0 {
+                doc.add_text(fields.facts, kind.name());
+            }
         }
-        if store_stems {
-            doc.add_text(fields.stems, &*stem_maker.stems(p).0);
-        }
-        doc.add_text(
-            fields.citation,
-            serde_json::to_string(&StoredCitations(p.citations.clone()))
-                .map_err(|e| tantivy::TantivyError::InvalidArgument(e.to_string()))?,
-        );
         writer.add_document(doc)?;
     }
     writer.commit()?;
@@ -464,7 +503,7 @@ impl Snapshot<'_> {
         let fields = self.index.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (stem, weight) in stems {
-            for (field, boost) in [(fields.all, 1.0f32), (fields.heading, 0.5)] {
+            for (field, boost) in [(fields.all, 1.0f32)] {
                 let term = TermQuery::new(
                     Term::from_field_text(field, stem),
                     IndexRecordOption::WithFreqs,

@@ -192,7 +192,7 @@ fn answers_from_the_disk_index_equal_answers_from_ram() {
 
 #[test]
 fn the_stems_kept_for_ranking_are_those_of_the_passage_text() {
-    use npq_bot::analysis::{content_stems, sentences};
+    use npq_bot::analysis::{content_stems, sentences, QuestionType};
     use npq_bot::search::PassageStems;
 
     let tmp = tempfile::tempdir().unwrap();
@@ -221,6 +221,15 @@ fn the_stems_kept_for_ranking_are_those_of_the_passage_text() {
                 .map(|r| content_stems(&p.text[r]))
                 .collect();
             assert_eq!(by_sentence, expected, "{} > {}", p.title, p.section);
+            // The kinds of fact stated (a duration, an amount...), for the whole text and for
+            // each sentence, are those the question types' own tests find.
+            for kind in QuestionType::ALL {
+                assert_eq!(stems.states(kind), Some(kind.matches(&p.text)), "{kind:?}");
+                for (i, r) in sentences(&p.text).into_iter().enumerate() {
+                    let says = kind.matches(&p.text[r]);
+                    assert_eq!(stems.sentence_states(i, kind), Some(says), "{kind:?} {i}");
+                }
+            }
         }
     }
 }
