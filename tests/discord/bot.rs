@@ -86,50 +86,16 @@ impl Bot {
         sub: &str,
         options: Vec<(&str, Value)>,
     ) -> u64 {
-        let id = fixtures::snowflake();
-        let token = format!("token-{id}");
-        let interaction = fixtures::slash_command(
-            id,
-            &token,
-            Some(GUILD_ID),
-            CHANNEL_ID,
-            user,
-            Some(permissions),
-            vec![],
-            command,
-            Some(sub),
-            options,
-        );
-        self.fake
-            .dispatch("INTERACTION_CREATE", interaction)
-            .await
-            .expect("dispatched");
-        id
+        slash(&self.fake, user, permissions, command, sub, options).await
     }
 
     async fn ask(&self, question: &str) -> u64 {
-        self.slash(
-            (USER_ID, USER_NAME),
-            MEMBER_PERMISSIONS,
-            "npq",
-            "ask",
-            vec![("question", json!(question))],
-        )
-        .await
+        ask(&self.fake, question).await
     }
 
     /// The first successful callback for interaction `id`.
     async fn callback(&self, id: u64) -> Value {
-        let prefix = format!("/interactions/{id}/");
-        let r = self
-            .fake
-            .wait_for_request(
-                |r| r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300,
-                WAIT,
-            )
-            .await
-            .expect("the bot answers the interaction");
-        r.body.expect("a callback has a body")
+        callback(&self.fake, id).await
     }
 
     /// The first follow-up message for interaction `id` (sent after a deferral).
@@ -164,6 +130,62 @@ impl Drop for Bot {
             task.abort();
         }
     }
+}
+
+/// Sends a slash command from `user` with `permissions` to the bot connected to `fake`, and
+/// returns its interaction id.
+async fn slash(
+    fake: &FakeDiscord,
+    user: (u64, &str),
+    permissions: &str,
+    command: &str,
+    sub: &str,
+    options: Vec<(&str, Value)>,
+) -> u64 {
+    let id = fixtures::snowflake();
+    let token = format!("token-{id}");
+    let interaction = fixtures::slash_command(
+        id,
+        &token,
+        Some(GUILD_ID),
+        CHANNEL_ID,
+        user,
+        Some(permissions),
+        vec![],
+        command,
+        Some(sub),
+        options,
+    );
+    fake.dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .expect("dispatched");
+    id
+}
+
+/// `/npq ask question:<question>` from an ordinary member.
+async fn ask(fake: &FakeDiscord, question: &str) -> u64 {
+    slash(
+        fake,
+        (USER_ID, USER_NAME),
+        MEMBER_PERMISSIONS,
+        "npq",
+        "ask",
+        vec![("question", json!(question))],
+    )
+    .await
+}
+
+/// The first successful callback for interaction `id`.
+async fn callback(fake: &FakeDiscord, id: u64) -> Value {
+    let prefix = format!("/interactions/{id}/");
+    let r = fake
+        .wait_for_request(
+            |r| r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300,
+            WAIT,
+        )
+        .await
+        .expect("the bot answers the interaction");
+    r.body.expect("a callback has a body")
 }
 
 fn embed(body: &Value) -> &Value {
@@ -958,6 +980,16 @@ async fn the_bot_shuts_down_cleanly_when_asked() {
     bot.fake.assert_no_violations();
 }
 
+/// A child process, killed if a test fails before stopping it.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// `npq-bot serve` as its own process, logging everything (`RUST_LOG=trace`) through a whole
 /// session: registration, an answer, a 429, a dropped gateway and its RESUME (which carries the
 /// token), then SIGTERM. The process exits cleanly and the token is in none of its output.
@@ -973,18 +1005,19 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
             cmd.env_remove(key);
         }
     }
-    let mut child = cmd
-        .current_dir(dir.path())
-        .args(["serve", "--knowledge"])
-        .arg(bundled_knowledge())
-        .env("DISCORD_TOKEN", fake.token())
-        .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
-        .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
-        .env("RUST_LOG", "trace")
-        .stdout(std::fs::File::create(&out_path).unwrap())
-        .stderr(std::fs::File::create(&err_path).unwrap())
-        .spawn()
-        .expect("npq-bot serve starts");
+    let mut child = Reaped(
+        cmd.current_dir(dir.path())
+            .args(["serve", "--knowledge"])
+            .arg(bundled_knowledge())
+            .env("DISCORD_TOKEN", fake.token())
+            .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
+            .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
+            .env("RUST_LOG", "trace")
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .expect("npq-bot serve starts"),
+    );
 
     let logs = || {
         std::fs::read_to_string(&err_path).unwrap_or_default()
@@ -997,70 +1030,35 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
         )
         .await
     {
-        let _ = child.kill();
         panic!("the bot registers its commands: {e}\nlogs:\n{}", logs());
     }
     fake.rate_limit_next("POST", "/interactions/", 0.2, 1);
-    let ask = |question: &str| {
-        let id = fixtures::snowflake();
-        let interaction = fixtures::slash_command(
-            id,
-            &format!("token-{id}"),
-            Some(GUILD_ID),
-            CHANNEL_ID,
-            (USER_ID, USER_NAME),
-            Some(MEMBER_PERMISSIONS),
-            vec![],
-            "npq",
-            Some("ask"),
-            vec![("question", json!(question))],
-        );
-        (id, interaction)
-    };
-    let answered = |id: u64| {
-        let prefix = format!("/interactions/{id}/");
-        move |r: &RecordedRequest| {
-            r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300
-        }
-    };
-    let (id, interaction) = ask("how long is the NPQH");
-    fake.dispatch("INTERACTION_CREATE", interaction)
-        .await
-        .unwrap();
-    fake.wait_for_request(answered(id), WAIT)
-        .await
-        .expect("the answer arrives after the 429");
+    let id = ask(&fake, "how long is the NPQH").await;
+    assert!(text_of(embed(&callback(&fake, id).await)).contains("months"));
     fake.drop_connection_abruptly();
     fake.wait_resume_count(1, WAIT)
         .await
         .expect("the bot resumes");
-    let (id, interaction) = ask("is the NPQH funded");
-    fake.dispatch("INTERACTION_CREATE", interaction)
-        .await
-        .unwrap();
-    fake.wait_for_request(answered(id), WAIT)
-        .await
-        .expect("an answer after the resume");
+    let id = ask(&fake, "is the NPQH funded").await;
+    callback(&fake, id).await;
 
     let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &child.0.id().to_string()])
         .status()
         .expect("kill runs");
     assert!(status.success());
     let mut exited = None;
     for _ in 0..100 {
-        if let Some(status) = child.try_wait().unwrap() {
+        if let Some(status) = child.0.try_wait().unwrap() {
             exited = Some(status);
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let Some(exited) = exited else {
-        let _ = child.kill();
         panic!("npq-bot serve did not stop within 10 s of SIGTERM");
     };
-    let logs =
-        std::fs::read_to_string(&err_path).unwrap() + &std::fs::read_to_string(&out_path).unwrap();
+    let logs = logs();
     assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
     // The logs are real: the whole session is in them, at every level.
     assert!(logs.contains("TRACE") && logs.contains("INFO"), "{logs}");
