@@ -15,7 +15,7 @@ use npq_bot::config::Config;
 use crate::fake::{FakeDiscord, RecordedRequest};
 use crate::fixtures::{
     self, UserFixture, ADMIN_PERMISSIONS, BOT_ID, BOT_NAME, CHANNEL_ID, GUILD_ID,
-    MEMBER_PERMISSIONS, USER_ID, USER_NAME,
+    MEMBER_PERMISSIONS, THREAD_ID, USER_ID, USER_NAME,
 };
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -535,6 +535,37 @@ async fn a_mention_in_a_channel_gets_a_reply_and_bots_are_ignored() {
         1,
         "the other bot's message was ignored"
     );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_in_a_thread_of_an_allowed_channel_gets_a_reply_there() {
+    let bot = Bot::start(|c| c.discord.allowed_channels = vec![CHANNEL_ID]).await;
+    let message_id = fixtures::snowflake();
+    let question = fixtures::message_create(
+        message_id,
+        THREAD_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> how long is the NPQH?"),
+        vec![UserFixture::bot(BOT_ID, BOT_NAME)],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", question).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{THREAD_ID}/messages")),
+            WAIT,
+        )
+        .await
+        .expect("the thread is served because its channel is allowed");
+    let body = sent.body.unwrap();
+    assert_eq!(
+        body["message_reference"]["message_id"],
+        json!(message_id.to_string())
+    );
+    assert!(text_of(embed(&body)).contains("months"));
+    assert_pings_nobody(&body);
     bot.finish();
 }
 

@@ -1399,6 +1399,7 @@ fn answer(
             let in_guild = config.guilds.iter().find_map(|g| {
                 g.channel_objects()
                     .into_iter()
+                    .chain(g.thread_objects())
                     .find(|c| snowflake_field(c, "id") == Some(channel_id))
             });
             let dm = state

@@ -15,6 +15,8 @@ pub const BOT_ID: u64 = APP_ID;
 pub const BOT_NAME: &str = "npq-bot";
 pub const GUILD_ID: u64 = 1_180_000_000_000_000_100;
 pub const CHANNEL_ID: u64 = 1_180_000_000_000_000_200;
+/// A public thread in `CHANNEL_ID`.
+pub const THREAD_ID: u64 = 1_180_000_000_000_000_201;
 pub const OWNER_ID: u64 = 1_180_000_000_000_000_300;
 pub const USER_ID: u64 = 1_180_000_000_000_000_301;
 pub const USER_NAME: &str = "ateacher";
@@ -173,6 +175,8 @@ pub struct MemberFixture {
 pub struct ChannelFixture {
     pub id: u64,
     pub name: String,
+    /// For a public thread, the channel it is in.
+    pub thread_of: Option<u64>,
 }
 
 /// Everything the fake needs to describe a guild in GUILD_CREATE and the REST answers about it.
@@ -202,10 +206,18 @@ impl GuildFixture {
                 permissions: MEMBER_PERMISSIONS.into(),
                 position: 1,
             }],
-            channels: vec![ChannelFixture {
-                id: CHANNEL_ID,
-                name: "npq-questions".into(),
-            }],
+            channels: vec![
+                ChannelFixture {
+                    id: CHANNEL_ID,
+                    name: "npq-questions".into(),
+                    thread_of: None,
+                },
+                ChannelFixture {
+                    id: THREAD_ID,
+                    name: "NPQH cohort 2026".into(),
+                    thread_of: Some(CHANNEL_ID),
+                },
+            ],
             members: vec![
                 MemberFixture {
                     user: UserFixture::human(OWNER_ID, "headteacher"),
@@ -230,6 +242,7 @@ impl GuildFixture {
             channels: vec![ChannelFixture {
                 id: channel_id,
                 name: "general".into(),
+                thread_of: None,
             }],
             members: vec![MemberFixture {
                 user: UserFixture::human(owner_id, "owner"),
@@ -275,11 +288,29 @@ impl GuildFixture {
             .map(|m| member(&m.user, &m.roles, &self.joined_at, None))
     }
 
+    /// The guild's channels, threads left out (GET /guilds/{id}/channels lists no threads).
     pub fn channel_objects(&self) -> Vec<Value> {
         self.channels
             .iter()
+            .filter(|c| c.thread_of.is_none())
             .enumerate()
             .map(|(position, c)| guild_text_channel(c.id, self.id, &c.name, position as u16))
+            .collect()
+    }
+
+    /// The guild's active threads.
+    pub fn thread_objects(&self) -> Vec<Value> {
+        self.channels
+            .iter()
+            .filter_map(|c| {
+                Some(public_thread(
+                    c.id,
+                    self.id,
+                    &c.name,
+                    c.thread_of?,
+                    self.owner_id,
+                ))
+            })
             .collect()
     }
 }
@@ -352,6 +383,30 @@ pub fn guild_text_channel(id: u64, guild_id: u64, name: &str, position: u16) -> 
     })
 }
 
+/// A public thread channel object (type 11) in channel `parent`.
+pub fn public_thread(id: u64, guild_id: u64, name: &str, parent: u64, owner: u64) -> Value {
+    json!({
+        "id": id.to_string(),
+        "type": 11,
+        "guild_id": guild_id.to_string(),
+        "name": name,
+        "parent_id": parent.to_string(),
+        "owner_id": owner.to_string(),
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "total_message_sent": 0,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": false,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": "2025-09-01T08:00:00.000000+00:00",
+            "locked": false,
+        },
+    })
+}
+
 /// A DM channel object, as POST /users/@me/channels answers it.
 pub fn dm_channel(id: u64, recipient: &UserFixture) -> Value {
     json!({
@@ -387,7 +442,7 @@ pub fn guild_create(guild: &GuildFixture, bot: &UserFixture) -> Value {
         "voice_states": [],
         "members": members,
         "channels": guild.channel_objects(),
-        "threads": [],
+        "threads": guild.thread_objects(),
         "presences": [],
         "stage_instances": [],
         "guild_scheduled_events": [],
