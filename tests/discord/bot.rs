@@ -1011,13 +1011,78 @@ async fn the_bot_shuts_down_cleanly_when_asked() {
     bot.fake.assert_no_violations();
 }
 
-/// A child process, killed if a test fails before stopping it.
-struct Reaped(std::process::Child);
+/// `npq-bot serve` as its own process, connected to a fake Discord, its output kept in files.
+/// Killed if a test fails before stopping it.
+struct Served {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+}
 
-impl Drop for Reaped {
+impl Served {
+    /// Starts the process with `RUST_LOG=trace` and waits until it has registered its commands.
+    async fn start(fake: &FakeDiscord) -> Served {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        let child = cmd
+            .current_dir(dir.path())
+            .args(["serve", "--knowledge"])
+            .arg(bundled_knowledge())
+            .env("DISCORD_TOKEN", fake.token())
+            .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
+            .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
+            .env("RUST_LOG", "trace")
+            .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
+            .spawn()
+            .expect("npq-bot serve starts");
+        let served = Served { child, dir };
+        if let Err(e) = fake
+            .wait_for_request(
+                |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
+                WAIT,
+            )
+            .await
+        {
+            panic!(
+                "the bot registers its commands: {e}\nlogs:\n{}",
+                served.logs()
+            );
+        }
+        served
+    }
+
+    /// Everything the process has written to standard error and output.
+    fn logs(&self) -> String {
+        let read = |name: &str| std::fs::read_to_string(self.dir.path().join(name));
+        read("stderr.txt").unwrap_or_default() + &read("stdout.txt").unwrap_or_default()
+    }
+
+    /// Sends `signal` (as `kill` names it) and waits up to 10 s for the process to exit.
+    async fn stop_with(&mut self, signal: &str) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("npq-bot serve did not stop within 10 s of SIG{signal}");
+    }
+}
+
+impl Drop for Served {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -1027,42 +1092,7 @@ impl Drop for Reaped {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
     let fake = FakeDiscord::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let out_path = dir.path().join("stdout.txt");
-    let err_path = dir.path().join("stderr.txt");
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
-    for (key, _) in std::env::vars() {
-        if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
-            cmd.env_remove(key);
-        }
-    }
-    let mut child = Reaped(
-        cmd.current_dir(dir.path())
-            .args(["serve", "--knowledge"])
-            .arg(bundled_knowledge())
-            .env("DISCORD_TOKEN", fake.token())
-            .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
-            .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
-            .env("RUST_LOG", "trace")
-            .stdout(std::fs::File::create(&out_path).unwrap())
-            .stderr(std::fs::File::create(&err_path).unwrap())
-            .spawn()
-            .expect("npq-bot serve starts"),
-    );
-
-    let logs = || {
-        std::fs::read_to_string(&err_path).unwrap_or_default()
-            + &std::fs::read_to_string(&out_path).unwrap_or_default()
-    };
-    if let Err(e) = fake
-        .wait_for_request(
-            |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
-            WAIT,
-        )
-        .await
-    {
-        panic!("the bot registers its commands: {e}\nlogs:\n{}", logs());
-    }
+    let mut served = Served::start(&fake).await;
     fake.rate_limit_next("POST", "/interactions/", 0.2, 1);
     let id = ask(&fake, "how long is the NPQH").await;
     assert!(text_of(embed(&callback(&fake, id).await)).contains("months"));
@@ -1073,23 +1103,8 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
     let id = ask(&fake, "is the NPQH funded").await;
     callback(&fake, id).await;
 
-    let status = std::process::Command::new("kill")
-        .args(["-TERM", &child.0.id().to_string()])
-        .status()
-        .expect("kill runs");
-    assert!(status.success());
-    let mut exited = None;
-    for _ in 0..100 {
-        if let Some(status) = child.0.try_wait().unwrap() {
-            exited = Some(status);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let Some(exited) = exited else {
-        panic!("npq-bot serve did not stop within 10 s of SIGTERM");
-    };
-    let logs = logs();
+    let exited = served.stop_with("TERM").await;
+    let logs = served.logs();
     assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
     // The logs are real: the whole session is in them, at every level.
     assert!(logs.contains("TRACE") && logs.contains("INFO"), "{logs}");
@@ -1103,6 +1118,22 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
     assert!(
         !logs.contains(token) && !logs.contains(secret),
         "the token (or its secret part) is in the logs"
+    );
+    fake.assert_no_violations();
+}
+
+/// Ctrl-C (SIGINT) stops `npq-bot serve` as cleanly as SIGTERM.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_serve_cleanly() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start(&fake).await;
+    let id = ask(&fake, "how long is the NPQH").await;
+    callback(&fake, id).await;
+    let exited = served.stop_with("INT").await;
+    assert!(
+        exited.success(),
+        "exit {exited:?}; logs:\n{}",
+        served.logs()
     );
     fake.assert_no_violations();
 }
