@@ -187,12 +187,15 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs go to standard error, filtered by RUST_LOG (default: `default`).
+/// Logs go to standard error, filtered by RUST_LOG (default: `default`), in colour only on a
+/// terminal: a log file or journal gets plain text.
 fn init_tracing(default: &str) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .with_target(false)
         .try_init();

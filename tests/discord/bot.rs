@@ -1113,6 +1113,15 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
         logs.to_lowercase().contains("resum"),
         "the resume is logged: {logs}"
     );
+    assert!(!logs.contains('\u{1b}'), "no colour codes in a log file");
+    // One info line per question answered, naming no user.
+    let info: Vec<&str> = logs.lines().filter(|l| l.contains(" INFO ")).collect();
+    let answered = info.iter().filter(|l| l.contains("question answered"));
+    assert_eq!(answered.count(), 2, "{info:#?}");
+    assert!(
+        info.iter().all(|l| !l.contains(&USER_ID.to_string())),
+        "{info:#?}"
+    );
     let token = fake.token();
     let secret = token.rsplit('.').next().unwrap();
     assert!(
