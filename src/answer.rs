@@ -415,9 +415,7 @@ impl Engine {
                 let own = Words::from_stems(hit.stems.own(), &lookup);
                 // The document's title and keywords are shared by all its sections: they count less.
                 let context = Words::from_stems(hit.stems.context(), &lookup);
-                let states =
-                    |q: &QuestionType| hit.stems.states(*q).unwrap_or_else(|| q.matches(&p.text));
-                let fact = if qtypes.iter().any(states) {
+                let fact = if qtypes.iter().any(|q| hit.stems.states(*q)) {
                     fact_weight
                 } else {
                     0.0
@@ -468,31 +466,17 @@ impl Engine {
 
 /// The topic words of a text with their positions (stop words left out), to find words and
 /// phrases in it.
-struct Words<K> {
-    positions: HashMap<K, Vec<usize>, BuildHasherDefault<Fnv>>,
+#[derive(Default)]
+struct Words<'a> {
+    positions: HashMap<&'a str, Vec<usize>, BuildHasherDefault<Fnv>>,
     /// How many topic words the text has.
     len: usize,
 }
 
-impl Words<String> {
-    fn new(text: &str) -> Words<String> {
-        let mut positions: HashMap<String, Vec<usize>, _> = HashMap::default();
-        let content = analysis::tokens(text)
-            .into_iter()
-            .filter(|t| !is_stop_stem(&t.stem));
-        let mut len = 0;
-        for (i, t) in content.enumerate() {
-            positions.entry(t.stem).or_default().push(i);
-            len = i + 1;
-        }
-        Words { positions, len }
-    }
-}
-
-impl<'a> Words<&'a str> {
+impl<'a> Words<'a> {
     /// The words of topic stems made earlier ([`crate::search::PassageStems`]), keeping the
     /// positions of only the `wanted` ones: nothing else is looked up.
-    fn from_stems(stems: impl Iterator<Item = &'a str>, wanted: &Wanted) -> Words<&'a str> {
+    fn from_stems(stems: impl Iterator<Item = &'a str>, wanted: &Wanted) -> Words<'a> {
         let mut positions: HashMap<&str, Vec<usize>, _> = HashMap::default();
         let mut len = 0;
         for (i, stem) in stems.enumerate() {
@@ -503,9 +487,7 @@ impl<'a> Words<&'a str> {
         }
         Words { positions, len }
     }
-}
 
-impl<K: std::borrow::Borrow<str> + std::hash::Hash + Eq> Words<K> {
     /// True when the stems occur in order, each at most one word after the previous.
     fn has(&self, stems: &[String]) -> bool {
         let Some((first, rest)) = stems.split_first() else {
@@ -593,10 +575,7 @@ impl Hasher for Fnv {
 }
 
 /// The weighted credit of the concepts found in `words`.
-fn coverage_in<K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
-    concepts: &[Weighted],
-    words: &Words<K>,
-) -> f32 {
+fn coverage_in(concepts: &[Weighted], words: &Words) -> f32 {
     concepts
         .iter()
         .map(|c| c.weight * credit(&c.concept, words))
@@ -604,10 +583,7 @@ fn coverage_in<K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
 }
 
 /// The best credit among the concept's variants that occur in `words`.
-fn credit<K: std::borrow::Borrow<str> + std::hash::Hash + Eq>(
-    concept: &Concept,
-    words: &Words<K>,
-) -> f32 {
+fn credit(concept: &Concept, words: &Words) -> f32 {
     concept
         .variants
         .iter()
@@ -639,41 +615,25 @@ fn snippet(
     }
     let wanted = wanted_stems(concepts);
     let lookup = Wanted::new(&wanted);
-    // The sentences' stems were made with the passage's; they are made again here only for an
-    // index built by a version that split sentences differently.
-    let sentence_stems: Vec<_> = stems.sentences().collect();
-    let made = sentence_stems.len() == sentences.len();
+    // The sentences' stems and fact kinds were made with the passage's, split as `sentences`.
+    let mut by_sentence = stems.sentences();
     let total: f32 = concepts
         .iter()
         .map(|c| c.weight)
         .sum::<f32>()
         .max(f32::MIN_POSITIVE);
-    let info: Vec<(Vec<f32>, bool)> = sentences
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let credits = if made {
-                let words = Words::from_stems(sentence_stems[i].clone(), &lookup);
-                concepts
-                    .iter()
-                    .map(|c| credit(&c.concept, &words))
-                    .collect()
-            } else {
-                let words = Words::new(&text[r.clone()]);
-                concepts
-                    .iter()
-                    .map(|c| credit(&c.concept, &words))
-                    .collect()
-            };
-            let states = |q: &QuestionType| {
-                (if made {
-                    stems.sentence_states(i, *q)
-                } else {
-                    None
-                })
-                .unwrap_or_else(|| q.matches(&text[r.clone()]))
-            };
-            (credits, qtypes.iter().any(states))
+    let info: Vec<(Vec<f32>, bool)> = (0..sentences.len())
+        .map(|i| {
+            let words = by_sentence
+                .next()
+                .map(|s| Words::from_stems(s, &lookup))
+                .unwrap_or_default();
+            let credits = concepts
+                .iter()
+                .map(|c| credit(&c.concept, &words))
+                .collect();
+            let states = qtypes.iter().any(|q| stems.sentence_states(i, *q));
+            (credits, states)
         })
         .collect();
     let gain = |credits: &[f32], has_fact: bool, covered: &[f32], fact_seen: bool| -> f32 {

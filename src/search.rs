@@ -99,7 +99,7 @@ pub struct Hit {
 /// The stems of a passage that re-ranking and snippets read, made once rather than for every
 /// question the passage is a candidate for: the topic stems (stop words left out) of its
 /// section, of its text sentence by sentence, and of its title and keywords.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Hash)]
 pub struct PassageStems(Arc<str>);
 
 /// After each stem, after each sentence, and after each list: no stem holds a control character.
@@ -137,21 +137,19 @@ impl PassageStems {
     }
 
     /// The kinds of fact stated ([`fact_mask`]): by the whole text first, then by each
-    /// sentence. `None` for stems made without them.
-    fn facts(&self) -> Option<&[u8]> {
-        let list = self.list(3).as_bytes();
-        (!list.is_empty()).then_some(list)
+    /// sentence.
+    fn facts(&self) -> &[u8] {
+        self.list(3).as_bytes()
     }
 
-    /// Whether the passage's text states a fact of `kind` (a duration, an amount...); `None`
-    /// when the stems do not say.
-    pub fn states(&self, kind: QuestionType) -> Option<bool> {
-        Some(self.facts()?[0] & kind.bit() != 0)
+    /// Whether the passage's text states a fact of `kind` (a duration, an amount...).
+    pub fn states(&self, kind: QuestionType) -> bool {
+        self.facts().first().is_some_and(|m| m & kind.bit() != 0)
     }
 
-    /// Whether sentence `i` of the text states a fact of `kind`; `None` when the stems do not say.
-    pub fn sentence_states(&self, i: usize, kind: QuestionType) -> Option<bool> {
-        Some(self.facts()?.get(i + 1)? & kind.bit() != 0)
+    /// Whether sentence `i` of the text states a fact of `kind`.
+    pub fn sentence_states(&self, i: usize, kind: QuestionType) -> bool {
+        self.facts().get(i + 1).is_some_and(|m| m & kind.bit() != 0)
     }
 }
 
@@ -373,7 +371,7 @@ fn write_passages<P: Borrow<Passage>>(
         );
         let mask = if store {
             let stems = stem_maker.stems(p);
-            let mask = stems.facts().map_or_else(|| fact_mask(&p.text), |f| f[0]);
+            let mask = stems.facts()[0];
             doc.add_text(fields.stems, &*stems.0);
             doc.add_text(fields.doc_id, &p.doc_id);
             doc.add_text(fields.title, &p.title);

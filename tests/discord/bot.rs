@@ -93,6 +93,12 @@ impl Bot {
         ask(&self.fake, question).await
     }
 
+    /// `/npq-admin <sub>` from the usual member, with `permissions`.
+    async fn admin(&self, permissions: &str, sub: &str) -> u64 {
+        self.slash((USER_ID, USER_NAME), permissions, "npq-admin", sub, vec![])
+            .await
+    }
+
     /// The first successful callback for interaction `id`.
     async fn callback(&self, id: u64) -> Value {
         callback(&self.fake, id).await
@@ -647,15 +653,7 @@ async fn feedback_is_counted_in_stats() {
     let down = press(&bot, (USER_ID + 7, "colleague"), &format!("npq:down:{qid}")).await;
     bot.callback(down).await;
 
-    let stats = bot
-        .slash(
-            (USER_ID, USER_NAME),
-            ADMIN_PERMISSIONS,
-            "npq-admin",
-            "stats",
-            vec![],
-        )
-        .await;
+    let stats = bot.admin(ADMIN_PERMISSIONS, "stats").await;
     let body = bot.callback(stats).await;
     let e = embed(&body);
     let field = |name: &str| {
@@ -695,15 +693,7 @@ async fn reload_swaps_good_knowledge_keeps_the_old_on_errors_and_is_for_admins_o
     let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
 
     // A teacher cannot reload.
-    let id = bot
-        .slash(
-            (USER_ID, USER_NAME),
-            MEMBER_PERMISSIONS,
-            "npq-admin",
-            "reload",
-            vec![],
-        )
-        .await;
+    let id = bot.admin(MEMBER_PERMISSIONS, "reload").await;
     let body = bot.callback(id).await;
     assert!(
         body["data"]["content"]
@@ -719,15 +709,7 @@ async fn reload_swaps_good_knowledge_keeps_the_old_on_errors_and_is_for_admins_o
         "+++\ntitle = \"Staffroom kettle rota\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Who fills the staffroom kettle?\n\nThe staffroom kettle rota gives each department one week per half term.\n",
     )
     .unwrap();
-    let id = bot
-        .slash(
-            (USER_ID, USER_NAME),
-            ADMIN_PERMISSIONS,
-            "npq-admin",
-            "reload",
-            vec![],
-        )
-        .await;
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
     assert_eq!(
         bot.callback(id).await["type"],
         5,
@@ -744,15 +726,7 @@ async fn reload_swaps_good_knowledge_keeps_the_old_on_errors_and_is_for_admins_o
         "+++\ntitle = \"Never closed\"\n\n## Section\n\nText.\n",
     )
     .unwrap();
-    let id = bot
-        .slash(
-            (USER_ID, USER_NAME),
-            ADMIN_PERMISSIONS,
-            "npq-admin",
-            "reload",
-            vec![],
-        )
-        .await;
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
     bot.callback(id).await;
     let refused = bot.followup(id).await;
     let text = text_of(embed(&refused));
