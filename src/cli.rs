@@ -76,13 +76,24 @@ enum Command {
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
-    /// Score answers on a question file (JSONL: q, expect, answerable).
+    /// Embed the folder's passages into its embedding cache (`.embeddings.bin`), reusing the
+    /// vectors of unchanged passages; the bundled cache ships with the project.
+    Embed {
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
+    /// Score answers on question files (JSONL: q, expect, answerable).
     Eval {
-        /// The question file.
-        file: PathBuf,
-        /// Also sweep the relevance threshold and suggest the best one.
+        /// The question files.
+        #[arg(required = true)]
+        file: Vec<PathBuf>,
+        /// Also tune the ranking and refusal weights by k-fold cross-validation and report
+        /// the out-of-fold figures.
         #[arg(long)]
         calibrate: bool,
+        /// Folds for --calibrate.
+        #[arg(long, value_name = "K", default_value_t = 5)]
+        folds: usize,
         /// Exit 1 when hit@3 is below this.
         #[arg(long, value_name = "F")]
         min_hit3: Option<f64>,
@@ -169,9 +180,30 @@ pub fn run() -> anyhow::Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Embed { knowledge } => {
+            let dir = dir(&knowledge);
+            let started = Instant::now();
+            let mut settings = config.answer.clone();
+            settings.semantic = npq_bot::SemanticMode::Now;
+            let engine = npq_bot::open_engine(&dir, settings, config.index_path.as_deref())?;
+            if !engine.has_semantic() {
+                anyhow::bail!(
+                    "the embedding model could not be loaded (see the warning above; fix: keep {} beside the binary or set NPQ_BOT_MODEL_DIR)",
+                    npq_bot::retrieve::semantic::MODEL_DIR
+                );
+            }
+            println!(
+                "{} passages embedded or reused in {:.1} s: {}",
+                engine.num_passages(),
+                started.elapsed().as_secs_f64(),
+                dir.join(npq_bot::EMBEDDINGS_FILE).display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Eval {
             file,
             calibrate,
+            folds,
             min_hit3,
             min_refusal,
             quiet,
@@ -182,7 +214,14 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 config.answer.clone(),
                 config.index_path.as_deref(),
             )?;
-            evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
+            evaluate(
+                &engine,
+                &file,
+                calibrate.then_some(folds),
+                quiet,
+                min_hit3,
+                min_refusal,
+            )
         }
     }
 }
@@ -242,6 +281,24 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     );
     let started = Instant::now();
     let engine = Engine::new(k, Default::default()).context("cannot index the knowledge")?;
+    let indexed = started.elapsed();
+    let cache = dir.join(npq_bot::EMBEDDINGS_FILE);
+    let mut warnings = warnings;
+    match engine.embedding_coverage(&cache) {
+        Ok((held, total)) if held < total => {
+            warnings += 1;
+            println!(
+                "{}: warning: the embedding cache lacks {} of {total} passage texts, which will be embedded at start-up (fix: run `npq-bot embed`)",
+                cache.display(),
+                total - held
+            );
+        }
+        Ok(_) => {}
+        Err(e) => {
+            warnings += 1;
+            println!("warning: semantic retrieval is off: {e:#}");
+        }
+    }
     println!(
         "ok: {} documents, {} passages, {} sources, {} programmes, {} glossary terms, {} warning(s); indexed in {:.1} ms",
         documents,
@@ -250,20 +307,23 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
         programmes,
         terms,
         warnings,
-        started.elapsed().as_secs_f64() * 1000.0
+        indexed.as_secs_f64() * 1000.0
     );
     Ok(ExitCode::SUCCESS)
 }
 
 fn evaluate(
     engine: &Engine,
-    file: &Path,
-    calibrate: bool,
+    files: &[PathBuf],
+    folds: Option<usize>,
     quiet: bool,
     min_hit3: Option<f64>,
     min_refusal: Option<f64>,
 ) -> anyhow::Result<ExitCode> {
-    let questions = eval::read_questions(file)?;
+    let mut questions = Vec::new();
+    for file in files {
+        questions.extend(eval::read_questions(file)?);
+    }
     let (figures, outcomes) = eval::run(engine, &questions)?;
     if !quiet {
         for line in outcomes.iter().filter_map(eval::Outcome::miss) {
@@ -271,19 +331,26 @@ fn evaluate(
         }
     }
     println!("{figures}");
-    if calibrate {
-        let (best, rows) = eval::calibrate(&outcomes);
-        println!("\nthreshold  answered(answerable)  refused(unanswerable)");
-        for (t, a, r) in rows
-            .iter()
-            .filter(|r| (r.0 * 100.0).round() as i32 % 5 == 0)
-        {
-            println!("{t:9.2}  {a:20.3}  {r:21.3}");
-        }
+    if let Some(k) = folds {
+        let prepared = eval::prepare(engine, &questions)?;
+        let grid = eval::grid();
+        let cv = eval::cross_validate(engine, &prepared, &grid, k.max(2));
+        println!("\n{k}-fold cross-validation over {} weightings", grid.len());
+        println!("out of fold: {}", cv.out_of_fold);
         println!(
-            "suggested answer.threshold = {best:.2} (configured: {:.2})",
-            engine.settings.threshold
+            "in sample (chosen weights, for comparison only): {}",
+            cv.in_sample
         );
+        for (i, w) in cv.per_fold.iter().enumerate() {
+            println!(
+                "fold {i}: semantic {:.2} heading_similarity {:.2} unknown_word {:.2} threshold {:.2} floor {:.2} {:?}",
+                w.semantic, w.heading_similarity, w.unknown_word, w.threshold, w.floor, w.confidence
+            );
+        }
+        println!("chosen on all questions: {:?}", cv.chosen);
+        if cv.chosen != engine.weights {
+            println!("(the engine's weights differ: copy these into Weights::CALIBRATED)");
+        }
     }
     let bad = min_hit3.is_some_and(|m| figures.hit3 < m)
         || min_refusal.is_some_and(|m| figures.refusal < m);

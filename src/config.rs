@@ -306,6 +306,7 @@ impl Config {
                 snippet_chars: a.snippet_chars,
                 threshold: a.threshold,
                 candidates: a.candidates,
+                ..Settings::default()
             },
             index_path: Some(PathBuf::from(raw.index.path.trim()))
                 .filter(|p| !p.as_os_str().is_empty()),

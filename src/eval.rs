@@ -8,6 +8,7 @@ use regex::RegexBuilder;
 use serde::Deserialize;
 
 use crate::answer::{Answer, Engine};
+use crate::retrieve::fuse::{self, Confidence, Weights};
 
 /// One question: `{"id", "q", "expect": [regex...], "answerable"}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -189,4 +190,253 @@ pub fn calibrate(outcomes: &[Outcome]) -> (f32, Vec<(f32, f64, f64)>) {
         .collect();
     let middle = good[good.len() / 2];
     (middle, rows)
+}
+
+/// A question read and retrieved once, with its patterns compiled, so that many weightings
+/// can be scored without asking again.
+pub struct Prepared<'a> {
+    pub question: &'a Question,
+    retrieved: crate::answer::Retrieved,
+    patterns: Vec<regex::Regex>,
+}
+
+/// Reads and retrieves every question once.
+pub fn prepare<'a>(
+    engine: &Engine,
+    questions: &'a [Question],
+) -> anyhow::Result<Vec<Prepared<'a>>> {
+    questions
+        .iter()
+        .map(|q| {
+            let patterns = q
+                .expect
+                .iter()
+                .map(|p| {
+                    RegexBuilder::new(p)
+                        .case_insensitive(true)
+                        .build()
+                        .map_err(|e| anyhow::anyhow!("{}: bad pattern {p:?}: {e}", q.id))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            Ok(Prepared {
+                question: q,
+                retrieved: engine.retrieve(&q.q.replace('\n', " ")),
+                patterns,
+            })
+        })
+        .collect()
+}
+
+/// The outcome of one prepared question under `weights`.
+pub fn outcome(engine: &Engine, p: &Prepared, weights: &Weights) -> Outcome {
+    let max_chars = engine.settings.snippet_chars;
+    let chosen = fuse::choose(
+        &p.retrieved.whole,
+        &p.retrieved.parts,
+        weights,
+        engine.settings.threshold,
+        max_chars,
+        engine.settings.limit.max(3),
+    );
+    let (answered, rank, coverage) = match chosen {
+        None => (false, None, 0.0),
+        Some((confidence, picks)) => {
+            let snippets: Vec<&str> = picks
+                .iter()
+                .map(|(r, c, _)| c.snippet(&r.question, max_chars).text.as_str())
+                .collect();
+            let rank = (1..=snippets.len()).find(|&k| {
+                let text = snippets[..k].join("\n");
+                !p.patterns.is_empty() && p.patterns.iter().all(|re| re.is_match(&text))
+            });
+            (true, rank, confidence)
+        }
+    };
+    Outcome {
+        question: p.question.clone(),
+        answered,
+        rank: if p.question.answerable { rank } else { None },
+        coverage,
+    }
+}
+
+/// What cross-validation is scored by: hit@3 and refusal alike, hit@1 a little.
+pub fn objective(f: &Figures) -> f64 {
+    f.hit3 + 0.25 * f.hit1 + f.refusal
+}
+
+/// The ranking weightings `eval --calibrate` tries, around the calibrated one.
+pub fn grid() -> Vec<Weights> {
+    let base = Weights::CALIBRATED;
+    let mut out = Vec::new();
+    for semantic in [0.5, 1.0, 1.5, 2.0, 3.0] {
+        for heading_similarity in [0.8, 0.9, 1.0] {
+            for unknown_word in [0.0, 0.25, 0.5, 1.0] {
+                out.push(Weights {
+                    semantic,
+                    heading_similarity,
+                    unknown_word,
+                    ..base
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Out-of-fold figures of `k`-fold cross-validation, the weights fitted on all the
+/// questions, and the in-sample figures of those weights (reported beside, never instead).
+pub struct CrossValidation {
+    pub out_of_fold: Figures,
+    pub outcomes: Vec<Outcome>,
+    pub chosen: Weights,
+    pub in_sample: Figures,
+    pub per_fold: Vec<Weights>,
+}
+
+/// Which fold a question is in: a hash of its id (or text), stable across runs.
+pub fn fold_of(q: &Question, k: usize) -> usize {
+    let key = if q.id.is_empty() { &q.q } else { &q.id };
+    let h = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (h % k as u64) as usize
+}
+
+/// Fits the weights on the questions `keep` selects: the ranking weighting that puts the
+/// answer in the top 3 most often, then the confidence model (logistic regression on the best
+/// candidate's evidence, answerable against not), then the threshold and floor that score best.
+pub fn fit(
+    engine: &Engine,
+    prepared: &[Prepared],
+    grid: &[Weights],
+    keep: &dyn Fn(usize) -> bool,
+) -> Weights {
+    let always = |w: &Weights| Weights {
+        threshold: 0.0,
+        floor: 0.0,
+        ..*w
+    };
+    // 1. Ranking.
+    let mut best = (Weights::CALIBRATED, f64::MIN);
+    for w in grid {
+        let open = always(w);
+        let subset: Vec<Outcome> = prepared
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| keep(*i) && p.question.answerable)
+            .map(|(_, p)| outcome(engine, p, &open))
+            .collect();
+        let f = figures(&subset);
+        let score = f.hit3 + 0.25 * f.hit1;
+        if score > best.1 + 1e-9 {
+            best = (*w, score);
+        }
+    }
+    let ranking = best.0;
+    // 2. Confidence: the evidence of each question's best candidate.
+    let mut xs: Vec<[f32; 5]> = Vec::new();
+    let mut ys: Vec<f32> = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        if !keep(i) {
+            continue;
+        }
+        if let Some(top) = p.retrieved.whole.rank(&ranking).first() {
+            xs.push(top.evidence.as_array());
+            ys.push(if p.question.answerable { 1.0 } else { 0.0 });
+        }
+    }
+    let confidence = logistic(&xs, &ys);
+    // 3. Threshold and floor.
+    let mut best = (ranking, f64::MIN);
+    for floor in [0.0, 0.5, 0.75, 0.9] {
+        for t in (5..=95).map(|i| i as f32 / 100.0) {
+            let w = Weights {
+                confidence,
+                threshold: t,
+                floor,
+                ..ranking
+            };
+            let subset: Vec<Outcome> = prepared
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| keep(*i))
+                .map(|(_, p)| outcome(engine, p, &w))
+                .collect();
+            let score = objective(&figures(&subset));
+            if score > best.1 + 1e-9 {
+                best = (w, score);
+            }
+        }
+    }
+    best.0
+}
+
+/// Logistic regression by gradient descent, the two classes weighed equally, with a little
+/// L2 shrinkage; returns the fitted model.
+pub fn logistic(xs: &[[f32; 5]], ys: &[f32]) -> Confidence {
+    let n_pos = ys.iter().filter(|&&y| y > 0.5).count().max(1) as f32;
+    let n_neg = ys.iter().filter(|&&y| y <= 0.5).count().max(1) as f32;
+    let mut w = [0.0f32; 5];
+    let mut b = 0.0f32;
+    let lambda = 1e-3;
+    let rate = 0.5;
+    for _ in 0..4000 {
+        let mut gw = [0.0f32; 5];
+        let mut gb = 0.0f32;
+        let mut total = 0.0f32;
+        for (x, &y) in xs.iter().zip(ys) {
+            let class = if y > 0.5 { 1.0 / n_pos } else { 1.0 / n_neg };
+            let z = b + w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
+            let p = 1.0 / (1.0 + (-z).exp());
+            let err = (p - y) * class;
+            for j in 0..5 {
+                gw[j] += err * x[j];
+            }
+            gb += err;
+            total += class;
+        }
+        let total = total.max(f32::MIN_POSITIVE);
+        for j in 0..5 {
+            w[j] -= rate * (gw[j] / total + lambda * w[j]);
+        }
+        b -= rate * gb / total;
+    }
+    let round = |x: f32| (x * 1000.0).round() / 1000.0;
+    Confidence::from_array(round(b), w.map(round))
+}
+
+/// Tunes the weights by `k`-fold cross-validation: for each fold, the weights fitted on the
+/// other folds score that fold; the figures reported are those out-of-fold scores.
+pub fn cross_validate(
+    engine: &Engine,
+    prepared: &[Prepared],
+    grid: &[Weights],
+    k: usize,
+) -> CrossValidation {
+    let folds: Vec<usize> = prepared.iter().map(|p| fold_of(p.question, k)).collect();
+    let mut oof: Vec<Option<Outcome>> = vec![None; prepared.len()];
+    let mut per_fold = Vec::new();
+    for fold in 0..k {
+        let w = fit(engine, prepared, grid, &|i| folds[i] != fold);
+        per_fold.push(w);
+        for (i, p) in prepared.iter().enumerate() {
+            if folds[i] == fold {
+                oof[i] = Some(outcome(engine, p, &w));
+            }
+        }
+    }
+    let outcomes: Vec<Outcome> = oof.into_iter().flatten().collect();
+    let chosen = fit(engine, prepared, grid, &|_| true);
+    let in_sample: Vec<Outcome> = prepared
+        .iter()
+        .map(|p| outcome(engine, p, &chosen))
+        .collect();
+    CrossValidation {
+        out_of_fold: figures(&outcomes),
+        outcomes,
+        chosen,
+        in_sample: figures(&in_sample),
+        per_fold,
+    }
 }

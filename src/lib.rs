@@ -13,14 +13,22 @@ pub mod eval;
 pub mod knowledge;
 pub mod query;
 pub mod render;
+pub mod retrieve;
 pub mod search;
+pub mod snippet;
 pub mod store;
 
 use std::path::Path;
 
 use anyhow::Context;
 
-pub use answer::{Answer, DocumentInfo, DocumentLister, Engine, ResultItem, Settings};
+pub use answer::{
+    Answer, DocumentInfo, DocumentLister, Engine, ResultItem, SemanticMode, Settings,
+};
+pub use retrieve::fuse::Weights;
+
+/// Where a knowledge folder keeps the vectors of its passages, keyed by text and model.
+pub const EMBEDDINGS_FILE: &str = ".embeddings.bin";
 pub use config::Config;
 pub use knowledge::Knowledge;
 
@@ -39,6 +47,16 @@ pub fn load_engine(dir: &Path, settings: Settings) -> anyhow::Result<Engine> {
 /// kept on disk there while the folder is unchanged (rebuilding it when it changed). Reusing
 /// it reads only the folder's small shared files: no guidance document is parsed again.
 pub fn open_engine(
+    dir: &Path,
+    settings: Settings,
+    index_path: Option<&Path>,
+) -> anyhow::Result<Engine> {
+    let engine = open_lexical(dir, settings, index_path)?;
+    engine.attach_semantic(Some(&dir.join(EMBEDDINGS_FILE)));
+    Ok(engine)
+}
+
+fn open_lexical(
     dir: &Path,
     settings: Settings,
     index_path: Option<&Path>,

@@ -14,25 +14,6 @@ use crate::knowledge::Knowledge;
 pub const MAX_QUESTION_CHARS: usize = 1_000;
 /// At most this many topic words of a question are searched.
 pub const MAX_CONCEPTS: usize = 24;
-/// Phrases that frame a question without adding a topic ("what does X stand for").
-const FILLER_PHRASES: &[&str] = &[
-    "stand for",
-    "stands for",
-    "short for",
-    "worth doing",
-    "worth it",
-    "tell me about",
-    "find out",
-    "for example",
-    "this year",
-    "at the moment",
-    "right now",
-    "these days",
-    "any more",
-    "in general",
-    "as well",
-];
-
 /// How much a synonym counts, against the user's own word.
 pub const SYNONYM_CREDIT: f32 = 0.8;
 
@@ -72,19 +53,60 @@ pub fn clean(input: &str) -> String {
     }
 }
 
+/// Words that open a question of their own after "and" ("... and is it free", "... and do I
+/// get paid more"): English question words and auxiliaries, not topics.
+const QUESTION_OPENERS: &[&str] = &[
+    "is", "are", "was", "were", "do", "does", "did", "can", "could", "will", "would", "should",
+    "shall", "may", "might", "must", "has", "have", "how", "what", "whats", "what's", "when",
+    "where", "who", "which", "why", "whether",
+];
+
+/// The questions one message asks: split at question marks and full stops, and at "and" (or
+/// "also", "plus", "&") followed by a word that opens a question. A message asking one
+/// thing gives one part.
+pub fn parts(question: &str) -> Vec<String> {
+    let mut parts: Vec<String> = Vec::new();
+    for sentence in question.split_inclusive(['?', '.', ';']) {
+        let words: Vec<&str> = sentence.split_whitespace().collect();
+        let mut start = 0;
+        for i in 0..words.len() {
+            let joiner = matches!(
+                words[i].to_lowercase().as_str(),
+                "and" | "also" | "plus" | "&" | "n"
+            );
+            let opens = words
+                .get(i + 1)
+                .map(|w| {
+                    w.to_lowercase()
+                        .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+                        .to_string()
+                })
+                .is_some_and(|w| QUESTION_OPENERS.contains(&w.as_str()));
+            if joiner && opens && i > start {
+                parts.push(words[start..i].join(" "));
+                start = i + 1;
+            }
+        }
+        if start < words.len() {
+            parts.push(words[start..].join(" "));
+        }
+    }
+    // A part of fewer than three words is a tail ("and why?"), not a question of its own.
+    let parts: Vec<String> = parts
+        .into_iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| p.split_whitespace().count() >= 3)
+        .collect();
+    if parts.len() > 1 {
+        parts
+    } else {
+        vec![question.to_string()]
+    }
+}
+
 /// Zero-width and bidirectional control characters, which change nothing a reader sees.
 fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{00ad}')
-}
-
-fn filler_phrases() -> &'static [Vec<String>] {
-    static PHRASES: std::sync::OnceLock<Vec<Vec<String>>> = std::sync::OnceLock::new();
-    PHRASES.get_or_init(|| {
-        FILLER_PHRASES
-            .iter()
-            .map(|p| analysis::tokens(p).into_iter().map(|t| t.stem).collect())
-            .collect()
-    })
 }
 
 /// One way of saying a concept: a sequence of stems that must all appear.
@@ -193,20 +215,8 @@ impl Expander {
         let tokens = analysis::tokens(question);
         let stop: Vec<bool> = tokens.iter().map(|t| is_stop_stem(&t.stem)).collect();
         let mut concepts: Vec<Concept> = Vec::new();
-        let fillers = filler_phrases();
         let mut i = 0;
-        'words: while i < tokens.len() && concepts.len() < MAX_CONCEPTS {
-            for filler in fillers {
-                if tokens[i..]
-                    .iter()
-                    .map(|t| &t.stem)
-                    .take(filler.len())
-                    .eq(filler.iter())
-                {
-                    i += filler.len();
-                    continue 'words;
-                }
-            }
+        while i < tokens.len() && concepts.len() < MAX_CONCEPTS {
             // (end, expansions) of the longest glossary match starting at token i.
             let mut best: Option<(usize, Vec<Variant>)> = None;
             for n in (2..=self.longest.min(tokens.len() - i)).rev() {
@@ -278,6 +288,24 @@ impl Expander {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_message_asking_two_things_has_two_parts() {
+        let p = parts("how long is the npqsl and is it free and do i get paid more after");
+        assert_eq!(
+            p,
+            vec![
+                "how long is the npqsl",
+                "is it free",
+                "do i get paid more after"
+            ]
+        );
+        let p = parts("What does the NPQH cost? Who pays for it?");
+        assert_eq!(p, vec!["What does the NPQH cost?", "Who pays for it?"]);
+        // "and" inside one question does not split it.
+        assert_eq!(parts("time and support from school").len(), 1);
+        assert_eq!(parts("is it free?").len(), 1);
+    }
     use crate::knowledge::{Acronym, Glossary};
 
     fn expander() -> Expander {
@@ -343,13 +371,6 @@ mod tests {
         assert_eq!(concepts.len(), 1);
         assert!(concepts[0].own.is_empty());
         assert!(concepts[0].variants.iter().any(|v| v.stems == ["cost"]));
-    }
-
-    #[test]
-    fn filler_phrases_are_not_topics() {
-        let concepts = expander().concepts("what does TLR stand for this year");
-        assert_eq!(concepts.len(), 1);
-        assert_eq!(concepts[0].surface, "TLR");
     }
 
     #[test]

@@ -31,12 +31,26 @@ pub fn text(answer: &Answer) -> String {
     }
     let sources = numbered_sources(&answer.results);
     for (i, r) in answer.results.iter().enumerate() {
-        let n = sources
+        let number = |source: &Source| {
+            sources
+                .iter()
+                .position(|s| *s == source)
+                .map(|p| p + 1)
+                .unwrap_or(0)
+        };
+        let n = number(&r.source);
+        let also: Vec<String> = r
+            .sources
             .iter()
-            .position(|s| *s == &r.source)
-            .map(|p| p + 1)
-            .unwrap_or(0);
-        let _ = writeln!(out, "{}. {} [{n}]", i + 1, r.snippet);
+            .filter(|s| **s != r.source)
+            .map(|s| number(s).to_string())
+            .collect();
+        let also = if also.is_empty() {
+            String::new()
+        } else {
+            format!("; also {}", also.join(", "))
+        };
+        let _ = writeln!(out, "{}. {} [{n}{also}]", i + 1, r.snippet);
         let _ = writeln!(out, "   ({} \u{203a} {})\n", r.title, r.section);
     }
     let _ = writeln!(out, "Sources:");
@@ -50,12 +64,15 @@ pub fn text(answer: &Answer) -> String {
     out
 }
 
-/// The distinct sources of `results`, in order of first use.
+/// The distinct sources of `results` (each snippet's own source, then the others its passage
+/// cites), in order of first use.
 pub fn numbered_sources(results: &[ResultItem]) -> Vec<&Source> {
     let mut out: Vec<&Source> = Vec::new();
     for r in results {
-        if !out.contains(&&r.source) {
-            out.push(&r.source);
+        for s in std::iter::once(&r.source).chain(&r.sources) {
+            if !out.contains(&s) {
+                out.push(s);
+            }
         }
     }
     out

@@ -86,11 +86,15 @@ pub struct SearchIndex {
     /// first finds them; otherwise both are read from the index's store.
     passages: Option<Vec<(Arc<Passage>, OnceLock<PassageStems>)>>,
     num_passages: u64,
+    /// Where each passage (by `ord`) is in the index, for passages found by meaning.
+    addresses: OnceLock<Vec<Option<DocAddress>>>,
 }
 
-/// A passage found for a question, with its BM25 score.
+/// A passage found for a question, with its BM25 score (0 when it was found by meaning).
 #[derive(Debug, Clone)]
 pub struct Hit {
+    /// The passage's position in the folder, which also numbers its vectors.
+    pub ord: usize,
     pub bm25: f32,
     pub passage: Arc<Passage>,
     pub stems: PassageStems,
@@ -314,7 +318,53 @@ impl SearchIndex {
             fields,
             passages,
             num_passages,
+            addresses: OnceLock::new(),
         })
+    }
+
+    /// The index address of every passage, by `ord`.
+    fn addresses(&self) -> &[Option<DocAddress>] {
+        self.addresses.get_or_init(|| {
+            let searcher = self.reader.searcher();
+            let mut out = vec![None; self.num_passages as usize];
+            for (segment_ord, segment) in searcher.segment_readers().iter().enumerate() {
+                let Ok(column) = segment.fast_fields().u64("ord") else {
+                    continue;
+                };
+                for doc_id in 0..segment.max_doc() {
+                    if segment.is_deleted(doc_id) {
+                        continue;
+                    }
+                    if let Some(ord) = column.first(doc_id) {
+                        if let Some(slot) = out.get_mut(ord as usize) {
+                            *slot = Some(DocAddress::new(segment_ord as u32, doc_id));
+                        }
+                    }
+                }
+            }
+            out
+        })
+    }
+
+    /// The texts to embed for every passage, in `ord` order (see
+    /// [`crate::retrieve::semantic::passage_texts`]).
+    pub fn embedding_texts(&self) -> Vec<[String; 2]> {
+        use crate::retrieve::semantic::passage_texts;
+        if let Some(passages) = &self.passages {
+            return passages
+                .iter()
+                .map(|(p, _)| passage_texts(&p.title, &p.section, &p.text))
+                .collect();
+        }
+        let snapshot = self.snapshot();
+        (0..self.num_passages as usize)
+            .map(|ord| match snapshot.by_ord(ord) {
+                Some(hit) => {
+                    passage_texts(&hit.passage.title, &hit.passage.section, &hit.passage.text)
+                }
+                None => [String::new(), String::new()],
+            })
+            .collect()
     }
 
     pub fn num_passages(&self) -> u64 {
@@ -531,8 +581,9 @@ impl Snapshot<'_> {
         };
         top.into_iter()
             .filter_map(|(bm25, address)| {
-                let (passage, stems) = self.passage(address)?;
+                let (ord, passage, stems) = self.passage(address)?;
                 Some(Hit {
+                    ord,
                     bm25,
                     passage,
                     stems,
@@ -541,22 +592,44 @@ impl Snapshot<'_> {
             .collect()
     }
 
-    fn passage(&self, address: DocAddress) -> Option<(Arc<Passage>, PassageStems)> {
+    /// The passage at `ord`, as a hit with no BM25 score.
+    pub fn by_ord(&self, ord: usize) -> Option<Hit> {
         if let Some(passages) = &self.index.passages {
-            let columns = self.ord_columns.get_or_init(|| {
-                self.searcher
-                    .segment_readers()
-                    .iter()
-                    .map(|s| s.fast_fields().u64("ord").ok())
-                    .collect()
-            });
-            let ord = columns
-                .get(address.segment_ord as usize)?
-                .as_ref()?
-                .first(address.doc_id)?;
-            let (passage, stems) = passages.get(ord as usize)?;
+            let (passage, stems) = passages.get(ord)?;
             let stems = stems.get_or_init(|| PassageStems::of(passage));
-            return Some((passage.clone(), stems.clone()));
+            return Some(Hit {
+                ord,
+                bm25: 0.0,
+                passage: passage.clone(),
+                stems: stems.clone(),
+            });
+        }
+        let address = (*self.index.addresses().get(ord)?)?;
+        let (_, passage, stems) = self.passage(address)?;
+        Some(Hit {
+            ord,
+            bm25: 0.0,
+            passage,
+            stems,
+        })
+    }
+
+    fn passage(&self, address: DocAddress) -> Option<(usize, Arc<Passage>, PassageStems)> {
+        let columns = self.ord_columns.get_or_init(|| {
+            self.searcher
+                .segment_readers()
+                .iter()
+                .map(|s| s.fast_fields().u64("ord").ok())
+                .collect()
+        });
+        let ord = columns
+            .get(address.segment_ord as usize)?
+            .as_ref()?
+            .first(address.doc_id)? as usize;
+        if let Some(passages) = &self.index.passages {
+            let (passage, stems) = passages.get(ord)?;
+            let stems = stems.get_or_init(|| PassageStems::of(passage));
+            return Some((ord, passage.clone(), stems.clone()));
         }
         let doc: TantivyDocument = self.searcher.doc(address).ok()?;
         let fields = self.index.fields;
@@ -578,6 +651,6 @@ impl Snapshot<'_> {
             citations,
         };
         let stems = PassageStems(text(fields.stems).into());
-        Some((Arc::new(passage), stems))
+        Some((ord, Arc::new(passage), stems))
     }
 }

@@ -108,6 +108,21 @@ pub fn bold_snippet(result: &ResultItem) -> String {
 }
 
 /// "Publisher, “Page” (date)".
+/// "Source: ..." for the snippet's own source, then "Also cites: ..." for the passage's others.
+pub fn citations_of(r: &ResultItem) -> String {
+    let mut out = format!("Source: {}", citation(&r.source));
+    let others: Vec<String> = r
+        .sources
+        .iter()
+        .filter(|s| **s != r.source)
+        .map(citation)
+        .collect();
+    if !others.is_empty() {
+        out.push_str(&format!("\nAlso cites: {}", others.join("; ")));
+    }
+    out
+}
+
 pub fn citation(source: &Source) -> String {
     escape(&source.cite())
 }
@@ -193,10 +208,10 @@ pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
     let best = &answer.results[0];
     let description = truncate(
         &format!(
-            "{}\n\n*{}*\nSource: {}",
+            "{}\n\n*{}*\n{}",
             bold_snippet(best),
             escape(&heading_of(best)),
-            citation(&best.source)
+            citations_of(best)
         ),
         limits::EMBED_DESCRIPTION,
     );
@@ -210,7 +225,7 @@ pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
         .map(|r| {
             let name = truncate(&escape(&heading_of(r)), limits::FIELD_NAME);
             let value = truncate(
-                &format!("{}\nSource: {}", bold_snippet(r), citation(&r.source)),
+                &format!("{}\n{}", bold_snippet(r), citations_of(r)),
                 limits::FIELD_VALUE,
             );
             (name, value)

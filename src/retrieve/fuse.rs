@@ -1,0 +1,362 @@
+//! Fusion: the lexical and semantic evidence for each candidate made one score, the decision
+//! to answer or refuse made from both, and the ranked list cut to one fact per result.
+//!
+//! Every number that shapes a ranking is a field of [`Weights`], tuned by cross-validation
+//! with `npq-bot eval --calibrate` rather than set by hand.
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use crate::knowledge::Passage;
+use crate::retrieve::lexical::{self, Question};
+use crate::search::PassageStems;
+
+/// The weights of the ranking and of the decision to answer.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Weights {
+    /// Lexical score: the share of the question's weight a passage covers...
+    pub coverage: f32,
+    /// ... the share its heading covers...
+    pub heading: f32,
+    /// ... how much of its heading is the question's...
+    pub precision: f32,
+    /// ... its BM25 against the best candidate's...
+    pub bm25: f32,
+    /// ... and how new its source is.
+    pub recency: f32,
+    /// The weight of meaning (cosine similarity of question and passage) beside the lexical score.
+    pub semantic: f32,
+    /// How a passage's heading alone counts against its heading and text, for similarity.
+    pub heading_similarity: f32,
+    /// How much of an unknown word's weight counts against every passage.
+    pub unknown_word: f32,
+    /// How sure the bot is that a candidate answers, from both kinds of evidence.
+    pub confidence: Confidence,
+    /// The best candidate's confidence must reach this, or the bot refuses.
+    pub threshold: f32,
+    /// Later results need this share of the threshold.
+    pub floor: f32,
+    /// Two snippets sharing this share of their topic words (Jaccard) state the same fact.
+    pub duplicate: f32,
+}
+
+/// A logistic model of "this candidate answers the question", fitted by `eval --calibrate`
+/// on the project's questions: `1 / (1 + exp(-(bias + sum of weight * evidence)))`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Confidence {
+    pub bias: f32,
+    /// Similarity of meaning (the better of heading and body).
+    pub meaning: f32,
+    /// Similarity of the question to the heading alone.
+    pub heading: f32,
+    /// The share of the question's known words the passage covers.
+    pub coverage: f32,
+    /// The share of all the question's words (unknown ones too) it covers.
+    pub coverage_all: f32,
+    /// The share of the question's weight in words the index knows.
+    pub known: f32,
+}
+
+/// The evidence the confidence model reads, for one candidate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Evidence {
+    pub meaning: f32,
+    pub heading: f32,
+    pub coverage: f32,
+    pub coverage_all: f32,
+    pub known: f32,
+}
+
+impl Evidence {
+    pub fn as_array(&self) -> [f32; 5] {
+        [
+            self.meaning,
+            self.heading,
+            self.coverage,
+            self.coverage_all,
+            self.known,
+        ]
+    }
+}
+
+impl Confidence {
+    pub fn of(&self, e: &Evidence) -> f32 {
+        let z = self.bias
+            + self.meaning * e.meaning
+            + self.heading * e.heading
+            + self.coverage * e.coverage
+            + self.coverage_all * e.coverage_all
+            + self.known * e.known;
+        1.0 / (1.0 + (-z).exp())
+    }
+
+    pub fn from_array(bias: f32, w: [f32; 5]) -> Confidence {
+        Confidence {
+            bias,
+            meaning: w[0],
+            heading: w[1],
+            coverage: w[2],
+            coverage_all: w[3],
+            known: w[4],
+        }
+    }
+}
+
+impl Weights {
+    /// The weights chosen by `npq-bot eval --calibrate` on the project's own questions
+    /// (see BENCHMARKS.md for the cross-validated figures).
+    pub const CALIBRATED: Weights = Weights {
+        coverage: 0.6,
+        heading: 0.12,
+        precision: 0.1,
+        bm25: 0.13,
+        recency: 0.05,
+        semantic: 1.0,
+        heading_similarity: 0.9,
+        unknown_word: 0.25,
+        confidence: Confidence {
+            bias: -6.0,
+            meaning: 8.0,
+            heading: 0.0,
+            coverage: 4.0,
+            coverage_all: 0.0,
+            known: 0.0,
+        },
+        threshold: 0.5,
+        floor: 0.75,
+        duplicate: 0.6,
+    };
+}
+
+impl Default for Weights {
+    fn default() -> Self {
+        Weights::CALIBRATED
+    }
+}
+
+/// One candidate passage for one reading of a question.
+#[derive(Debug)]
+pub struct Candidate {
+    pub ord: usize,
+    pub passage: Arc<Passage>,
+    pub stems: PassageStems,
+    pub lexical: lexical::Features,
+    /// Cosine similarity of the question to the passage's heading, and to heading and text;
+    /// `None` without semantic retrieval.
+    pub similarity: Option<(f32, f32)>,
+    snippet: OnceLock<Snippet>,
+}
+
+/// A candidate's snippet, made only when the candidate is shown or compared.
+#[derive(Debug, Clone)]
+pub struct Snippet {
+    pub text: String,
+    pub highlights: Vec<Range<usize>>,
+    /// The snippet's topic stems, to tell whether two results state the same fact.
+    pub topic: HashSet<String>,
+}
+
+impl Candidate {
+    pub fn new(
+        ord: usize,
+        passage: Arc<Passage>,
+        stems: PassageStems,
+        lexical: lexical::Features,
+        similarity: Option<(f32, f32)>,
+    ) -> Candidate {
+        Candidate {
+            ord,
+            passage,
+            stems,
+            lexical,
+            similarity,
+            snippet: OnceLock::new(),
+        }
+    }
+
+    /// The snippet of this candidate for `question`, made once.
+    pub fn snippet(&self, question: &Question, max_chars: usize) -> &Snippet {
+        self.snippet.get_or_init(|| {
+            let (text, highlights) = crate::snippet::snippet(
+                &self.passage.text,
+                &self.stems,
+                &question.concepts,
+                &question.qtypes,
+                max_chars,
+            );
+            let topic = crate::analysis::content_stems(&text).into_iter().collect();
+            Snippet {
+                text,
+                highlights,
+                topic,
+            }
+        })
+    }
+
+    /// The similarity that counts: the better of the body's and the (discounted) heading's.
+    pub fn meaning(&self, w: &Weights) -> Option<f32> {
+        self.similarity
+            .map(|(heading, body)| body.max(w.heading_similarity * heading))
+    }
+}
+
+/// One reading of a question (the whole of it, or one of its parts) with its candidates.
+pub struct Reading {
+    pub text: String,
+    pub question: Question,
+    pub candidates: Vec<Candidate>,
+}
+
+/// How one candidate scores under some weights.
+#[derive(Debug, Clone, Copy)]
+pub struct Scored {
+    pub index: usize,
+    pub score: f32,
+    pub coverage: f32,
+    pub confidence: f32,
+    /// What the confidence was read from (meaning 0 without semantic retrieval).
+    pub evidence: Evidence,
+}
+
+impl Reading {
+    /// Every candidate scored and sorted, best first.
+    pub fn rank(&self, w: &Weights) -> Vec<Scored> {
+        let known_weight = self.question.known_weight();
+        let unknown_weight = self.question.unknown_weight();
+        let total = (known_weight + w.unknown_word * unknown_weight).max(f32::MIN_POSITIVE);
+        let known = known_weight / (known_weight + unknown_weight).max(f32::MIN_POSITIVE);
+        let mut out: Vec<Scored> = self
+            .candidates
+            .iter()
+            .enumerate()
+            .map(|(index, c)| {
+                let l = &c.lexical;
+                let coverage = (l.found / total).min(1.0);
+                let lexical = w.coverage * coverage
+                    + w.heading * (l.heading_found / total).min(1.0)
+                    + w.precision * l.precision
+                    + w.bm25 * l.bm25
+                    + w.recency * l.recency;
+                let evidence = Evidence {
+                    meaning: c.meaning(w).unwrap_or(0.0),
+                    heading: c.similarity.map_or(0.0, |s| s.0),
+                    coverage: (l.found / known_weight.max(f32::MIN_POSITIVE)).min(1.0),
+                    coverage_all: (l.found
+                        / (known_weight + unknown_weight).max(f32::MIN_POSITIVE))
+                    .min(1.0),
+                    known,
+                };
+                let (score, confidence) = match c.meaning(w) {
+                    Some(m) => (lexical + w.semantic * m, w.confidence.of(&evidence)),
+                    None => (lexical, coverage),
+                };
+                Scored {
+                    index,
+                    score,
+                    coverage,
+                    confidence,
+                    evidence,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.index.cmp(&b.index)));
+        out
+    }
+
+    /// True when the candidates carry semantic similarity.
+    pub fn has_meaning(&self) -> bool {
+        self.candidates.iter().any(|c| c.similarity.is_some())
+    }
+}
+
+/// The threshold a reading's confidence is held to: the calibrated one with meaning, the
+/// lexical `threshold` setting without it.
+pub fn threshold(reading: &Reading, w: &Weights, lexical_threshold: f32) -> f32 {
+    if reading.has_meaning() {
+        w.threshold
+    } else {
+        lexical_threshold
+    }
+}
+
+/// How sure the bot is of a reading: the confidence of its best-ranked candidate (the one the
+/// confidence model is fitted on).
+pub fn confidence(ranked: &[Scored]) -> f32 {
+    ranked.first().map_or(0.0, |s| s.confidence)
+}
+
+/// The results of a question: for each part the knowledge covers, its best passage; then the
+/// whole question's ranking; one fact per result. `None` when the question is refused.
+pub fn choose<'a>(
+    whole: &'a Reading,
+    parts: &'a [Reading],
+    w: &Weights,
+    lexical_threshold: f32,
+    max_chars: usize,
+    wanted: usize,
+) -> Option<(f32, Vec<(&'a Reading, &'a Candidate, f32)>)> {
+    let ranked = whole.rank(w);
+    let limit = threshold(whole, w, lexical_threshold);
+    let best = confidence(&ranked);
+    let mut picks: Vec<(&Reading, &Candidate, f32)> = Vec::new();
+    let mut part_answered = false;
+    for part in parts {
+        let part_ranked = part.rank(w);
+        let part_limit = threshold(part, w, lexical_threshold);
+        if let Some(top) = part_ranked
+            .first()
+            .filter(|_| confidence(&part_ranked) >= part_limit)
+        {
+            part_answered = true;
+            let c = &part.candidates[top.index];
+            if !is_duplicate(&picks, part, c, w, max_chars) {
+                picks.push((part, c, top.score));
+            }
+        }
+    }
+    if best < limit && !part_answered {
+        return None;
+    }
+    for s in &ranked {
+        if picks.len() >= wanted {
+            break;
+        }
+        if s.confidence < limit * w.floor {
+            continue;
+        }
+        let c = &whole.candidates[s.index];
+        if !is_duplicate(&picks, whole, c, w, max_chars) {
+            picks.push((whole, c, s.score));
+        }
+    }
+    Some((best, picks))
+}
+
+/// True when `c` is a passage already picked, or its snippet states what a picked one does.
+fn is_duplicate(
+    picks: &[(&Reading, &Candidate, f32)],
+    reading: &Reading,
+    c: &Candidate,
+    w: &Weights,
+    max_chars: usize,
+) -> bool {
+    let mine = c.snippet(&reading.question, max_chars);
+    if mine.text.is_empty() {
+        return true;
+    }
+    picks.iter().any(|(r, p, _)| {
+        if p.ord == c.ord {
+            return true;
+        }
+        let theirs = p.snippet(&r.question, max_chars);
+        if theirs.text == mine.text {
+            return true;
+        }
+        let shared = mine.topic.intersection(&theirs.topic).count() as f32;
+        let union = mine.topic.union(&theirs.topic).count().max(1) as f32;
+        shared / union >= w.duplicate
+    })
+}

@@ -1,0 +1,496 @@
+//! Semantic retrieval: a small sentence-embedding model (all-MiniLM-L6-v2, a 6-layer BERT)
+//! run in the process with candle, passage vectors kept beside the index, and a cache of
+//! vectors keyed by the text and the model so that unchanged passages are never embedded again.
+//!
+//! The model files ship with the project (`models/`, with their licence, origin and sha256);
+//! nothing is downloaded.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use anyhow::Context;
+use candle_core::{DType, Device, Tensor};
+use candle_nn::VarBuilder;
+use candle_transformers::models::bert::{BertModel, Config};
+use tokenizers::{PaddingParams, Tokenizer, TruncationParams};
+
+/// The folder of the bundled model, relative to the project.
+pub const MODEL_DIR: &str = "models/all-MiniLM-L6-v2";
+/// The vector length of the bundled model.
+pub const DIM: usize = 384;
+/// Longest input in word pieces; the model was trained on 256 at most.
+const MAX_TOKENS: usize = 256;
+/// Texts embedded in one forward pass while indexing.
+const BATCH: usize = 8;
+
+/// A sentence-embedding model: text in, unit-length vector out.
+pub struct Embedder {
+    model: BertModel,
+    tokenizer: Tokenizer,
+    /// Names the model and its files, so cached vectors of another model are never mixed in.
+    pub id: String,
+}
+
+impl std::fmt::Debug for Embedder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Embedder").field("id", &self.id).finish()
+    }
+}
+
+/// Where the bundled model is: `NPQ_BOT_MODEL_DIR`, else `models/` beside the binary's
+/// project (the folder it was built in), else `models/` under the current folder.
+pub fn default_model_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("NPQ_BOT_MODEL_DIR") {
+        return PathBuf::from(dir);
+    }
+    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL_DIR);
+    if built.join("model.safetensors").is_file() {
+        return built;
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        for dir in exe.ancestors().skip(1).take(4) {
+            let candidate = dir.join(MODEL_DIR);
+            if candidate.join("model.safetensors").is_file() {
+                return candidate;
+            }
+        }
+    }
+    PathBuf::from(MODEL_DIR)
+}
+
+/// The bundled model, loaded once per process; `None` (with the reason logged) when its files
+/// are missing, in which case answers come from the lexical stage alone.
+pub fn shared() -> Option<Arc<Embedder>> {
+    static MODEL: OnceLock<Option<Arc<Embedder>>> = OnceLock::new();
+    MODEL
+        .get_or_init(|| match Embedder::load(&default_model_dir()) {
+            Ok(e) => Some(Arc::new(e)),
+            Err(e) => {
+                tracing::warn!("semantic retrieval is off: {e:#}");
+                None
+            }
+        })
+        .clone()
+}
+
+/// Names a model folder's model for the embedding cache: folder name, vector length and
+/// weights size, read without loading the weights.
+pub fn model_id(dir: &Path) -> anyhow::Result<String> {
+    let config_path = dir.join("config.json");
+    let text = std::fs::read_to_string(&config_path)
+        .with_context(|| format!("cannot read the model's {}", config_path.display()))?;
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not JSON", config_path.display()))?;
+    let hidden = config["hidden_size"].as_u64().unwrap_or(0);
+    let size = std::fs::metadata(dir.join("model.safetensors"))
+        .with_context(|| format!("the model's weights are missing in {}", dir.display()))?
+        .len();
+    let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("model");
+    Ok(format!("{name}:{hidden}:{size}"))
+}
+
+impl Embedder {
+    /// Loads `model.safetensors`, `config.json` and `tokenizer.json` from `dir`.
+    pub fn load(dir: &Path) -> anyhow::Result<Embedder> {
+        let weights = dir.join("model.safetensors");
+        let config_path = dir.join("config.json");
+        let config_text = std::fs::read_to_string(&config_path)
+            .with_context(|| format!("cannot read the model's {}", config_path.display()))?;
+        let config: Config = serde_json::from_str(&config_text)
+            .with_context(|| format!("{} is not a BERT configuration", config_path.display()))?;
+        let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| {
+            anyhow::anyhow!("cannot read {}: {e}", dir.join("tokenizer.json").display())
+        })?;
+        tokenizer
+            .with_truncation(Some(TruncationParams {
+                max_length: MAX_TOKENS,
+                ..Default::default()
+            }))
+            .map_err(|e| anyhow::anyhow!("tokenizer: {e}"))?;
+        tokenizer.with_padding(Some(PaddingParams::default()));
+        // SAFETY: the weights file is memory-mapped read-only and not changed while it is used.
+        let vb =
+            unsafe { VarBuilder::from_mmaped_safetensors(&[&weights], DType::F32, &Device::Cpu) }
+                .with_context(|| format!("cannot map the model's weights {}", weights.display()))?;
+        let model = BertModel::load(vb, &config).context("the weights do not fit the model")?;
+        let id = model_id(dir)?;
+        Ok(Embedder {
+            model,
+            tokenizer,
+            id,
+        })
+    }
+
+    /// Unit-length vectors of `texts`, mean-pooled over their word pieces.
+    pub fn embed(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(texts.len());
+        for chunk in texts.chunks(BATCH) {
+            out.extend(self.embed_batch(chunk)?);
+        }
+        Ok(out)
+    }
+
+    /// The vector of one text.
+    pub fn embed_one(&self, text: &str) -> anyhow::Result<Vec<f32>> {
+        Ok(self.embed_batch(&[text])?.remove(0))
+    }
+
+    fn embed_batch(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let encodings = self
+            .tokenizer
+            .encode_batch(texts.to_vec(), true)
+            .map_err(|e| anyhow::anyhow!("cannot tokenize: {e}"))?;
+        let len = encodings
+            .iter()
+            .map(|e| e.get_ids().len())
+            .max()
+            .unwrap_or(0);
+        let n = encodings.len();
+        let mut ids = Vec::with_capacity(n * len);
+        let mut mask = Vec::with_capacity(n * len);
+        for e in &encodings {
+            let pad = len - e.get_ids().len();
+            ids.extend(
+                e.get_ids()
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(0, pad)),
+            );
+            mask.extend(
+                e.get_attention_mask()
+                    .iter()
+                    .copied()
+                    .chain(std::iter::repeat_n(0, pad)),
+            );
+        }
+        let device = &self.model.device;
+        let ids = Tensor::from_vec(ids, (n, len), device)?;
+        let mask = Tensor::from_vec(mask, (n, len), device)?;
+        let types = ids.zeros_like()?;
+        let hidden = self.model.forward(&ids, &types, Some(&mask))?;
+        // Mean over the real word pieces, then unit length.
+        let maskf = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
+        let summed = hidden.broadcast_mul(&maskf)?.sum(1)?;
+        let counts = maskf.sum(1)?.clamp(1e-9, f64::MAX)?;
+        let mean = summed.broadcast_div(&counts)?;
+        let rows: Vec<Vec<f32>> = mean.to_vec2()?;
+        Ok(rows.into_iter().map(normalized).collect())
+    }
+}
+
+fn normalized(mut v: Vec<f32>) -> Vec<f32> {
+    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+    v.iter_mut().for_each(|x| *x /= norm);
+    v
+}
+
+/// The dot product of two unit vectors: their cosine similarity.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Passage vectors in passage order (`ord`), two per passage: its heading alone (a heading is
+/// usually the question the passage answers) and its heading with its text.
+#[derive(Debug, Clone, Default)]
+pub struct Vectors {
+    /// `2 * DIM` floats per passage: heading, then heading and text.
+    data: Vec<f32>,
+    dim: usize,
+}
+
+/// The texts embedded for a passage: its heading, and its heading with its text.
+pub fn passage_texts(title: &str, section: &str, text: &str) -> [String; 2] {
+    let heading = if section.trim().is_empty() {
+        title.to_string()
+    } else {
+        section.to_string()
+    };
+    let body = format!("{heading}. {text}");
+    [heading, body]
+}
+
+impl Vectors {
+    pub fn new(dim: usize) -> Vectors {
+        Vectors {
+            data: Vec::new(),
+            dim,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        if self.dim == 0 {
+            0
+        } else {
+            self.data.len() / (2 * self.dim)
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn push(&mut self, heading: &[f32], body: &[f32]) {
+        self.data.extend_from_slice(heading);
+        self.data.extend_from_slice(body);
+    }
+
+    /// The heading and body similarities of passage `ord` to `query`.
+    pub fn similarity(&self, ord: usize, query: &[f32]) -> (f32, f32) {
+        let at = ord * 2 * self.dim;
+        let Some(row) = self.data.get(at..at + 2 * self.dim) else {
+            return (0.0, 0.0);
+        };
+        let (h, b) = row.split_at(self.dim);
+        (cosine(h, query), cosine(b, query))
+    }
+
+    /// The `k` passages most similar to `query` (by the better of heading and body), best first.
+    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(usize, f32, f32)> {
+        let mut all: Vec<(usize, f32, f32)> = (0..self.len())
+            .map(|ord| {
+                let (h, b) = self.similarity(ord, query);
+                (ord, h, b)
+            })
+            .collect();
+        let key = |x: &(usize, f32, f32)| x.1.max(x.2);
+        if all.len() > k {
+            all.select_nth_unstable_by(k, |a, b| key(b).total_cmp(&key(a)));
+            all.truncate(k);
+        }
+        all.sort_by(|a, b| key(b).total_cmp(&key(a)));
+        all
+    }
+}
+
+/// Vectors of texts already embedded, keyed by a hash of the model id and the text.
+#[derive(Debug, Default)]
+pub struct Cache {
+    model: String,
+    dim: usize,
+    entries: HashMap<u64, Vec<f32>>,
+    /// Keys looked up or added since loading: what a rewrite keeps.
+    used: std::collections::HashSet<u64>,
+    added: usize,
+}
+
+const CACHE_MAGIC: &[u8; 8] = b"NPQEMB01";
+
+fn key(model: &str, text: &str) -> u64 {
+    let mut h = twox_hash::XxHash3_64::default();
+    std::hash::Hasher::write(&mut h, model.as_bytes());
+    std::hash::Hasher::write(&mut h, &[0]);
+    std::hash::Hasher::write(&mut h, text.as_bytes());
+    std::hash::Hasher::finish(&h)
+}
+
+impl Cache {
+    /// An empty cache for `model`.
+    pub fn new(model: &str, dim: usize) -> Cache {
+        Cache {
+            model: model.to_string(),
+            dim,
+            ..Default::default()
+        }
+    }
+
+    /// Reads a cache file; a missing, damaged or other model's file gives an empty cache.
+    pub fn read(path: &Path, model: &str, dim: usize) -> Cache {
+        let mut cache = Cache::new(model, dim);
+        let Ok(mut file) = std::fs::File::open(path) else {
+            return cache;
+        };
+        let mut bytes = Vec::new();
+        if file.read_to_end(&mut bytes).is_err() {
+            return cache;
+        }
+        if let Some(entries) = parse(&bytes, model, dim) {
+            cache.entries = entries;
+        } else {
+            tracing::warn!(
+                "{}: not an embedding cache of this model; it will be rebuilt",
+                path.display()
+            );
+        }
+        cache
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Texts embedded since the cache was read.
+    pub fn added(&self) -> usize {
+        self.added
+    }
+
+    /// Distinct texts looked up or added since the cache was read.
+    pub fn used(&self) -> usize {
+        self.used.len()
+    }
+
+    /// The cached vector of `text`.
+    pub fn get(&mut self, text: &str) -> Option<&[f32]> {
+        let k = key(&self.model, text);
+        self.used.insert(k);
+        self.entries.get(&k).map(Vec::as_slice)
+    }
+
+    /// True when `text` is cached; marks it used, so a rewrite keeps it.
+    pub fn touch(&mut self, text: &str) -> bool {
+        let k = key(&self.model, text);
+        let there = self.entries.contains_key(&k);
+        if there {
+            self.used.insert(k);
+        }
+        there
+    }
+
+    /// True when `text` is cached (without marking it used).
+    pub fn contains(&self, text: &str) -> bool {
+        self.entries.contains_key(&key(&self.model, text))
+    }
+
+    pub fn insert(&mut self, text: &str, vector: Vec<f32>) {
+        let k = key(&self.model, text);
+        self.used.insert(k);
+        self.entries.insert(k, vector);
+        self.added += 1;
+    }
+
+    /// Writes the entries used since loading (stale ones are dropped), atomically.
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        let mut keys: Vec<u64> = self
+            .entries
+            .keys()
+            .copied()
+            .filter(|k| self.used.contains(k))
+            .collect();
+        keys.sort_unstable();
+        let mut out = Vec::with_capacity(32 + keys.len() * (8 + 4 * self.dim));
+        out.extend_from_slice(CACHE_MAGIC);
+        out.extend_from_slice(&(self.model.len() as u32).to_le_bytes());
+        out.extend_from_slice(self.model.as_bytes());
+        out.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        out.extend_from_slice(&(keys.len() as u64).to_le_bytes());
+        for k in keys {
+            out.extend_from_slice(&k.to_le_bytes());
+            for x in &self.entries[&k] {
+                out.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let tmp = path.with_extension("tmp");
+        {
+            let mut f = std::fs::File::create(&tmp)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            f.write_all(&out)?;
+            f.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move {} into place", path.display()))?;
+        Ok(())
+    }
+}
+
+fn parse(bytes: &[u8], model: &str, dim: usize) -> Option<HashMap<u64, Vec<f32>>> {
+    let mut at = 0usize;
+    let mut take = |n: usize| -> Option<&[u8]> {
+        let s = bytes.get(at..at + n)?;
+        at += n;
+        Some(s)
+    };
+    if take(8)? != CACHE_MAGIC {
+        return None;
+    }
+    let name_len = u32::from_le_bytes(take(4)?.try_into().ok()?) as usize;
+    if take(name_len)? != model.as_bytes() {
+        return None;
+    }
+    if u32::from_le_bytes(take(4)?.try_into().ok()?) as usize != dim {
+        return None;
+    }
+    let count = u64::from_le_bytes(take(8)?.try_into().ok()?) as usize;
+    let header = 8 + 4 + name_len + 4 + 8;
+    if count.checked_mul(8 + 4 * dim)? != bytes.len().checked_sub(header)? {
+        return None;
+    }
+    let mut entries = HashMap::with_capacity(count);
+    for _ in 0..count {
+        let k = u64::from_le_bytes(take(8)?.try_into().ok()?);
+        let v: Vec<f32> = take(4 * dim)?
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        if v.iter().any(|x| !x.is_finite()) {
+            return None;
+        }
+        entries.insert(k, v);
+    }
+    Some(entries)
+}
+
+/// Embeds every text not yet in `cache`, calling `progress(cache, done, total)` after each batch.
+pub fn fill(
+    embedder: &Embedder,
+    cache: &mut Cache,
+    texts: &[String],
+    mut progress: impl FnMut(&Cache, usize, usize),
+) -> anyhow::Result<()> {
+    let missing: Vec<&str> = {
+        let mut seen = std::collections::HashSet::new();
+        texts
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !cache.touch(t) && seen.insert(*t))
+            .collect()
+    };
+    let total = missing.len();
+    let mut done = 0;
+    for chunk in missing.chunks(BATCH) {
+        let vectors = embedder.embed(chunk)?;
+        for (t, v) in chunk.iter().zip(vectors) {
+            cache.insert(t, v);
+        }
+        done += chunk.len();
+        progress(cache, done, total);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cache_round_trips_and_refuses_another_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.bin");
+        let mut c = Cache::new("m1", 3);
+        c.insert("hello", vec![1.0, 0.0, 0.0]);
+        c.write(&path).unwrap();
+        let mut back = Cache::read(&path, "m1", 3);
+        assert_eq!(back.get("hello"), Some(&[1.0, 0.0, 0.0][..]));
+        assert!(back.get("other").is_none());
+        assert!(Cache::read(&path, "m2", 3).is_empty());
+        std::fs::write(&path, b"NPQEMB01garbage").unwrap();
+        assert!(Cache::read(&path, "m1", 3).is_empty());
+    }
+
+    #[test]
+    fn nearest_orders_by_the_better_of_heading_and_body() {
+        let mut v = Vectors::new(2);
+        v.push(&[1.0, 0.0], &[0.0, 1.0]);
+        v.push(&[0.6, 0.8], &[0.6, 0.8]);
+        v.push(&[0.0, 1.0], &[0.0, 1.0]);
+        let near = v.nearest(&[1.0, 0.0], 2);
+        assert_eq!(near.iter().map(|n| n.0).collect::<Vec<_>>(), vec![0, 1]);
+    }
+}

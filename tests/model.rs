@@ -1,0 +1,79 @@
+//! The shipped embedding model: its files are the ones its ORIGIN.md names (sha256), it runs
+//! in the process without a network, and the bundled knowledge's vectors ship with it.
+
+use std::path::Path;
+
+use npq_bot::retrieve::semantic::{cosine, Embedder, MODEL_DIR};
+use sha2::{Digest, Sha256};
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn model_files_match_the_sums_in_their_origin_note() {
+    let dir = root().join(MODEL_DIR);
+    let origin = std::fs::read_to_string(dir.join("ORIGIN.md")).expect("ORIGIN.md is kept");
+    let mut checked = 0;
+    for line in origin.lines() {
+        // | file | `sum` |
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        if cells.len() < 3 || !cells[2].starts_with('`') || cells[1].contains(' ') {
+            continue;
+        }
+        let file = cells[1];
+        let want = cells[2].trim_matches('`');
+        if want.len() != 64 || !dir.join(file).is_file() {
+            continue;
+        }
+        let bytes = std::fs::read(dir.join(file)).unwrap();
+        let got = format!("{:x}", Sha256::digest(&bytes));
+        assert_eq!(got, want, "{file} differs from the sum in ORIGIN.md");
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "ORIGIN.md should list the sums of the model files"
+    );
+    assert!(
+        dir.join("LICENSE").is_file(),
+        "the model's licence ships with it"
+    );
+}
+
+#[test]
+fn the_model_puts_paraphrases_near_and_other_topics_far() {
+    let model = Embedder::load(&root().join(MODEL_DIR)).expect("the shipped model loads");
+    let v = model
+        .embed(&[
+            "How much does the headship qualification cost?",
+            "what's the price of the NPQH",
+            "Where can I park my car at school?",
+        ])
+        .unwrap();
+    assert_eq!(v[0].len(), 384);
+    let norm: f32 = v[0].iter().map(|x| x * x).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-3, "vectors are unit length");
+    let near = cosine(&v[0], &v[1]);
+    let far = cosine(&v[0], &v[2]);
+    assert!(near > far + 0.2, "paraphrase {near} vs other topic {far}");
+    // The same text gives the same vector, alone or in a batch.
+    let alone = model.embed_one("what's the price of the NPQH").unwrap();
+    assert!(cosine(&alone, &v[1]) > 0.999);
+}
+
+#[test]
+fn the_bundled_knowledge_ships_every_passage_vector() {
+    let dir = root().join("knowledge");
+    let knowledge = npq_bot::load_knowledge(&dir).unwrap();
+    let engine = npq_bot::Engine::new(knowledge, npq_bot::Settings::default()).unwrap();
+    let (held, total) = engine
+        .embedding_coverage(&dir.join(npq_bot::EMBEDDINGS_FILE))
+        .unwrap();
+    assert_eq!(
+        held,
+        total,
+        "knowledge/{} is stale: run `npq-bot embed`",
+        npq_bot::EMBEDDINGS_FILE
+    );
+}
