@@ -448,34 +448,48 @@ fn document(
     if !template.programmes.is_empty() {
         let _ = writeln!(out, "programmes = {}", quoted_list(&template.programmes));
     }
-    let _ = writeln!(out, "cite = {}", quoted_list(&template.cites));
     // Some documents also name their own publisher inline, as a rep's guidance would.
     let local = rng.chance(25);
-    if local {
-        let _ = write!(
-            out,
-            "\n[[sources]]\nid = \"local\"\npublisher = {}\ntitle = {}\ndate = \"{}-{:02}\"\n",
-            quoted(&organisation),
-            quoted(&format!("NPQ guidance for staff at {organisation}")),
-            rng.between(2023, 2026),
-            rng.between(1, 12)
-        );
-    }
-    out.push_str("+++\n");
+    let local_date =
+        local.then(|| format!("{}-{:02}", rng.between(2023, 2026), rng.between(1, 12)));
 
+    let mut body = String::new();
+    let mut used: Vec<String> = Vec::new();
     for _ in 0..count {
         let model = &template.sections[sections.deal(rng)];
-        let _ = write!(out, "\n## {}\n", model.heading);
+        let _ = write!(body, "\n## {}\n", model.heading);
         let mut cites = model.cites.clone();
         if local && rng.chance(20) {
             cites.push("local".to_string());
         }
-        let _ = writeln!(out, "<!-- sources: {} -->", cites.join(", "));
+        let _ = writeln!(body, "<!-- sources: {} -->", cites.join(", "));
+        used.extend(cites);
         let text = section_text(material, model, &organisation, sentences, rng);
         for paragraph in text {
-            let _ = write!(out, "\n{}\n", paragraph.join(" "));
+            let _ = write!(body, "\n{}\n", paragraph.join(" "));
         }
     }
+    // The front matter names only the sources its sections cite, as `check` asks.
+    let mut cited: Vec<String> = template
+        .cites
+        .iter()
+        .filter(|id| used.contains(id))
+        .cloned()
+        .collect();
+    if cited.is_empty() {
+        cited.extend(used.iter().find(|id| *id != "local").cloned());
+    }
+    let _ = writeln!(out, "cite = {}", quoted_list(&cited));
+    if let Some(date) = local_date.filter(|_| used.iter().any(|id| id == "local")) {
+        let _ = write!(
+            out,
+            "\n[[sources]]\nid = \"local\"\npublisher = {}\ntitle = {}\ndate = \"{date}\"\n",
+            quoted(&organisation),
+            quoted(&format!("NPQ guidance for staff at {organisation}")),
+        );
+    }
+    out.push_str("+++\n");
+    out.push_str(&body);
     out
 }
 

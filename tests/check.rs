@@ -34,6 +34,23 @@ impl Run {
         lines[start..=end].join("\n")
     }
 
+    /// The warning printed at `location`, whole.
+    fn warning(&self, location: &str) -> String {
+        let wanted = format!("/{location}: warning: ");
+        self.stdout
+            .lines()
+            .find(|l| l.contains(&wanted))
+            .unwrap_or_else(|| panic!("no warning at {location}:\n{self}"))
+            .to_string()
+    }
+
+    fn warning_count(&self) -> usize {
+        self.stdout
+            .lines()
+            .filter(|l| l.contains(": warning: "))
+            .count()
+    }
+
     fn error_count(&self) -> Option<usize> {
         self.stdout
             .lines()
@@ -365,6 +382,102 @@ fn sources_json_entry_is_located_by_its_key_not_a_field_of_the_same_name() {
 }
 
 #[test]
+fn two_sources_with_the_same_url_are_reported_at_the_second() {
+    // `www.`, a trailing `/` and the letter case do not make a page another page.
+    let run = check(&broken("sources-json-same-url"));
+    assert_single_error(
+        &run,
+        "sources.json:8",
+        "source \"rota-page\" has the same url as \"garden-rota\" (line 2)",
+        "merge the two entries into \"garden-rota\"",
+    );
+}
+
+#[test]
+fn two_sources_with_the_same_publisher_and_title_are_reported_when_one_is_undated() {
+    // Case and spacing differ; an undated entry cannot be told apart from the dated one.
+    let run = check(&broken("sources-json-same-title"));
+    assert_single_error(
+        &run,
+        "sources.json:8",
+        "source \"tuck-prices-2024\" has the same publisher and title as \"tuck-prices\"",
+        "cite",
+    );
+}
+
+#[test]
+fn dated_versions_of_one_changing_page_are_two_sources() {
+    let run = check(&broken("sources-json-page-versions"));
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(!run.stdout.contains(": error: "), "{run}");
+    assert_eq!(run.warning_count(), 0, "{run}");
+}
+
+#[test]
+fn dated_source_whose_note_says_it_is_undated_is_reported() {
+    let run = check(&broken("sources-json-undated-note"));
+    assert_single_error(
+        &run,
+        "sources.json:7",
+        "source \"compost-leaflet\" has the date \"2021\", but its note says the page is undated",
+        "date = \"undated\"",
+    );
+}
+
+#[test]
+fn url_that_is_not_a_valid_web_address_is_reported_and_the_source_still_cited() {
+    // Starts with https:// (the old test) but has a space in its host.
+    let run = check(&broken("sources-json-bad-url"));
+    assert_single_error(
+        &run,
+        "sources.json:8",
+        "source \"seed-list\" has the url \"https://garden centre.example/seeds\", which is not a valid web address",
+        "remove `url`",
+    );
+}
+
+#[test]
+fn url_without_a_host_in_a_sources_table_is_reported_at_its_line() {
+    // A lenient parser reads `https:///letters/...` as the host "letters".
+    let run = check(&broken("source-table-bad-url"));
+    assert_single_error(
+        &run,
+        "sports-day.md:8",
+        "source url \"https:///letters/sports-day\" is not a valid web address: it names no host",
+        "full address",
+    );
+}
+
+#[test]
+fn source_that_no_section_cites_is_a_warning_at_its_entry() {
+    let run = check(&broken("sources-json-uncited"));
+    assert_eq!(run.code, Some(0), "{run}");
+    let warning = run.warning("sources.json:7");
+    assert!(
+        warning.contains("no section or programme card cites the source \"old-rota\"")
+            && warning.contains("(fix: name it in the `<!-- sources: old-rota -->` line"),
+        "{run}"
+    );
+    // The source a section cites by default (the document's first) counts as cited.
+    assert_eq!(run.warning_count(), 1, "{run}");
+}
+
+#[test]
+fn front_matter_source_that_no_section_of_its_file_cites_is_a_warning_at_its_line() {
+    // garden.md names seed-list but its sections cite garden-rota only; sowing.md's section
+    // cites seed-list by default, so sources.json has nothing uncited.
+    let run = check(&broken("cite-unused"));
+    assert_eq!(run.code, Some(0), "{run}");
+    let warning = run.warning("garden.md:4");
+    assert!(
+        warning.contains("names the source \"seed-list\", but no section of this file cites it")
+            && warning.contains("(fix: add \"seed-list\" to the `<!-- sources: -->` line"),
+        "{run}"
+    );
+    assert_eq!(run.warning_count(), 1, "{run}");
+}
+
+#[test]
 fn unknown_programme_code_is_reported_at_its_line_with_the_known_codes() {
     let run = check(&broken("unknown-programme"));
     assert_single_error(
@@ -491,4 +604,5 @@ fn bundled_knowledge_checks_clean() {
         .and_then(|(n, _)| n.parse().ok())
         .unwrap_or_else(|| panic!("no document count in {summary:?}"));
     assert!(documents > 0, "{summary}");
+    assert_eq!(run.warning_count(), 0, "{run}");
 }

@@ -103,6 +103,8 @@ pub fn parse(
         has_front_matter: false,
     };
     let mut programme_refs = Vec::new();
+    // Each source the front matter names (by `cite` or `[[sources]]` id), with its line.
+    let mut cite_lines: Vec<(String, usize)> = Vec::new();
 
     let first_content = lines.iter().position(|l| !l.trim().is_empty());
     let mut body_start = 0usize; // 0-based index of the first body line
@@ -131,6 +133,7 @@ pub fn parse(
             bibliography,
             &mut doc,
             &mut programme_refs,
+            &mut cite_lines,
             report,
         ) {
             // Without parsed front matter the sections' citations cannot be checked.
@@ -142,6 +145,7 @@ pub fn parse(
 
     let body_lines = &lines[body_start..];
     let sections = split_sections(body_lines, body_start, is_txt, &doc, bibliography, report);
+    report_cited_by_no_section(&doc, &sections, &cite_lines, report);
     if !doc.has_front_matter {
         doc.title = plain_title(body_lines, is_txt).unwrap_or_else(|| file.clone());
         report.warning(
@@ -186,6 +190,7 @@ fn read_front_matter(
     bibliography: &Bibliography,
     doc: &mut Document,
     programme_refs: &mut Vec<ProgrammeRef>,
+    cite_lines: &mut Vec<(String, usize)>,
     report: &mut Report,
 ) -> FrontMatter {
     let raw: RawFrontMatter = match toml::from_str(fm) {
@@ -240,10 +245,19 @@ fn read_front_matter(
         );
     }
     let header_line = |i: usize| headers.get(i).copied().unwrap_or(first_line - 1);
+    cite_lines.extend(
+        raw_sources
+            .iter()
+            .filter_map(|s| s.id.as_ref())
+            .map(|id| (id.get_ref().trim().to_string(), at(id.span()))),
+    );
     doc.sources = validate_sources(raw_sources, fm, first_line, &header_line, report);
     for id in cited {
         match bibliography.get(id.get_ref().trim()) {
-            Some(source) => doc.sources.push(source.clone()),
+            Some(source) => {
+                cite_lines.push((id.get_ref().trim().to_string(), at(id.span())));
+                doc.sources.push(source.clone())
+            }
             None => report.error(
                 at(id.span()),
                 format!("`cite` names the unknown source id \"{}\"", id.get_ref()),
@@ -263,6 +277,33 @@ fn read_front_matter(
         FrontMatter::Valid
     } else {
         FrontMatter::Invalid
+    }
+}
+
+/// Warns about each source the front matter names that no section of the file cites: answers
+/// show a section's own sources, or the document's first source when it names none.
+fn report_cited_by_no_section(
+    doc: &Document,
+    sections: &[Section],
+    cite_lines: &[(String, usize)],
+    report: &mut Report,
+) {
+    let mut used: Vec<&str> = Vec::new();
+    for section in sections {
+        if section.sources.is_empty() {
+            used.extend(doc.sources.first().and_then(|s| s.id.as_deref()));
+        } else {
+            used.extend(section.sources.iter().filter_map(|s| s.id.as_deref()));
+        }
+    }
+    for (id, line) in cite_lines {
+        if !used.contains(&id.as_str()) {
+            report.warning(
+                *line,
+                format!("the front matter names the source \"{id}\", but no section of this file cites it"),
+                format!("add \"{id}\" to the `<!-- sources: -->` line of the sections whose facts it gives, or remove it from the front matter"),
+            );
+        }
     }
 }
 

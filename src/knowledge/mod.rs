@@ -221,6 +221,11 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
             ));
         }
     }
+    // A document that failed to load cites nothing, so citations are counted only in a folder
+    // without errors.
+    if whole && !diagnostics.iter().any(Diagnostic::is_error) {
+        diagnostics.extend(uncited_sources(dir, &knowledge));
+    }
     if whole
         && knowledge.documents.is_empty()
         && knowledge.programmes.is_empty()
@@ -237,6 +242,40 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
         knowledge,
         diagnostics,
     }
+}
+
+/// A warning for each entry of `sources.json` that no section and no programme card cites:
+/// its facts are either missing or cited to another source. A section without a
+/// `<!-- sources: -->` line cites its document's first source.
+fn uncited_sources(dir: &Path, knowledge: &Knowledge) -> Vec<Diagnostic> {
+    let mut cited: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    for doc in &knowledge.documents {
+        for section in &doc.sections {
+            let sources = if section.sources.is_empty() {
+                doc.sources.first().into_iter().collect::<Vec<_>>()
+            } else {
+                section.sources.iter().collect()
+            };
+            cited.extend(sources.into_iter().filter_map(|s| s.id.as_deref()));
+        }
+    }
+    for p in &knowledge.programmes {
+        cited.extend(p.sources.iter().filter_map(|s| s.id.as_deref()));
+    }
+    let path = dir.join(BIBLIOGRAPHY_FILE);
+    knowledge
+        .bibliography
+        .ids_with_lines()
+        .filter(|(id, _)| !cited.contains(id))
+        .map(|(id, line)| {
+            Diagnostic::warning(
+                &path,
+                line,
+                format!("no section or programme card cites the source \"{id}\""),
+                format!("name it in the `<!-- sources: {id} -->` line of the sections whose facts it gives, or remove it from {BIBLIOGRAPHY_FILE}"),
+            )
+        })
+        .collect()
 }
 
 /// Relative paths of the files under `dir`, skipping names that start with `.` or `_`.

@@ -87,6 +87,8 @@ pub mod with_ids {
 #[derive(Debug, Clone, Default)]
 pub struct Bibliography {
     sources: std::collections::BTreeMap<String, Source>,
+    /// The line of `sources.json` where each entry starts.
+    lines: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +108,13 @@ impl Bibliography {
 
     pub fn len(&self) -> usize {
         self.sources.len()
+    }
+
+    /// Every entry's id with the line of `sources.json` where it starts, in id order.
+    pub fn ids_with_lines(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
+        self.sources
+            .keys()
+            .map(|id| (id.as_str(), self.lines.get(id).copied().unwrap_or(0)))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -154,6 +163,8 @@ impl Bibliography {
                 .map_or(0, |(i, _)| i + 1)
         };
         let mut sources = std::collections::BTreeMap::new();
+        let mut lines = std::collections::BTreeMap::new();
+        let mut order: Vec<String> = Vec::new();
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
         for (id, s) in raw.0 {
             let nth = seen.entry(id.clone()).or_insert(0);
@@ -168,6 +179,7 @@ impl Bibliography {
                 continue;
             }
             let mut ok = true;
+            let mut bad_url = false;
             for (key, value) in [("publisher", &s.publisher), ("title", &s.title)] {
                 if value.trim().is_empty() {
                     report.error(
@@ -186,33 +198,169 @@ impl Bibliography {
                 );
                 ok = false;
             }
-            if let Some(url) = s
+            if let Some((url, problem)) = s
                 .url
                 .as_deref()
-                .filter(|u| !(u.starts_with("http://") || u.starts_with("https://")))
+                .and_then(|u| url_problem(u).map(|p| (u, p)))
             {
                 report.error(
                     line,
-                    format!("source \"{id}\" has the url \"{url}\", which is not a web address"),
-                    "write a full address starting with https://, or remove `url`",
+                    format!("source \"{id}\" has the url \"{url}\", which is not a valid web address: {problem}"),
+                    URL_FIX,
                 );
-                ok = false;
+                // The source is still known without its address, so its citations stand.
+                bad_url = true;
+            }
+            if let Some(note) = s.note.as_deref() {
+                check_undated_note(&id, s.date.trim(), note, line, report);
             }
             if ok {
                 let source = Source {
                     id: Some(id.clone()),
                     publisher: s.publisher.trim().to_string(),
                     title: s.title.trim().to_string(),
-                    url: s.url,
+                    url: s.url.filter(|_| !bad_url),
                     date: s.date.trim().to_string(),
                     note: s.note,
                 };
-                sources.insert(id, source);
+                sources.insert(id.clone(), source);
+                order.push(id.clone());
+                lines.insert(id, line);
             }
         }
-        Bibliography { sources }
+        let bibliography = Bibliography { sources, lines };
+        bibliography.report_pages_listed_twice(&order, report);
+        bibliography
+    }
+
+    /// Reports entries that are the same page as an earlier entry: the same web address, or the
+    /// same publisher and title. Two dated versions of a page that changed (different dates,
+    /// neither undated) are different sources; the same page with one date, or undated, is one.
+    fn report_pages_listed_twice(&self, order: &[String], report: &mut Report) {
+        let mut by_url: std::collections::HashMap<String, Vec<&str>> =
+            std::collections::HashMap::new();
+        let mut by_name: std::collections::HashMap<(String, String), Vec<&str>> =
+            std::collections::HashMap::new();
+        for id in order {
+            let source = &self.sources[id];
+            let line = self.lines.get(id).copied().unwrap_or(0);
+            let url_key = source.url.as_deref().and_then(page_key);
+            let name_key = (same_words(&source.publisher), same_words(&source.title));
+            let earlier_url = url_key
+                .as_ref()
+                .and_then(|k| by_url.get(k))
+                .and_then(|ids| self.first_same_version(ids, source));
+            let earlier_name = by_name
+                .get(&name_key)
+                .and_then(|ids| self.first_same_version(ids, source));
+            if let Some((other, why)) = earlier_url
+                .map(|o| (o, "the same url"))
+                .or(earlier_name.map(|o| (o, "the same publisher and title")))
+            {
+                let other_line = self.lines.get(other).copied().unwrap_or(0);
+                report.error(
+                    line,
+                    format!("source \"{id}\" has {why} as \"{other}\" (line {other_line}): the page is listed twice"),
+                    format!("merge the two entries into \"{other}\" and change every `cite`, `<!-- sources: -->` line and programme `sources` that names \"{id}\"; if they are two versions of a page that changed, give each the date of its version"),
+                );
+            }
+            if let Some(k) = url_key {
+                by_url.entry(k).or_default().push(id);
+            }
+            by_name.entry(name_key).or_default().push(id);
+        }
+    }
+
+    /// The first of `ids` that is the same version of a page as `source`: the same date, or
+    /// either undated (an undated entry cannot be told apart from a dated one).
+    fn first_same_version<'b>(&self, ids: &[&'b str], source: &Source) -> Option<&'b str> {
+        ids.iter().copied().find(|other| {
+            let date = &self.sources[*other].date;
+            date == &source.date || date == UNDATED || source.date == UNDATED
+        })
     }
 }
+
+/// Why `url` is not a valid absolute web (http or https) address, or None when it is one.
+pub fn url_problem(url: &str) -> Option<String> {
+    let lower = url.trim_start().to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        return Some("it does not start with https:// or http://".to_string());
+    }
+    if url.chars().any(char::is_whitespace) {
+        return Some("it contains a space".to_string());
+    }
+    // The parser forgives `https:///path` (taking `path` for the host): an address as written
+    // names its host straight after `//`.
+    let after_scheme = &lower[lower.find("//").map_or(0, |i| i + 2)..];
+    if after_scheme.is_empty() || after_scheme.starts_with(['/', '?', '#']) {
+        return Some("it names no host after //".to_string());
+    }
+    match url::Url::parse(url) {
+        Err(e) => Some(e.to_string()),
+        Ok(u) => match u.host() {
+            None => Some("it names no host".to_string()),
+            Some(url::Host::Domain(d)) if !d.trim_end_matches('.').contains('.') => Some(format!(
+                "its host \"{d}\" is not a public web address (it has no dot)"
+            )),
+            Some(_) => None,
+        },
+    }
+}
+
+pub const URL_FIX: &str = "write the page's full address as the publisher gives it, such as https://www.gov.uk/guidance/..., or remove `url` when the address is not known";
+
+/// One page's address, for finding entries listed twice: host without `www.`, path without a
+/// trailing `/`, and query; http and https are the same page.
+fn page_key(url: &str) -> Option<String> {
+    let u = url::Url::parse(url.trim()).ok()?;
+    let host = u.host_str()?.trim_end_matches('.');
+    let host = host.strip_prefix("www.").unwrap_or(host);
+    let path = u.path().trim_end_matches('/');
+    Some(match u.query() {
+        Some(q) => format!("{host}{path}?{q}"),
+        None => format!("{host}{path}"),
+    })
+}
+
+/// A name compared without case, quote style or spacing.
+fn same_words(s: &str) -> String {
+    s.to_lowercase()
+        .replace(['\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '"'], "'")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// True when a source's note says the page gives no date.
+pub fn note_says_undated(note: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(undated|not dated|no date|gives no date|date (is )?(not|never) (recorded|given|known|stated|shown))\b",
+        )
+        .expect("valid regex")
+    })
+    .is_match(note)
+}
+
+/// Reports a source that carries a date although its note says the page gives none.
+fn check_undated_note(id: &str, date: &str, note: &str, line: usize, report: &mut Report) {
+    if date != UNDATED && valid_date(date) && note_says_undated(note) {
+        let name = if id.is_empty() {
+            "this source".to_string()
+        } else {
+            format!("source \"{id}\"")
+        };
+        report.error(
+            line,
+            format!("{name} has the date \"{date}\", but its note says the page is undated"),
+            UNDATED_FIX,
+        );
+    }
+}
+
+pub const UNDATED_FIX: &str = "write date = \"undated\" and keep what is known about when the page was written in the note: a date the page does not give is shown to staff as if it did";
 
 /// The entries of `sources.json` in file order, duplicates kept so they can be reported.
 struct Entries(Vec<(String, JsonSource)>);
@@ -390,16 +538,26 @@ pub fn validate_sources(
                 None
             }
         };
-        let url = raw.url.as_ref().map(|u| u.get_ref().trim().to_string());
+        let mut url = raw.url.as_ref().map(|u| u.get_ref().trim().to_string());
         if let (Some(u), Some(spanned)) = (&url, &raw.url) {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
+            if let Some(problem) = url_problem(u) {
                 report.error(
                     line_at(spanned.span()),
-                    format!("source url \"{u}\" is not a web address"),
-                    "write a full address starting with https://, or remove `url`",
+                    format!("source url \"{u}\" is not a valid web address: {problem}"),
+                    URL_FIX,
                 );
-                ok = false;
+                // The source is still known without its address, so its citations stand.
+                url = None;
             }
+        }
+        if let (Some(date), Some(note)) = (&date, &raw.note) {
+            check_undated_note(
+                raw.id.as_ref().map_or("", |i| i.get_ref().trim()),
+                date,
+                note,
+                raw.date.as_ref().map_or(header, |d| line_at(d.span())),
+                report,
+            );
         }
         let id = raw.id.as_ref().map(|v| v.get_ref().trim().to_string());
         if let (Some(id), Some(spanned)) = (&id, &raw.id) {
@@ -439,7 +597,63 @@ pub fn table_header_lines(toml_text: &str, first_line: usize, header: &str) -> V
 
 #[cfg(test)]
 mod tests {
-    use super::valid_date;
+    use super::{note_says_undated, page_key, url_problem, valid_date};
+
+    #[test]
+    fn only_absolute_web_addresses_with_a_host_are_valid() {
+        for ok in [
+            "https://www.gov.uk/guidance/funding-for-national-professional-qualifications-npqs",
+            "http://leadinglearning.co.uk/terms-conditions-npq/",
+            "https://nasuwt.org.uk./advice/page.html",
+            "https://hispteachingschoolhub.org/page/?pid=34&title=NPQ+Funding",
+        ] {
+            assert_eq!(url_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "www.gov.uk/guidance",
+            "gov.uk",
+            "ftp://files.example.org/a",
+            "https://",
+            "https:///guidance/page",
+            "https:/www.gov.uk/guidance",
+            "https://www.gov uk/guidance",
+            "https://intranet/page",
+            "https://exa_mple..org:99999/",
+        ] {
+            assert!(url_problem(bad).is_some(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_same_page_has_one_key_whatever_the_scheme_www_or_trailing_slash() {
+        assert_eq!(
+            page_key("http://www.Example.org/a/"),
+            page_key("https://example.org/a")
+        );
+        assert_ne!(
+            page_key("https://example.org/a?pid=1"),
+            page_key("https://example.org/a?pid=2")
+        );
+    }
+
+    #[test]
+    fn notes_that_say_a_page_is_undated_are_recognised() {
+        for says in [
+            "undated page; written in 2023",
+            "the capture gives no date",
+            "exact date not recorded",
+            "Undated FAQ",
+        ] {
+            assert!(note_says_undated(says), "{says}");
+        }
+        for not in [
+            "version of 12 June 2024",
+            "updated 25 October 2023",
+            "dated in the footer",
+        ] {
+            assert!(!note_says_undated(not), "{not}");
+        }
+    }
 
     #[test]
     fn dates_with_real_months_and_days_are_valid() {
