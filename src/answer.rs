@@ -232,7 +232,7 @@ impl Engine {
         let Some(embedder) = semantic::shared() else {
             return;
         };
-        let texts: Vec<[String; 2]> = self.index.embedding_texts();
+        let texts: Vec<Vec<String>> = self.index.embedding_texts();
         let mut cache = match cache_path {
             Some(p) => Cache::read(p, &embedder.id, semantic::DIM),
             None => Cache::new(&embedder.id, semantic::DIM),
@@ -244,13 +244,14 @@ impl Engine {
         let cache_file = cache_path.clone();
         let finish = move |mut cache: Cache, embedder: Arc<Embedder>| {
             let mut vectors = Vectors::new(semantic::DIM);
-            for [heading, body] in &texts {
-                let h = cache.get(heading).map(<[f32]>::to_vec);
-                let b = cache.get(body).map(<[f32]>::to_vec);
-                match (h, b) {
-                    (Some(h), Some(b)) => vectors.push(&h, &b),
-                    _ => vectors.push(&[0.0; semantic::DIM], &[0.0; semantic::DIM]),
-                }
+            let zero = [0.0; semantic::DIM];
+            for passage in &texts {
+                let rows: Vec<Vec<f32>> = passage
+                    .iter()
+                    .map(|t| cache.get(t).map_or_else(|| zero.to_vec(), <[f32]>::to_vec))
+                    .collect();
+                let rows: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+                vectors.push(&rows);
             }
             if let Some(p) = &cache_path {
                 if cache.added() > 0 || cache.len() != cache.used() {
@@ -372,9 +373,12 @@ impl Engine {
         let question = lexical::weigh(&snapshot, self.expander.concepts(text), qtypes);
         let terms = lexical::terms(&question);
         let mut hits = snapshot.search(&terms, &question.qtypes, self.settings.candidates);
+        let mut peak = 0.0;
         if let Some((s, vector)) = semantic {
             let have: std::collections::HashSet<usize> = hits.iter().map(|h| h.ord).collect();
-            for (ord, _, _) in s.vectors.nearest(vector, SEMANTIC_CANDIDATES) {
+            let (nearest, stands_out) = s.vectors.nearest(vector, SEMANTIC_CANDIDATES);
+            peak = stands_out;
+            for (ord, _) in nearest {
                 if !have.contains(&ord) {
                     if let Some(hit) = snapshot.by_ord(ord) {
                         hits.push(hit);
@@ -395,6 +399,7 @@ impl Engine {
             text: text.to_string(),
             question,
             candidates,
+            peak,
         }
     }
 

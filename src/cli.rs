@@ -341,6 +341,10 @@ fn evaluate(
             "in sample (chosen weights, for comparison only): {}",
             cv.in_sample
         );
+        println!(
+            "never refusing (chosen ranking, in sample): {}",
+            cv.never_refusing
+        );
         for (i, w) in cv.per_fold.iter().enumerate() {
             println!(
                 "fold {i}: semantic {:.2} heading_similarity {:.2} unknown_word {:.2} threshold {:.2} floor {:.2} {:?}",

@@ -8,7 +8,7 @@ use regex::RegexBuilder;
 use serde::Deserialize;
 
 use crate::answer::{Answer, Engine};
-use crate::retrieve::fuse::{self, Confidence, Weights};
+use crate::retrieve::fuse::{self, Confidence, Weights, EVIDENCE};
 
 /// One question: `{"id", "q", "expect": [regex...], "answerable"}`.
 #[derive(Debug, Clone, Deserialize)]
@@ -292,6 +292,9 @@ pub struct CrossValidation {
     pub chosen: Weights,
     pub in_sample: Figures,
     pub per_fold: Vec<Weights>,
+    /// The chosen ranking with every question answered: how often the answer is in the top
+    /// 3 when nothing is refused.
+    pub never_refusing: Figures,
 }
 
 /// Which fold a question is in: a hash of its id (or text), stable across runs.
@@ -335,7 +338,7 @@ pub fn fit(
     }
     let ranking = best.0;
     // 2. Confidence: the evidence of each question's best candidate.
-    let mut xs: Vec<[f32; 5]> = Vec::new();
+    let mut xs: Vec<[f32; EVIDENCE]> = Vec::new();
     let mut ys: Vec<f32> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
         if !keep(i) {
@@ -374,15 +377,15 @@ pub fn fit(
 
 /// Logistic regression by gradient descent, the two classes weighed equally, with a little
 /// L2 shrinkage; returns the fitted model.
-pub fn logistic(xs: &[[f32; 5]], ys: &[f32]) -> Confidence {
+pub fn logistic(xs: &[[f32; EVIDENCE]], ys: &[f32]) -> Confidence {
     let n_pos = ys.iter().filter(|&&y| y > 0.5).count().max(1) as f32;
     let n_neg = ys.iter().filter(|&&y| y <= 0.5).count().max(1) as f32;
-    let mut w = [0.0f32; 5];
+    let mut w = [0.0f32; EVIDENCE];
     let mut b = 0.0f32;
     let lambda = 1e-3;
     let rate = 0.5;
     for _ in 0..4000 {
-        let mut gw = [0.0f32; 5];
+        let mut gw = [0.0f32; EVIDENCE];
         let mut gb = 0.0f32;
         let mut total = 0.0f32;
         for (x, &y) in xs.iter().zip(ys) {
@@ -390,14 +393,14 @@ pub fn logistic(xs: &[[f32; 5]], ys: &[f32]) -> Confidence {
             let z = b + w.iter().zip(x).map(|(a, b)| a * b).sum::<f32>();
             let p = 1.0 / (1.0 + (-z).exp());
             let err = (p - y) * class;
-            for j in 0..5 {
+            for j in 0..EVIDENCE {
                 gw[j] += err * x[j];
             }
             gb += err;
             total += class;
         }
         let total = total.max(f32::MIN_POSITIVE);
-        for j in 0..5 {
+        for j in 0..EVIDENCE {
             w[j] -= rate * (gw[j] / total + lambda * w[j]);
         }
         b -= rate * gb / total;
@@ -432,11 +435,18 @@ pub fn cross_validate(
         .iter()
         .map(|p| outcome(engine, p, &chosen))
         .collect();
+    let open = Weights {
+        threshold: 0.0,
+        floor: 0.0,
+        ..chosen
+    };
+    let never: Vec<Outcome> = prepared.iter().map(|p| outcome(engine, p, &open)).collect();
     CrossValidation {
         out_of_fold: figures(&outcomes),
         outcomes,
         chosen,
         in_sample: figures(&in_sample),
         per_fold,
+        never_refusing: figures(&never),
     }
 }

@@ -348,7 +348,7 @@ impl SearchIndex {
 
     /// The texts to embed for every passage, in `ord` order (see
     /// [`crate::retrieve::semantic::passage_texts`]).
-    pub fn embedding_texts(&self) -> Vec<[String; 2]> {
+    pub fn embedding_texts(&self) -> Vec<Vec<String>> {
         use crate::retrieve::semantic::passage_texts;
         if let Some(passages) = &self.passages {
             return passages
@@ -362,7 +362,7 @@ impl SearchIndex {
                 Some(hit) => {
                     passage_texts(&hit.passage.title, &hit.passage.section, &hit.passage.text)
                 }
-                None => [String::new(), String::new()],
+                None => Vec::new(),
             })
             .collect()
     }

@@ -11,6 +11,8 @@ use crate::search::PassageStems;
 
 /// Sections usually open with their answer, so their first sentence is preferred a little.
 const LEAD_SENTENCE_BONUS: f32 = 0.1;
+/// The sentence closest in meaning to the question counts as this much more of it.
+const MEANT_SENTENCE_BONUS: f32 = 0.3;
 /// Snippet sentences beyond the first are added only when they bring this much more.
 const MIN_SENTENCE_GAIN: f32 = 0.08;
 
@@ -21,9 +23,18 @@ pub fn snippet(
     stems: &PassageStems,
     concepts: &[Weighted],
     qtypes: &[QuestionType],
+    meant: Option<usize>,
     max_chars: usize,
 ) -> (String, Vec<Range<usize>>) {
     let sentences = analysis::sentences(text);
+    // The sentence closest in meaning to the question (from the semantic stage) is preferred.
+    let meaning_bonus = |i: usize| {
+        if meant == Some(i) {
+            MEANT_SENTENCE_BONUS
+        } else {
+            0.0
+        }
+    };
     if sentences.is_empty() {
         return (String::new(), Vec::new());
     }
@@ -64,7 +75,8 @@ pub fn snippet(
             (
                 i,
                 gain(&info[i].0, info[i].1, &none, false)
-                    + if i == 0 { LEAD_SENTENCE_BONUS } else { 0.0 },
+                    + if i == 0 { LEAD_SENTENCE_BONUS } else { 0.0 }
+                    + meaning_bonus(i),
             )
         })
         .fold(
@@ -88,7 +100,8 @@ pub fn snippet(
                 (
                     i,
                     gain(&info[i].0, info[i].1, &covered, fact_seen)
-                        + if adjacent { 0.03 } else { 0.0 },
+                        + if adjacent { 0.03 } else { 0.0 }
+                        + meaning_bonus(i),
                 )
             })
             .filter(|&(_, g)| g >= MIN_SENTENCE_GAIN)

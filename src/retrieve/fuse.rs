@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::knowledge::Passage;
 use crate::retrieve::lexical::{self, Question};
+use crate::retrieve::semantic::Similarity;
 use crate::search::PassageStems;
 
 /// The weights of the ranking and of the decision to answer.
@@ -58,6 +59,8 @@ pub struct Confidence {
     pub coverage_all: f32,
     /// The share of the question's weight in words the index knows.
     pub known: f32,
+    /// How far the closest passage stands out (a tenth of its standard deviations).
+    pub peak: f32,
 }
 
 /// The evidence the confidence model reads, for one candidate.
@@ -68,16 +71,21 @@ pub struct Evidence {
     pub coverage: f32,
     pub coverage_all: f32,
     pub known: f32,
+    pub peak: f32,
 }
 
+/// How many kinds of evidence the confidence model reads.
+pub const EVIDENCE: usize = 6;
+
 impl Evidence {
-    pub fn as_array(&self) -> [f32; 5] {
+    pub fn as_array(&self) -> [f32; EVIDENCE] {
         [
             self.meaning,
             self.heading,
             self.coverage,
             self.coverage_all,
             self.known,
+            self.peak,
         ]
     }
 }
@@ -89,11 +97,12 @@ impl Confidence {
             + self.heading * e.heading
             + self.coverage * e.coverage
             + self.coverage_all * e.coverage_all
-            + self.known * e.known;
+            + self.known * e.known
+            + self.peak * e.peak;
         1.0 / (1.0 + (-z).exp())
     }
 
-    pub fn from_array(bias: f32, w: [f32; 5]) -> Confidence {
+    pub fn from_array(bias: f32, w: [f32; EVIDENCE]) -> Confidence {
         Confidence {
             bias,
             meaning: w[0],
@@ -101,6 +110,7 @@ impl Confidence {
             coverage: w[2],
             coverage_all: w[3],
             known: w[4],
+            peak: w[5],
         }
     }
 }
@@ -114,19 +124,20 @@ impl Weights {
         precision: 0.1,
         bm25: 0.13,
         recency: 0.05,
-        semantic: 1.0,
-        heading_similarity: 0.9,
+        semantic: 2.0,
+        heading_similarity: 1.0,
         unknown_word: 0.25,
         confidence: Confidence {
-            bias: -6.0,
-            meaning: 8.0,
-            heading: 0.0,
-            coverage: 4.0,
-            coverage_all: 0.0,
-            known: 0.0,
+            bias: -7.014,
+            meaning: 5.466,
+            heading: 3.836,
+            coverage: -0.213,
+            coverage_all: 3.406,
+            known: 1.563,
+            peak: 0.0,
         },
-        threshold: 0.5,
-        floor: 0.75,
+        threshold: 0.43,
+        floor: 0.0,
         duplicate: 0.6,
     };
 }
@@ -144,9 +155,9 @@ pub struct Candidate {
     pub passage: Arc<Passage>,
     pub stems: PassageStems,
     pub lexical: lexical::Features,
-    /// Cosine similarity of the question to the passage's heading, and to heading and text;
-    /// `None` without semantic retrieval.
-    pub similarity: Option<(f32, f32)>,
+    /// How similar the question is to the passage's heading, text and sentences; `None`
+    /// without semantic retrieval.
+    pub similarity: Option<Similarity>,
     snippet: OnceLock<Snippet>,
 }
 
@@ -165,7 +176,7 @@ impl Candidate {
         passage: Arc<Passage>,
         stems: PassageStems,
         lexical: lexical::Features,
-        similarity: Option<(f32, f32)>,
+        similarity: Option<Similarity>,
     ) -> Candidate {
         Candidate {
             ord,
@@ -185,6 +196,7 @@ impl Candidate {
                 &self.stems,
                 &question.concepts,
                 &question.qtypes,
+                self.similarity.and_then(|s| s.best_sentence),
                 max_chars,
             );
             let topic = crate::analysis::content_stems(&text).into_iter().collect();
@@ -196,10 +208,11 @@ impl Candidate {
         })
     }
 
-    /// The similarity that counts: the better of the body's and the (discounted) heading's.
+    /// The similarity that counts: the best of the body's, the best sentence's and the
+    /// (discounted) heading's.
     pub fn meaning(&self, w: &Weights) -> Option<f32> {
         self.similarity
-            .map(|(heading, body)| body.max(w.heading_similarity * heading))
+            .map(|s| s.body.max(s.sentence).max(w.heading_similarity * s.heading))
     }
 }
 
@@ -208,6 +221,9 @@ pub struct Reading {
     pub text: String,
     pub question: Question,
     pub candidates: Vec<Candidate>,
+    /// How far the passage closest in meaning stands out from all the passages (standard
+    /// deviations above their mean similarity).
+    pub peak: f32,
 }
 
 /// How one candidate scores under some weights.
@@ -242,12 +258,13 @@ impl Reading {
                     + w.recency * l.recency;
                 let evidence = Evidence {
                     meaning: c.meaning(w).unwrap_or(0.0),
-                    heading: c.similarity.map_or(0.0, |s| s.0),
+                    heading: c.similarity.map_or(0.0, |s| s.heading),
                     coverage: (l.found / known_weight.max(f32::MIN_POSITIVE)).min(1.0),
                     coverage_all: (l.found
                         / (known_weight + unknown_weight).max(f32::MIN_POSITIVE))
                     .min(1.0),
                     known,
+                    peak: self.peak / 10.0,
                 };
                 let (score, confidence) = match c.meaning(w) {
                     Some(m) => (lexical + w.semantic * m, w.confidence.of(&evidence)),

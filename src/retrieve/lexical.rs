@@ -9,6 +9,23 @@ use crate::analysis::QuestionType;
 use crate::query::{Concept, Variant};
 use crate::search::{Hit, Snapshot};
 
+#[cfg(test)]
+mod tests {
+    use super::within_one_edit;
+
+    #[test]
+    fn one_edit_apart() {
+        assert!(within_one_edit("wat", "what"));
+        assert!(within_one_edit("ther", "there"));
+        assert!(within_one_edit("jus", "just"));
+        assert!(within_one_edit("teh", "the") == false);
+        assert!(within_one_edit("wen", "when"));
+        assert!(within_one_edit("abc", "abd"));
+        assert!(!within_one_edit("abc", "xyz"));
+        assert!(within_one_edit("same", "same"));
+    }
+}
+
 /// How a misspelt word's correction counts, against the user's own word.
 const TYPO_CREDIT: f32 = 0.7;
 /// How a topic word found only in the document's title or keywords counts.
@@ -63,6 +80,7 @@ pub fn weigh(snapshot: &Snapshot, concepts: Vec<Concept>, qtypes: Vec<QuestionTy
     let idf = |df: u64| (1.0 + (n - df as f32 + 0.5) / (df as f32 + 0.5)).ln();
     let concepts = concepts
         .into_iter()
+        .filter(|c| !is_misspelt_function_word(snapshot, c))
         .map(|mut concept| {
             let df_of = |v: &Variant| {
                 v.stems
@@ -119,6 +137,49 @@ pub fn weigh(snapshot: &Snapshot, concepts: Vec<Concept>, qtypes: Vec<QuestionTy
         concepts,
         qtypes,
         fact_weight,
+    }
+}
+
+/// True for a short word the index has never seen that is one edit from a function word
+/// ("wat", "ther", "jus"): chat spelling of a word that carries no topic, not a topic.
+fn is_misspelt_function_word(snapshot: &Snapshot, concept: &Concept) -> bool {
+    let [word] = concept.own.as_slice() else {
+        return false;
+    };
+    let chars = word.chars().count();
+    if !(2..=MIN_TYPO_CHARS).contains(&chars)
+        || !word.chars().all(char::is_alphabetic)
+        || concept.variants.len() > 1
+        || snapshot.doc_freq(word) > 0
+    {
+        return false;
+    }
+    crate::analysis::stop_stems()
+        .filter(|s| s.chars().count() >= 2)
+        .any(|s| within_one_edit(word, s))
+}
+
+/// True when `a` and `b` differ by at most one inserted, deleted or changed character.
+fn within_one_edit(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (short, long) = if a.len() <= b.len() {
+        (&a, &b)
+    } else {
+        (&b, &a)
+    };
+    if long.len() - short.len() > 1 {
+        return false;
+    }
+    let prefix = short
+        .iter()
+        .zip(long.iter())
+        .take_while(|(x, y)| x == y)
+        .count();
+    if short.len() == long.len() {
+        short[prefix + 1.min(short.len() - prefix)..] == long[prefix + 1.min(long.len() - prefix)..]
+    } else {
+        short[prefix..] == long[prefix + 1..]
     }
 }
 

@@ -194,76 +194,125 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// Passage vectors in passage order (`ord`), two per passage: its heading alone (a heading is
-/// usually the question the passage answers) and its heading with its text.
+/// Passage vectors in passage order (`ord`): for each passage its heading alone (a heading is
+/// usually the question the passage answers), its heading with its text, and each of its
+/// sentences after its heading (one fact each).
 #[derive(Debug, Clone, Default)]
 pub struct Vectors {
-    /// `2 * DIM` floats per passage: heading, then heading and text.
     data: Vec<f32>,
+    /// The first row of each passage, and one past the last passage's rows.
+    starts: Vec<usize>,
     dim: usize,
 }
 
-/// The texts embedded for a passage: its heading, and its heading with its text.
-pub fn passage_texts(title: &str, section: &str, text: &str) -> [String; 2] {
+/// How similar a question is to one passage.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Similarity {
+    pub heading: f32,
+    pub body: f32,
+    /// The most similar sentence's similarity, and its position among the passage's sentences.
+    pub sentence: f32,
+    pub best_sentence: Option<usize>,
+}
+
+/// The texts embedded for a passage: its heading, its heading with its text, then each
+/// sentence of its text after its heading.
+pub fn passage_texts(title: &str, section: &str, text: &str) -> Vec<String> {
     let heading = if section.trim().is_empty() {
         title.to_string()
     } else {
         section.to_string()
     };
-    let body = format!("{heading}. {text}");
-    [heading, body]
+    let mut out = vec![heading.clone(), format!("{heading}. {text}")];
+    for range in crate::analysis::sentences(text) {
+        out.push(format!("{heading}: {}", &text[range]));
+    }
+    out
 }
 
 impl Vectors {
     pub fn new(dim: usize) -> Vectors {
         Vectors {
             data: Vec::new(),
+            starts: vec![0],
             dim,
         }
     }
 
+    /// How many passages have vectors.
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / (2 * self.dim)
-        }
+        self.starts.len().saturating_sub(1)
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    pub fn push(&mut self, heading: &[f32], body: &[f32]) {
-        self.data.extend_from_slice(heading);
-        self.data.extend_from_slice(body);
+    /// Adds the next passage's rows, as [`passage_texts`] lists them.
+    pub fn push(&mut self, rows: &[&[f32]]) {
+        for r in rows {
+            self.data.extend_from_slice(r);
+        }
+        let last = *self.starts.last().unwrap_or(&0);
+        self.starts.push(last + rows.len());
     }
 
-    /// The heading and body similarities of passage `ord` to `query`.
-    pub fn similarity(&self, ord: usize, query: &[f32]) -> (f32, f32) {
-        let at = ord * 2 * self.dim;
-        let Some(row) = self.data.get(at..at + 2 * self.dim) else {
-            return (0.0, 0.0);
+    /// How similar passage `ord` is to `query`.
+    pub fn similarity(&self, ord: usize, query: &[f32]) -> Similarity {
+        let none = Similarity {
+            heading: 0.0,
+            body: 0.0,
+            sentence: 0.0,
+            best_sentence: None,
         };
-        let (h, b) = row.split_at(self.dim);
-        (cosine(h, query), cosine(b, query))
+        let (Some(&from), Some(&to)) = (self.starts.get(ord), self.starts.get(ord + 1)) else {
+            return none;
+        };
+        if to < from + 2 {
+            return none;
+        }
+        let row = |i: usize| &self.data[i * self.dim..(i + 1) * self.dim];
+        let mut out = Similarity {
+            heading: cosine(row(from), query),
+            body: cosine(row(from + 1), query),
+            ..none
+        };
+        for (n, i) in (from + 2..to).enumerate() {
+            let c = cosine(row(i), query);
+            if out.best_sentence.is_none() || c > out.sentence {
+                out.sentence = c;
+                out.best_sentence = Some(n);
+            }
+        }
+        out
     }
 
-    /// The `k` passages most similar to `query` (by the better of heading and body), best first.
-    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(usize, f32, f32)> {
-        let mut all: Vec<(usize, f32, f32)> = (0..self.len())
+    /// The `k` passages most similar to `query` (by the best of heading, body and sentences),
+    /// best first, and how far the best stands out from all the passages: its similarity in
+    /// standard deviations above their mean. A question the folder answers has a peak; one
+    /// it does not is about as close to many passages as to any.
+    pub fn nearest(&self, query: &[f32], k: usize) -> (Vec<(usize, f32)>, f32) {
+        let mut all: Vec<(usize, f32)> = (0..self.len())
             .map(|ord| {
-                let (h, b) = self.similarity(ord, query);
-                (ord, h, b)
+                let s = self.similarity(ord, query);
+                (ord, s.heading.max(s.body).max(s.sentence))
             })
             .collect();
-        let key = |x: &(usize, f32, f32)| x.1.max(x.2);
+        let n = all.len().max(1) as f32;
+        let mean = all.iter().map(|x| x.1).sum::<f32>() / n;
+        let var = all.iter().map(|x| (x.1 - mean).powi(2)).sum::<f32>() / n;
+        let top = all.iter().map(|x| x.1).fold(f32::MIN, f32::max);
+        let peak = if all.len() < 2 {
+            0.0
+        } else {
+            (top - mean) / var.sqrt().max(1e-6)
+        };
         if all.len() > k {
-            all.select_nth_unstable_by(k, |a, b| key(b).total_cmp(&key(a)));
+            all.select_nth_unstable_by(k, |a, b| b.1.total_cmp(&a.1));
             all.truncate(k);
         }
-        all.sort_by(|a, b| key(b).total_cmp(&key(a)));
-        all
+        all.sort_by(|a, b| b.1.total_cmp(&a.1));
+        (all, peak)
     }
 }
 
@@ -485,12 +534,17 @@ mod tests {
     }
 
     #[test]
-    fn nearest_orders_by_the_better_of_heading_and_body() {
+    fn nearest_orders_by_the_best_of_heading_body_and_sentences() {
         let mut v = Vectors::new(2);
-        v.push(&[1.0, 0.0], &[0.0, 1.0]);
-        v.push(&[0.6, 0.8], &[0.6, 0.8]);
-        v.push(&[0.0, 1.0], &[0.0, 1.0]);
-        let near = v.nearest(&[1.0, 0.0], 2);
+        v.push(&[&[1.0, 0.0], &[0.0, 1.0]]);
+        v.push(&[&[0.0, 1.0], &[0.0, 1.0], &[0.0, 1.0], &[0.6, 0.8]]);
+        v.push(&[&[0.0, 1.0], &[0.0, 1.0]]);
+        let (near, peak) = v.nearest(&[1.0, 0.0], 2);
+        assert!(peak > 0.0);
         assert_eq!(near.iter().map(|n| n.0).collect::<Vec<_>>(), vec![0, 1]);
+        let s = v.similarity(1, &[1.0, 0.0]);
+        assert_eq!(s.best_sentence, Some(1));
+        assert!((s.sentence - 0.6).abs() < 1e-6);
+        assert_eq!(v.similarity(7, &[1.0, 0.0]).best_sentence, None);
     }
 }
