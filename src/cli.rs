@@ -100,7 +100,7 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve { .. });
-    init_tracing(if serving { "warn,npq_bot=info" } else { "warn" });
+    npq_bot::logging::init(if serving { "warn,npq_bot=info" } else { "warn" });
     let mut config = Config::load(cli.config.as_deref())?;
     let dir = |k: &KnowledgeArg| {
         k.knowledge
@@ -185,20 +185,6 @@ pub fn run() -> anyhow::Result<ExitCode> {
             evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
         }
     }
-}
-
-/// Logs go to standard error, filtered by RUST_LOG (default: `default`), in colour only on a
-/// terminal: a log file or journal gets plain text.
-fn init_tracing(default: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
 }
 
 fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitCode> {

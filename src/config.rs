@@ -255,7 +255,19 @@ impl Config {
         .expect("the defaults are valid")
     }
 
+    /// Checks every value; an error's text never shows anything shaped like a token, whichever
+    /// setting it was pasted into.
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+        Config::validate_values(raw).map_err(|e| match e {
+            ConfigError::Read(text) => ConfigError::Read(redact(&text)),
+            ConfigError::Invalid { key, problem } => ConfigError::Invalid {
+                key,
+                problem: redact(&problem),
+            },
+        })
+    }
+
+    fn validate_values(raw: RawConfig) -> Result<Config, ConfigError> {
         let a = &raw.answer;
         let invalid = |key, problem: &str| {
             Err(ConfigError::Invalid {
@@ -292,12 +304,25 @@ impl Config {
                 d.shards
             ),
         })?;
+        for (key, ids) in [
+            ("discord.guilds", &d.guilds),
+            ("discord.allowed_guilds", &d.allowed_guilds),
+            ("discord.allowed_channels", &d.allowed_channels),
+        ] {
+            if ids.contains(&0) {
+                return invalid(key, ZERO_ID);
+            }
+        }
+        if d.admin_role == Some(0) {
+            return invalid("discord.admin_role", ZERO_ID);
+        }
         let api_base =
             Some(d.api_base.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty());
         if let Some(base) = &api_base {
-            if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return invalid("discord.api_base", "must start with http:// or https://");
-            }
+            check_api_base(base).map_err(|problem| ConfigError::Invalid {
+                key: "discord.api_base",
+                problem: problem.to_string(),
+            })?;
         }
         Ok(Config {
             knowledge_dir: raw.knowledge.dir,
@@ -323,6 +348,27 @@ impl Config {
                 api_base,
             },
         })
+    }
+}
+
+const ZERO_ID: &str = "holds 0, which is not a Discord id: copy the id with Developer Mode (right-click, Copy ID), or leave the setting out";
+
+/// The REST base must be a web address; plain `http://` (which would send the token in clear)
+/// only to this machine, for a proxy beside the bot.
+fn check_api_base(base: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(base)
+        .map_err(|_| "must be a web address such as https://proxy.example.org")?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("must name a host, such as https://proxy.example.org"),
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err("uses http://, which would send the bot token unencrypted: use https://, or http:// only to this machine (localhost, 127.0.0.1 or ::1)"),
+        _ => Err("must start with https:// (or http:// to this machine)"),
     }
 }
 
@@ -409,6 +455,75 @@ mod tests {
         std::io::Write::write_all(&mut file, b"[discord]\nguilds = [5, 6]\n").unwrap();
         let config = Config::load_with(Some(file.path()), Some(Default::default())).unwrap();
         assert_eq!(config.discord.guilds, vec![5, 6]);
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_machine() {
+        for good in [
+            "https://proxy.example.org",
+            "https://proxy.example.org/api",
+            "http://127.0.0.1:8080",
+            "http://localhost:9",
+            "http://[::1]:80",
+        ] {
+            assert_eq!(check_api_base(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://proxy.example.org",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.example.org",
+            "ftp://localhost",
+            "proxy.example.org",
+            "https://",
+        ] {
+            assert!(check_api_base(bad).is_err(), "{bad}");
+        }
+        let err = from_env(&[("NPQ_BOT__DISCORD__API_BASE", "http://proxy.example.org")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("discord.api_base") && err.contains("unencrypted"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn zero_ids_are_refused_by_name() {
+        for (key, var) in [
+            ("discord.admin_role", "NPQ_BOT__DISCORD__ADMIN_ROLE"),
+            ("discord.guilds", "NPQ_BOT__DISCORD__GUILDS"),
+            ("discord.allowed_guilds", "NPQ_BOT__DISCORD__ALLOWED_GUILDS"),
+            (
+                "discord.allowed_channels",
+                "NPQ_BOT__DISCORD__ALLOWED_CHANNELS",
+            ),
+        ] {
+            let err = from_env(&[(var, "0")]).unwrap_err().to_string();
+            assert!(
+                err.contains(key) && err.contains("not a Discord id"),
+                "{err}"
+            );
+        }
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, b"[discord]\nadmin_role = 0\nguilds = [0]\n").unwrap();
+        let err = Config::load_with(Some(file.path()), Some(Default::default())).unwrap_err();
+        assert!(err.to_string().contains("not a Discord id"), "{err}");
+    }
+
+    #[test]
+    fn a_token_pasted_into_any_setting_is_redacted_from_the_error() {
+        let fake = format!("{}.{}.{}", "A".repeat(24), "B".repeat(6), "C".repeat(27));
+        for var in [
+            "NPQ_BOT__DISCORD__SHARDS",
+            "NPQ_BOT__DISCORD__API_BASE",
+            "NPQ_BOT__DISCORD__GUILDS",
+        ] {
+            let err = from_env(&[(var, fake.as_str())]).unwrap_err().to_string();
+            assert!(
+                !err.contains(&fake) && !err.contains(&"C".repeat(27)),
+                "{var}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod discord;
 pub mod eval;
 pub mod knowledge;
+pub mod logging;
 pub mod query;
 pub mod render;
 pub mod search;

@@ -6,13 +6,13 @@ use std::sync::Arc;
 use serenity::all::{
     ChannelId, ChannelType, ComponentInteraction, Context as SerenityContext,
     CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, FullEvent, GuildId,
-    Interaction, Message,
+    Interaction, Message, MessageInteractionMetadata, UserId,
 };
 
 use super::commands::answer_question;
 use super::guard::{self, Place};
 use super::reply::{self, custom_id, limits, no_pings};
-use super::state::State;
+use super::state::{State, Vote};
 use super::{retry_on_429, Error};
 use crate::config::DiscordConfig;
 
@@ -85,7 +85,9 @@ async fn on_message(
         return Ok(());
     };
     let place = place_of(ctx, &state.config, message.guild_id, message.channel_id).await;
-    if !guard::allowed(&state.config, &place) {
+    if !guard::allowed(&state.config, &place)
+        || (is_dm && !may_message_directly(ctx, state, message.author.id).await)
+    {
         return Ok(());
     }
     if let Err(refused) = guard::admit(
@@ -109,19 +111,22 @@ async fn on_message(
     }
     let engine = state.engine();
     let via = if is_dm { "direct message" } else { "mention" };
-    let (answer, buttons) =
-        answer_question(state, &engine, &question, message.author.id.get(), via);
+    let (answer, buttons) = answer_question(
+        state,
+        &engine,
+        &question,
+        message.id.get(),
+        message.author.id.get(),
+        via,
+    );
     let page = reply::answer(&answer, Some(buttons));
+    // A reply keeps the answer beside the question in a busy channel, and (in a DM too) ties
+    // the answer's buttons to the question they were made for.
     let builder = CreateMessage::new()
         .embed(page.embed)
         .components(page.components)
+        .reference_message(message)
         .allowed_mentions(no_pings());
-    // A reply keeps the answer beside the question in a busy channel; a DM needs no thread.
-    let builder = if is_dm {
-        builder
-    } else {
-        builder.reference_message(message)
-    };
     retry_on_429(|| message.channel_id.send_message(&ctx.http, builder.clone())).await?;
     Ok(())
 }
@@ -163,6 +168,54 @@ pub async fn place_of(
     }
 }
 
+/// Direct messages are answered when `direct_messages` is on and, if `allowed_guilds` is set,
+/// only from members of one of those guilds (looked up once per ten minutes per user).
+pub async fn may_message_directly(ctx: &SerenityContext, state: &State, user: UserId) -> bool {
+    let config = &state.config;
+    if !config.direct_messages {
+        return false;
+    }
+    if config.allowed_guilds.is_empty() {
+        return true;
+    }
+    if let Some(known) = state.known_membership(user.get()) {
+        return known;
+    }
+    let mut member = false;
+    for &guild in &config.allowed_guilds {
+        match GuildId::new(guild).member(ctx, user).await {
+            Ok(_) => {
+                member = true;
+                break;
+            }
+            Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
+                if r.status_code.as_u16() == 404 => {}
+            Err(e) => {
+                // Not remembered: the next message looks again.
+                tracing::warn!(
+                    "cannot check a direct message's sender against allowed_guilds: {e}"
+                );
+                return false;
+            }
+        }
+    }
+    state.note_membership(user.get(), member);
+    member
+}
+
+/// The interaction or message an answer was made for, read from the message a button is on:
+/// a slash command's reply names its interaction, a reply to a mention references it.
+fn origin_of(message: &Message) -> Option<u64> {
+    match message.interaction_metadata.as_deref() {
+        Some(MessageInteractionMetadata::Command(command)) => Some(command.id.get()),
+        _ => message
+            .message_reference
+            .as_ref()
+            .and_then(|r| r.message_id)
+            .map(|m| m.get()),
+    }
+}
+
 async fn on_press(
     ctx: &SerenityContext,
     press: &ComponentInteraction,
@@ -172,6 +225,20 @@ async fn on_press(
         return Ok(());
     };
     let presser = press.user.id.get();
+    let question_id = match action {
+        custom_id::Press::More { question_id, .. } | custom_id::Press::Vote { question_id, .. } => {
+            question_id
+        }
+    };
+    // A button only acts on the answer it was sent with.
+    if origin_of(&press.message) != Some(question_id) || state.recall(question_id).is_none() {
+        return tell(
+            ctx,
+            press,
+            "That answer is too old for its buttons now: please ask again.",
+        )
+        .await;
+    }
     match action {
         custom_id::Press::More { question_id, page } => {
             let Some(asked) = state.recall(question_id) else {
@@ -217,10 +284,10 @@ async fn on_press(
             Ok(())
         }
         custom_id::Press::Vote { question_id, up } => {
-            let text = if state.vote(question_id, presser, up) {
-                "Thanks: your feedback is counted."
-            } else {
-                "You have already given feedback on this answer."
+            let text = match state.vote(question_id, presser, up) {
+                Vote::Counted => "Thanks: your feedback is counted.",
+                Vote::AlreadyGiven => "You have already given feedback on this answer.",
+                Vote::Unknown => "That answer is too old for its buttons now: please ask again.",
             };
             tell(ctx, press, text).await
         }

@@ -62,7 +62,12 @@ where
             Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
                 if r.status_code.as_u16() == 429 =>
             {
-                tracing::warn!(url = %r.url, wait_ms = wait.as_millis() as u64, "rate limited by Discord; retrying");
+                // The URL of an interaction callback or webhook holds its token: never logged.
+                tracing::warn!(
+                    route = %redact_url(&r.url),
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limited by Discord; retrying"
+                );
                 tokio::time::sleep(wait).await;
                 wait *= 2;
             }
@@ -86,7 +91,21 @@ pub fn intents(config: &Config) -> GatewayIntents {
 async fn on_error(error: poise::FrameworkError<'_, Arc<State>, Error>) {
     match error {
         // The check has already told the user why.
-        poise::FrameworkError::CommandCheckFailed { .. } => {}
+        poise::FrameworkError::CommandCheckFailed { error: None, .. } => {}
+        poise::FrameworkError::CommandCheckFailed {
+            error: Some(error),
+            ctx,
+            ..
+        } => {
+            tracing::warn!(command = %ctx.command().qualified_name, "a command check failed: {error:#}");
+        }
+        // poise's own handler would log these with the message's text: a question, perhaps.
+        poise::FrameworkError::UnknownCommand { .. } => {
+            tracing::debug!("a message looked like a command but is not one");
+        }
+        poise::FrameworkError::DynamicPrefix { error, .. } => {
+            tracing::error!("cannot work out a message's prefix: {error}");
+        }
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, "command failed: {error:#}");
             let _ = ctx
@@ -112,6 +131,54 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<State>, Error>) {
     }
 }
 
+/// Registers `/npq` globally (no `guilds` set) or in each of `guilds`, and `/npq-admin` only in
+/// `admin_guilds`, never globally. A guild in `guilds` that cannot be set up stops the start;
+/// one only in `allowed_guilds` (the bot may not have joined it yet) is logged and skipped.
+async fn register(
+    ctx: &serenity::all::Context,
+    all: &[poise::Command<Arc<State>, Error>],
+    guilds: &[u64],
+    admin_guilds: &[u64],
+) -> anyhow::Result<()> {
+    let is_admin = |c: &&poise::Command<Arc<State>, Error>| c.name == "npq-admin";
+    if guilds.is_empty() {
+        poise::builtins::register_globally(ctx, all.iter().filter(|c| !is_admin(c)))
+            .await
+            .context("cannot register the slash commands globally")?;
+    }
+    let mut places: Vec<u64> = guilds.to_vec();
+    places.extend(admin_guilds.iter().filter(|g| !guilds.contains(g)));
+    for &guild in &places {
+        let public = guilds.contains(&guild);
+        let admin = admin_guilds.contains(&guild);
+        let here = all
+            .iter()
+            .filter(|c| if is_admin(c) { admin } else { public });
+        let outcome = poise::builtins::register_in_guild(ctx, here, GuildId::new(guild)).await;
+        match outcome {
+            Ok(()) => {}
+            Err(e) if public => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot register the slash commands in guild {guild}"
+                )))
+            }
+            Err(e) => tracing::warn!(
+                guild,
+                "cannot register the admin commands in an allowed guild: {e}"
+            ),
+        }
+    }
+    if admin_guilds.is_empty() {
+        tracing::info!("admin commands are off: set discord.guilds or discord.allowed_guilds to use /npq-admin");
+    }
+    tracing::info!(
+        guilds = guilds.len(),
+        admin_guilds = admin_guilds.len(),
+        "slash commands registered"
+    );
+    Ok(())
+}
+
 /// Runs the bot until `shutdown` completes (or the connection fails for good).
 pub async fn run(
     config: Config,
@@ -135,12 +202,8 @@ pub async fn run(
     );
     let state = State::new(engine, dir, settings, index_path, config.discord.clone());
 
-    let guilds: Vec<GuildId> = config
-        .discord
-        .guilds
-        .iter()
-        .map(|&g| GuildId::new(g))
-        .collect();
+    let guilds = config.discord.guilds.clone();
+    let admin_guilds = commands::admin_guilds(&config.discord);
     let setup_state = state.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -155,25 +218,18 @@ pub async fn run(
                 ))
             },
             initialize_owners: false,
+            // Questions in mentions are read by the bot's own handler; poise reading them as
+            // commands would log every unrecognised one, question text and all.
+            prefix_options: poise::PrefixFrameworkOptions {
+                prefix: None,
+                mention_as_prefix: false,
+                ..Default::default()
+            },
             ..Default::default()
         })
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
-                let commands = &framework.options().commands;
-                if guilds.is_empty() {
-                    poise::builtins::register_globally(ctx, commands)
-                        .await
-                        .context("cannot register the slash commands globally")?;
-                } else {
-                    for guild in &guilds {
-                        poise::builtins::register_in_guild(ctx, commands, *guild)
-                            .await
-                            .with_context(|| {
-                                format!("cannot register the slash commands in guild {guild}")
-                            })?;
-                    }
-                }
-                tracing::info!(guilds = guilds.len(), "slash commands registered");
+                register(ctx, &framework.options().commands, &guilds, &admin_guilds).await?;
                 Ok(setup_state)
             })
         })
@@ -208,6 +264,33 @@ pub async fn run(
             redact(&e.to_string(), &token)
         )
     })
+}
+
+/// A Discord REST address with its interaction or webhook token replaced by `[token]`, and no
+/// query string.
+pub fn redact_url(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    redact_interaction_tokens(path)
+}
+
+/// Replaces the tokens in interaction callback and webhook paths, and in `token` fields of
+/// logged payloads, with `[token]`. Applied to every log line the binary writes.
+pub fn redact_interaction_tokens(text: &str) -> String {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?P<path>(?:interactions|webhooks)/\d+/)[^/\s"'?#&]+|(?P<field>\\?"?\btoken\\?"?\s*[:=]\s*\\?")[^"\\]*"#,
+        )
+        .expect("valid regex")
+    });
+    re.replace_all(text, |c: &regex::Captures<'_>| {
+        match (c.name("path"), c.name("field")) {
+            (Some(p), _) => format!("{}[token]", p.as_str()),
+            (_, Some(f)) => format!("{}[token]", f.as_str()),
+            _ => String::new(),
+        }
+    })
+    .into_owned()
 }
 
 /// Removes the token from a message, in case a library ever echoes it.
@@ -245,6 +328,31 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interaction_tokens_are_cut_from_urls_and_payloads() {
+        let url = "http://127.0.0.1:5/api/v10/interactions/1234/aW50ZXJhY3Rpb246MTIz/callback?with_response=true";
+        assert_eq!(
+            redact_url(url),
+            "http://127.0.0.1:5/api/v10/interactions/1234/[token]/callback"
+        );
+        assert_eq!(
+            redact_interaction_tokens("PATCH /webhooks/99/tok-en.x/messages/@original"),
+            "PATCH /webhooks/99/[token]/messages/@original"
+        );
+        assert_eq!(
+            redact_interaction_tokens(r#"{"id":"1","token":"secret-1","type":2}"#),
+            r#"{"id":"1","token":"[token]","type":2}"#
+        );
+        assert_eq!(
+            redact_interaction_tokens(r#"Interaction { token: "secret-2", id: 5 }"#),
+            r#"Interaction { token: "[token]", id: 5 }"#
+        );
+        assert_eq!(
+            redact_interaction_tokens("questions answered: 3"),
+            "questions answered: 3"
+        );
+    }
 
     #[test]
     fn a_missing_token_says_where_to_put_it() {

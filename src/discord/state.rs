@@ -16,6 +16,9 @@ use crate::config::DiscordConfig;
 /// How many recent questions are kept for their More and feedback buttons.
 const REMEMBERED_QUESTIONS: usize = 5_000;
 
+/// How long a direct-message asker's guild membership is trusted before it is looked up again.
+const MEMBERSHIP_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Counters since start.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -42,6 +45,24 @@ impl Stats {
 pub struct Asked {
     pub question: String,
     pub asker: u64,
+    /// Who has given feedback on this answer; forgotten with the question, so votes stay bounded.
+    voters: HashSet<u64>,
+}
+
+/// What a feedback press did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vote {
+    Counted,
+    AlreadyGiven,
+    /// No such question (too old, from before a restart, or made up): nothing is counted.
+    Unknown,
+}
+
+/// The recent questions, by id, oldest first in `order`.
+#[derive(Debug, Default)]
+struct Remembered {
+    by_id: HashMap<u64, Asked>,
+    order: VecDeque<u64>,
 }
 
 /// The bot's shared state.
@@ -54,8 +75,9 @@ pub struct State {
     pub stats: Stats,
     pub limiter: RateLimiter,
     pub started: Instant,
-    asked: Mutex<(u64, HashMap<u64, Asked>, VecDeque<u64>)>,
-    votes: Mutex<HashSet<(u64, u64)>>,
+    asked: Mutex<Remembered>,
+    /// Whether a user is a member of an allowed guild (for direct messages), and since when.
+    memberships: Mutex<HashMap<u64, (Instant, bool)>>,
 }
 
 impl std::fmt::Debug for State {
@@ -96,8 +118,8 @@ impl State {
             stats: Stats::default(),
             limiter,
             started: Instant::now(),
-            asked: Mutex::new((0, HashMap::new(), VecDeque::new())),
-            votes: Mutex::new(HashSet::new()),
+            asked: Mutex::new(Remembered::default()),
+            memberships: Mutex::new(HashMap::new()),
         })
     }
 
@@ -106,23 +128,23 @@ impl State {
         self.engine.load_full()
     }
 
-    /// Remembers a question and returns its id for the buttons.
-    pub fn remember(&self, question: &str, asker: u64) -> u64 {
+    /// Remembers a question under `id`, the Discord id (a snowflake) of the interaction or
+    /// message that asked it: unique across restarts, so a button from before a restart never
+    /// finds a newer question, and the buttons can be checked against the message they are on.
+    pub fn remember(&self, id: u64, question: &str, asker: u64) -> u64 {
         let mut guard = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-        let (next, map, order) = &mut *guard;
-        *next += 1;
-        let id = *next;
-        map.insert(
-            id,
-            Asked {
-                question: question.to_string(),
-                asker,
-            },
-        );
-        order.push_back(id);
-        while order.len() > REMEMBERED_QUESTIONS {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
+        let remembered = &mut *guard;
+        let fresh = Asked {
+            question: question.to_string(),
+            asker,
+            voters: HashSet::new(),
+        };
+        if remembered.by_id.insert(id, fresh).is_none() {
+            remembered.order.push_back(id);
+        }
+        while remembered.order.len() > REMEMBERED_QUESTIONS {
+            if let Some(old) = remembered.order.pop_front() {
+                remembered.by_id.remove(&old);
             }
         }
         id
@@ -132,16 +154,19 @@ impl State {
         self.asked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .1
+            .by_id
             .get(&id)
             .cloned()
     }
 
-    /// Counts a vote once per user and question; false when the user already voted.
-    pub fn vote(&self, question_id: u64, user: u64, helpful: bool) -> bool {
-        let mut votes = self.votes.lock().unwrap_or_else(|e| e.into_inner());
-        if !votes.insert((question_id, user)) {
-            return false;
+    /// Counts a vote once per user on a question the bot remembers.
+    pub fn vote(&self, question_id: u64, user: u64, helpful: bool) -> Vote {
+        let mut guard = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(asked) = guard.by_id.get_mut(&question_id) else {
+            return Vote::Unknown;
+        };
+        if !asked.voters.insert(user) {
+            return Vote::AlreadyGiven;
         }
         let counter = if helpful {
             &self.stats.helpful
@@ -149,7 +174,26 @@ impl State {
             &self.stats.not_helpful
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        true
+        Vote::Counted
+    }
+
+    /// A remembered answer to "is this user in an allowed guild?", for at most ten minutes.
+    pub fn known_membership(&self, user: u64) -> Option<bool> {
+        let map = self.memberships.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&user)
+            .filter(|(at, _)| at.elapsed() < MEMBERSHIP_KEPT)
+            .map(|(_, member)| *member)
+    }
+
+    pub fn note_membership(&self, user: u64, member: bool) {
+        let mut map = self.memberships.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= REMEMBERED_QUESTIONS {
+            map.retain(|_, (at, _)| at.elapsed() < MEMBERSHIP_KEPT);
+            if map.len() >= REMEMBERED_QUESTIONS {
+                map.clear();
+            }
+        }
+        map.insert(user, (Instant::now(), member));
     }
 
     /// Loads the knowledge folder again and swaps the engine in one step; when the files have
@@ -177,5 +221,48 @@ impl State {
                 Reloaded::Kept(lines)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> Arc<State> {
+        let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
+        State::new(
+            engine,
+            PathBuf::from("knowledge"),
+            Settings::default(),
+            None,
+            crate::config::Config::defaults().discord,
+        )
+    }
+
+    #[test]
+    fn votes_count_once_and_only_on_questions_the_bot_asked() {
+        let state = state();
+        assert_eq!(state.vote(1234, 7, true), Vote::Unknown);
+        assert_eq!(state.stats.helpful.load(Ordering::Relaxed), 0);
+        state.remember(1234, "how long is the NPQH", 9);
+        assert_eq!(state.vote(1234, 7, true), Vote::Counted);
+        assert_eq!(state.vote(1234, 7, false), Vote::AlreadyGiven);
+        assert_eq!(state.vote(1234, 8, false), Vote::Counted);
+        assert_eq!(state.stats.helpful.load(Ordering::Relaxed), 1);
+        assert_eq!(state.stats.not_helpful.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn old_questions_and_their_votes_are_forgotten() {
+        let state = state();
+        for id in 1..=(REMEMBERED_QUESTIONS as u64 + 10) {
+            state.remember(id, "q", 1);
+            state.vote(id, 2, true);
+        }
+        assert!(state.recall(1).is_none());
+        assert_eq!(state.vote(1, 3, true), Vote::Unknown);
+        let kept = state.asked.lock().unwrap();
+        assert_eq!(kept.by_id.len(), REMEMBERED_QUESTIONS);
+        assert_eq!(kept.order.len(), REMEMBERED_QUESTIONS);
     }
 }

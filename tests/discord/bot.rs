@@ -50,6 +50,11 @@ impl Bot {
     /// Starts the fake and the bot (registering commands in the fake's guild), with `tweak`
     /// applied to the settings, and waits until the commands are registered.
     async fn start(tweak: impl FnOnce(&mut Config)) -> Bot {
+        Bot::start_waiting_for(tweak, r"/applications/\d+/guilds/\d+/commands").await
+    }
+
+    /// [`Bot::start`], waiting for a PUT of commands on `route` instead (for global commands).
+    async fn start_waiting_for(tweak: impl FnOnce(&mut Config), route: &str) -> Bot {
         quiet_tracing();
         let fake = FakeDiscord::start().await;
         let mut config = Config::defaults();
@@ -68,10 +73,7 @@ impl Bot {
             task: Some(task),
         };
         bot.fake
-            .wait_for_request(
-                |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
-                WAIT,
-            )
+            .wait_for_request(|r| r.is("PUT", route), WAIT)
             .await
             .expect("the bot registers its commands");
         bot
@@ -271,22 +273,38 @@ fn question_id(body: &Value) -> u64 {
 }
 
 /// The message a component press is attached to: the bot's earlier answer.
-fn answer_message(asker: (u64, &str), components: Vec<Value>) -> Value {
+fn answer_message(asker: (u64, &str), origin: u64, components: Vec<Value>) -> Value {
     fixtures::interaction_reply_message(
         fixtures::snowflake(),
         CHANNEL_ID,
         asker,
-        fixtures::snowflake(),
+        origin,
         Some(GUILD_ID),
         "",
         components,
     )
 }
 
+/// The question id in a button's custom id (`npq:more:ID:PAGE`, `npq:up:ID`, `npq:down:ID`).
+fn question_of(custom_id: &str) -> u64 {
+    custom_id
+        .split(':')
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("a question id")
+}
+
+/// `user` presses `custom_id` on the bot's answer to the slash command the button was made for.
 async fn press(bot: &Bot, user: (u64, &str), custom_id: &str) -> u64 {
+    press_on(bot, user, custom_id, question_of(custom_id)).await
+}
+
+/// `user` presses `custom_id` on the bot's answer to interaction `origin`.
+async fn press_on(bot: &Bot, user: (u64, &str), custom_id: &str, origin: u64) -> u64 {
     let id = fixtures::snowflake();
     let message = answer_message(
         (USER_ID, USER_NAME),
+        origin,
         vec![fixtures::button_row(custom_id, "button")],
     );
     let interaction = fixtures::component(
@@ -995,12 +1013,20 @@ struct Served {
 impl Served {
     /// Starts the process with `RUST_LOG=trace` and waits until it has registered its commands.
     async fn start(fake: &FakeDiscord) -> Served {
+        Served::start_logging(fake, Some("trace")).await
+    }
+
+    /// Starts the process with `RUST_LOG=log` (`None`: unset, the default level).
+    async fn start_logging(fake: &FakeDiscord, log: Option<&str>) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
         for (key, _) in std::env::vars() {
             if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
                 cmd.env_remove(key);
             }
+        }
+        if let Some(log) = log {
+            cmd.env("RUST_LOG", log);
         }
         let child = cmd
             .current_dir(dir.path())
@@ -1009,7 +1035,6 @@ impl Served {
             .env("DISCORD_TOKEN", fake.token())
             .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
             .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
-            .env("RUST_LOG", "trace")
             .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
             .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
             .spawn()
@@ -1102,6 +1127,45 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
         !logs.contains(token) && !logs.contains(secret),
         "the token (or its secret part) is in the logs"
     );
+    // Nor, at any level, is an interaction's token (the 429 retry's URL, serenity's debug lines).
+    assert!(
+        !logs.contains("token-"),
+        "an interaction token is in the logs: {}",
+        logs.lines().find(|l| l.contains("token-")).unwrap_or("")
+    );
+    fake.assert_no_violations();
+}
+
+/// At the default level `serve` logs neither question text (a slash ask, a mention that poise
+/// must not read as an unknown command) nor an interaction token (a 429 is retried).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_logs_hold_no_question_text_and_no_interaction_token() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start_logging(&fake, None).await;
+    fake.rate_limit_next("POST", "/interactions/", 0.2, 1);
+    let id = ask(&fake, "how long is the NPQH for zanzibarquokka").await;
+    callback(&fake, id).await;
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let message = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> quokkabanana is the NPQH funded?"),
+        vec![me],
+    );
+    fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    fake.wait_for_request(|r| r.is("POST", r"/channels/\d+/messages"), WAIT)
+        .await
+        .expect("the mention is answered");
+    let exited = served.stop_with("TERM").await;
+    let logs = served.logs();
+    assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
+    assert!(logs.contains("rate limited"), "the 429 is logged: {logs}");
+    assert!(logs.contains("question answered"), "{logs}");
+    for secret in ["zanzibarquokka", "quokkabanana", &format!("token-{id}")] {
+        assert!(!logs.contains(secret), "{secret} is in the logs:\n{logs}");
+    }
     fake.assert_no_violations();
 }
 
@@ -1119,4 +1183,254 @@ async fn ctrl_c_stops_serve_cleanly() {
         served.logs()
     );
     fake.assert_no_violations();
+}
+
+/// `/npq <sub>` from the usual member in `channel` of `guild` (`None`: a DM).
+async fn slash_in(
+    fake: &FakeDiscord,
+    guild: Option<u64>,
+    channel: u64,
+    user: (u64, &str),
+    command: &str,
+    sub: &str,
+    options: Vec<(&str, Value)>,
+) -> u64 {
+    let id = fixtures::snowflake();
+    let permissions = guild.map(|_| ADMIN_PERMISSIONS);
+    let interaction = fixtures::slash_command(
+        id,
+        &format!("token-{id}"),
+        guild,
+        channel,
+        user,
+        permissions,
+        vec![],
+        command,
+        Some(sub),
+        options,
+    );
+    fake.dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .expect("dispatched");
+    id
+}
+
+fn content(body: &Value) -> String {
+    body.pointer("/data/content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Every `/npq` subcommand, not only `ask`, keeps to the channel allow-list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_npq_subcommand_keeps_to_the_channel_allow_list() {
+    let bot = Bot::start(|c| c.discord.allowed_channels = vec![CHANNEL_ID]).await;
+    let elsewhere = fixtures::snowflake();
+    for (sub, options) in [
+        ("list", vec![]),
+        ("sources", vec![]),
+        ("help", vec![]),
+        ("programme", vec![("name", json!("NPQH"))]),
+        ("ask", vec![("question", json!("how long is the NPQH"))]),
+    ] {
+        let id = slash_in(
+            &bot.fake,
+            Some(GUILD_ID),
+            elsewhere,
+            (USER_ID, USER_NAME),
+            "npq",
+            sub,
+            options,
+        )
+        .await;
+        let body = bot.callback(id).await;
+        assert!(content(&body).contains("in this channel"), "{sub}: {body}");
+        assert_ne!(flags(&body) & EPHEMERAL, 0, "{sub}");
+        assert!(body.pointer("/data/embeds/0").is_none(), "{sub}: {body}");
+    }
+    // In the allowed channel they still work.
+    let id = slash_in(
+        &bot.fake,
+        Some(GUILD_ID),
+        CHANNEL_ID,
+        (USER_ID, USER_NAME),
+        "npq",
+        "list",
+        vec![],
+    )
+    .await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("NPQH"));
+    bot.finish();
+}
+
+/// With no `guilds` set, `/npq` is registered globally but `/npq-admin` is not, and an admin
+/// command that arrives from a server anyway (registered by an older version) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_are_never_global_and_refused_outside_their_guilds() {
+    let bot =
+        Bot::start_waiting_for(|c| c.discord.guilds = vec![], r"/applications/\d+/commands").await;
+    let global = bot.fake.registered_commands(None);
+    let names: Vec<&str> = global.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, vec!["npq"], "{names:?}");
+    let id = bot.admin(ADMIN_PERMISSIONS, "stats").await;
+    let body = bot.callback(id).await;
+    assert!(
+        content(&body).contains("not available in this server"),
+        "{body}"
+    );
+    assert!(body.pointer("/data/embeds/0").is_none(), "{body}");
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
+    let body = bot.callback(id).await;
+    assert!(
+        content(&body).contains("not available in this server"),
+        "{body}"
+    );
+    bot.finish();
+}
+
+/// `allowed_guilds` without `guilds`: `/npq` is global, `/npq-admin` only in the allowed guild,
+/// where it works; a server outside `allowed_guilds` gets no answers and no admin commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_live_only_in_the_allowed_guilds() {
+    let bot = Bot::start(|c| {
+        c.discord.guilds = vec![];
+        c.discord.allowed_guilds = vec![GUILD_ID];
+    })
+    .await;
+    bot.fake
+        .wait_for_request(|r| r.is("PUT", r"/applications/\d+/commands"), WAIT)
+        .await
+        .expect("global commands");
+    let global = bot.fake.registered_commands(None);
+    assert!(
+        global.iter().all(|c| c["name"] != "npq-admin"),
+        "{global:?}"
+    );
+    let here = bot.fake.registered_commands(Some(GUILD_ID));
+    let names: Vec<&str> = here.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, vec!["npq-admin"], "{names:?}");
+    let id = bot.admin(ADMIN_PERMISSIONS, "stats").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("since start"));
+
+    let other_guild = fixtures::snowflake();
+    let id = slash_in(
+        &bot.fake,
+        Some(other_guild),
+        fixtures::snowflake(),
+        (USER_ID, USER_NAME),
+        "npq-admin",
+        "stats",
+        vec![],
+    )
+    .await;
+    let body = bot.callback(id).await;
+    assert!(content(&body).contains("not available"), "{body}");
+    let id = slash_in(
+        &bot.fake,
+        Some(other_guild),
+        fixtures::snowflake(),
+        (USER_ID, USER_NAME),
+        "npq",
+        "help",
+        vec![],
+    )
+    .await;
+    assert!(content(&bot.callback(id).await).contains("in this channel"));
+    bot.finish();
+}
+
+/// With `allowed_guilds` set, direct messages (and slash commands in DMs) are answered only for
+/// members of an allowed guild.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_respect_allowed_guilds() {
+    let bot = Bot::start(|c| c.discord.allowed_guilds = vec![GUILD_ID]).await;
+    let stranger = (USER_ID + 999, "stranger");
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        fixtures::snowflake(),
+        None,
+        stranger,
+        "is the NPQH funded?",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    let id = slash_in(
+        &bot.fake,
+        None,
+        fixtures::snowflake(),
+        stranger,
+        "npq",
+        "ask",
+        vec![("question", json!("is the NPQH funded?"))],
+    )
+    .await;
+    let body = bot.callback(id).await;
+    assert!(content(&body).contains("direct messages"), "{body}");
+    assert!(
+        bot.fake.channel_messages().is_empty(),
+        "no reply to the stranger's DM"
+    );
+
+    // A member of the allowed guild is answered.
+    let channel = fixtures::snowflake();
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        channel,
+        None,
+        (USER_ID, USER_NAME),
+        "is the NPQH funded?",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{channel}/messages")),
+            WAIT,
+        )
+        .await
+        .expect("the member's DM is answered");
+    assert!(text_of(embed(sent.body.as_ref().unwrap())).contains("NPQH"));
+    bot.finish();
+}
+
+/// Button ids are the asking interaction's snowflake (unique across restarts, unlike a counter
+/// from 1), act only on the message they were sent with, and a vote on an id the bot never
+/// gave out is not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_are_bound_to_their_answer_and_made_up_ids_count_nothing() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("How is the NPQ funded?").await;
+    let first = bot.callback(id).await;
+    assert_eq!(question_id(&first), id, "the button names its interaction");
+    let more = custom_ids(&first)
+        .into_iter()
+        .find(|c| c.starts_with("npq:more:"))
+        .expect("a More button");
+
+    // The same button on another answer (a newer one, say) does nothing to it.
+    let other = bot.ask("how long is the NPQH").await;
+    bot.callback(other).await;
+    let moved = press_on(&bot, (USER_ID, USER_NAME), &more, other).await;
+    let body = bot.callback(moved).await;
+    assert_eq!(body["type"], 4, "not an update: {body}");
+    assert!(content(&body).contains("too old"), "{body}");
+
+    // Votes on an id the bot never gave out, or on the wrong message, count for nothing.
+    for (custom_id, origin) in [
+        ("npq:up:1".to_string(), 1),
+        ("npq:up:424242".to_string(), 424242),
+        (format!("npq:down:{id}"), other),
+    ] {
+        let pressed = press_on(&bot, (USER_ID, USER_NAME), &custom_id, origin).await;
+        assert!(content(&bot.callback(pressed).await).contains("too old"));
+    }
+    let stats = bot.admin(ADMIN_PERMISSIONS, "stats").await;
+    let stats = text_of(embed(&bot.callback(stats).await));
+    assert!(
+        stats.contains("Helpful\n0") && stats.contains("Not helpful\n0"),
+        "{stats}"
+    );
+    bot.finish();
 }
