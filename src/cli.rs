@@ -124,8 +124,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 settings.limit = limit;
                 settings.candidates = settings.candidates.max(limit);
             }
-            let engine =
-                npq_bot::open_engine(&dir(&knowledge), settings, config.index_path.as_deref())?;
+            let engine = open(
+                &dir(&knowledge),
+                settings,
+                config.index_path.as_deref(),
+                config.knowledge_strict,
+            )?;
             if explain {
                 print!("{}", engine.explain(&question.join(" ")));
             }
@@ -177,14 +181,30 @@ pub fn run() -> anyhow::Result<ExitCode> {
             quiet,
             knowledge,
         } => {
-            let engine = npq_bot::open_engine(
+            let engine = open(
                 &dir(&knowledge),
                 config.answer.clone(),
                 config.index_path.as_deref(),
+                config.knowledge_strict,
             )?;
             evaluate(&engine, &file, calibrate, quiet, min_hit3, min_refusal)
         }
     }
+}
+
+/// Opens the engine; unless `strict`, files with errors are left out and named on standard
+/// error (`path:line`).
+fn open(
+    dir: &Path,
+    settings: npq_bot::Settings,
+    index_path: Option<&Path>,
+    strict: bool,
+) -> anyhow::Result<Engine> {
+    let started = npq_bot::open_engine_with(dir, settings, index_path, strict)?;
+    for problem in &started.skipped {
+        tracing::warn!("skipped a knowledge file: {problem}");
+    }
+    Ok(started.engine)
 }
 
 fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitCode> {
@@ -199,8 +219,24 @@ fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitC
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if question.is_empty() {
-        for line in std::io::stdin().lock().lines() {
-            show(&line.context("cannot read standard input")?, &mut out)?;
+        // Lines are read as bytes: one that is not UTF-8 gets an error line of its own and the
+        // batch goes on.
+        for (number, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+            let mut line = line.context("cannot read standard input")?;
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            match String::from_utf8(line) {
+                Ok(q) => show(&q, &mut out)?,
+                Err(_) => {
+                    let message = format!("line {} is not UTF-8 text; skipped", number + 1);
+                    if json {
+                        writeln!(out, "{}", serde_json::json!({ "error": message }))?;
+                    } else {
+                        writeln!(out, "error: {message}")?;
+                    }
+                }
+            }
         }
     } else {
         show(&question.join(" "), &mut out)?;

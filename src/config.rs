@@ -16,6 +16,8 @@ pub const ENV_PREFIX: &str = "NPQ_BOT";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub knowledge_dir: PathBuf,
+    /// Refuse to start (or reload) when any file has errors, instead of skipping those files.
+    pub knowledge_strict: bool,
     pub answer: Settings,
     /// Where to keep the index on disk; `None` builds it in RAM.
     pub index_path: Option<PathBuf>,
@@ -74,12 +76,14 @@ struct RawConfig {
 #[serde(deny_unknown_fields, default)]
 struct RawKnowledge {
     dir: PathBuf,
+    strict: bool,
 }
 
 impl Default for RawKnowledge {
     fn default() -> Self {
         RawKnowledge {
             dir: PathBuf::from("knowledge"),
+            strict: false,
         }
     }
 }
@@ -326,6 +330,7 @@ impl Config {
         }
         Ok(Config {
             knowledge_dir: raw.knowledge.dir,
+            knowledge_strict: raw.knowledge.strict,
             answer: Settings {
                 limit: a.limit,
                 snippet_chars: a.snippet_chars,

@@ -39,24 +39,58 @@ pub fn load_engine(dir: &Path, settings: Settings) -> anyhow::Result<Engine> {
 /// Loads the knowledge folder and indexes it in RAM, or, with `index_path`, reuses the index
 /// kept on disk there while the folder is unchanged (rebuilding it when it changed). Reusing
 /// it reads only the folder's small shared files: no guidance document is parsed again.
+/// Strict: any error in the folder fails (see [`open_engine_with`] to skip broken files).
 pub fn open_engine(
     dir: &Path,
     settings: Settings,
     index_path: Option<&Path>,
 ) -> anyhow::Result<Engine> {
+    Ok(open_engine_with(dir, settings, index_path, true)?.engine)
+}
+
+/// An engine and the errors of the files it left out.
+#[derive(Debug)]
+pub struct Started {
+    pub engine: Engine,
+    /// `path:line` errors of the guidance files that were skipped (empty when `strict`).
+    pub skipped: Vec<knowledge::Diagnostic>,
+}
+
+/// [`open_engine`]; unless `strict`, a guidance file with errors is skipped (and returned in
+/// [`Started::skipped`], to be reported) and the rest is served. Errors in the shared files
+/// fail either way.
+pub fn open_engine_with(
+    dir: &Path,
+    settings: Settings,
+    index_path: Option<&Path>,
+    strict: bool,
+) -> anyhow::Result<Started> {
+    let load = || -> anyhow::Result<(Knowledge, Vec<knowledge::Diagnostic>)> {
+        let loaded = knowledge::load(dir)?;
+        if strict {
+            Ok((loaded.into_knowledge()?, Vec::new()))
+        } else {
+            Ok(loaded.into_usable_knowledge(dir)?)
+        }
+    };
     let Some(path) = index_path else {
-        let knowledge = load_knowledge(dir)?;
-        return Engine::new(knowledge, settings)
-            .with_context(|| format!("cannot index {}", dir.display()));
+        let (knowledge, skipped) = load()?;
+        let engine = Engine::new(knowledge, settings)
+            .with_context(|| format!("cannot index {}", dir.display()))?;
+        return Ok(Started { engine, skipped });
     };
     let content_hash = match store::open(path, dir)? {
         store::Opened::Fresh { index, documents } => {
             let shared = knowledge::load_without_documents(dir)?.into_knowledge()?;
-            return Ok(Engine::with_index(&shared, documents, index, settings));
+            let engine = Engine::with_index(&shared, documents, index, settings);
+            return Ok(Started {
+                engine,
+                skipped: Vec::new(),
+            });
         }
         store::Opened::Stale { content_hash } => content_hash,
     };
-    let mut knowledge = load_knowledge(dir)?;
+    let (mut knowledge, skipped) = load()?;
     let expected = knowledge.passage_estimate();
     let mut lister = DocumentLister::default();
     // Each document is dropped once its passages are indexed: a large folder is never held
@@ -65,5 +99,6 @@ pub fn open_engine(
     let building = store::build(path, &content_hash, passages, expected)?;
     let documents = lister.finish();
     let index = building.finish(&documents)?;
-    Ok(Engine::with_index(&knowledge, documents, index, settings))
+    let engine = Engine::with_index(&knowledge, documents, index, settings);
+    Ok(Started { engine, skipped })
 }

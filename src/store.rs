@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use twox_hash::XxHash3_64;
 
 use crate::answer::DocumentInfo;
-use crate::knowledge::{Passage, Source};
+use crate::knowledge::{self, Passage, Source};
 use crate::search::{PassageStems, SearchIndex};
 
 /// The file beside the index that records what it was built from.
@@ -151,38 +151,31 @@ pub enum Opened {
     Stale { content_hash: String },
 }
 
-/// A hash of every file the loader reads in `dir` (names and bytes), in a stable order.
+/// A hash of every file the loader reads in `dir` (names and bytes), in a stable order. Files
+/// are listed and read as the loader does them (regular files only, at most
+/// [`knowledge::MAX_FILE_BYTES`]); one that cannot be read counts by its name and why, so the
+/// hash never hangs on a FIFO and the loader reports the file.
 pub fn content_hash(dir: &Path) -> anyhow::Result<String> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files).with_context(|| format!("cannot read {}", dir.display()))?;
+    let listing =
+        knowledge::list_files(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut files = listing.files;
     files.sort();
     let mut hasher = XxHash3_64::with_seed(0);
     for rel in files {
-        let bytes = fs::read(dir.join(&rel))
-            .with_context(|| format!("cannot read {}", dir.join(&rel).display()))?;
         hasher.write(rel.to_string_lossy().as_bytes());
         hasher.write_u8(0);
-        hasher.write_u64(bytes.len() as u64);
-        hasher.write(&bytes);
+        match knowledge::read_capped(&dir.join(&rel)) {
+            Ok(bytes) => {
+                hasher.write_u64(bytes.len() as u64);
+                hasher.write(&bytes);
+            }
+            Err(e) => {
+                hasher.write_u64(u64::MAX);
+                hasher.write(e.to_string().as_bytes());
+            }
+        }
     }
     Ok(format!("{:016x}", hasher.finish()))
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(['.', '_']) {
-            continue;
-        }
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            collect(root, &path, out)?;
-        } else {
-            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
-        }
-    }
-    Ok(())
 }
 
 fn read_manifest(index_dir: &Path) -> Option<Manifest> {

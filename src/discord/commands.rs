@@ -334,11 +334,18 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
         Reloaded::Swapped {
             documents,
             passages,
+            skipped,
         } => {
-            tracing::info!(documents, passages, "knowledge reloaded");
-            CreateEmbed::new().title("Reloaded").description(format!(
-                "Now answering from {documents} documents ({passages} passages)."
-            ))
+            for problem in &skipped {
+                tracing::warn!("skipped a knowledge file: {problem}");
+            }
+            tracing::info!(
+                documents,
+                passages,
+                skipped = skipped.len(),
+                "knowledge reloaded"
+            );
+            reply::reloaded(documents, passages, &skipped)
         }
         Reloaded::Kept(errors) => {
             tracing::warn!(

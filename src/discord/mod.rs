@@ -190,17 +190,30 @@ pub async fn run(
         config.answer.clone(),
         config.index_path.clone(),
     );
-    let engine = tokio::task::spawn_blocking({
+    let strict = config.knowledge_strict;
+    let started = tokio::task::spawn_blocking({
         let (dir, settings, index_path) = (dir.clone(), settings.clone(), index_path.clone());
-        move || crate::open_engine(&dir, settings, index_path.as_deref())
+        move || crate::open_engine_with(&dir, settings, index_path.as_deref(), strict)
     })
     .await??;
+    for problem in &started.skipped {
+        tracing::warn!("skipped a knowledge file: {problem}");
+    }
+    let engine = started.engine;
     tracing::info!(
         passages = engine.num_passages(),
         documents = engine.documents.len(),
+        skipped = started.skipped.len(),
         "knowledge loaded"
     );
-    let state = State::new(engine, dir, settings, index_path, config.discord.clone());
+    let state = State::new(
+        engine,
+        dir,
+        settings,
+        index_path,
+        config.discord.clone(),
+        strict,
+    );
 
     let guilds = config.discord.guilds.clone();
     let admin_guilds = commands::admin_guilds(&config.discord);

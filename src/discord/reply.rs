@@ -505,9 +505,28 @@ pub fn sources_list(documents: &[crate::answer::DocumentInfo]) -> CreateEmbed {
     embed.footer(CreateEmbedFooter::new(footer))
 }
 
+/// A reload that swapped in the new guidance, with the files it left out (as `path:line`).
+pub fn reloaded(documents: usize, passages: u64, skipped: &[String]) -> CreateEmbed {
+    let mut text = format!("Now answering from {documents} documents ({passages} passages).");
+    if !skipped.is_empty() {
+        text.push_str(
+            "\n\nThese files have errors and were left out; fix them and reload again:\n```\n",
+        );
+        push_errors(&mut text, skipped);
+    }
+    CreateEmbed::new().title("Reloaded").description(text)
+}
+
 /// Why a reload was refused: as many `path:line` errors as fit, and how many more there are.
 pub fn reload_refused(errors: &[String]) -> CreateEmbed {
     let mut text = String::from("The new files have errors, so I kept the current guidance. Fix these and reload again:\n```\n");
+    push_errors(&mut text, errors);
+    CreateEmbed::new().title("Reload refused").description(text)
+}
+
+/// Appends as many `errors` as fit in a description to `text` (inside an open code block),
+/// closes the block, and counts the rest.
+fn push_errors(text: &mut String, errors: &[String]) {
     let budget = limits::EMBED_DESCRIPTION - 200;
     let mut shown = 0;
     for e in errors {
@@ -527,7 +546,6 @@ pub fn reload_refused(errors: &[String]) -> CreateEmbed {
             errors.len() - shown
         ));
     }
-    CreateEmbed::new().title("Reload refused").description(text)
 }
 
 /// The help text.

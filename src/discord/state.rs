@@ -69,6 +69,8 @@ struct Remembered {
 pub struct State {
     engine: ArcSwap<Engine>,
     pub knowledge_dir: PathBuf,
+    /// `knowledge.strict`: a reload with any broken file is refused rather than skipping it.
+    pub strict: bool,
     pub settings: Settings,
     pub index_path: Option<PathBuf>,
     pub config: DiscordConfig,
@@ -95,6 +97,8 @@ pub enum Reloaded {
     Swapped {
         documents: usize,
         passages: u64,
+        /// `path:line` errors of the files left out.
+        skipped: Vec<String>,
     },
     /// The new files have errors; the old index keeps serving.
     Kept(Vec<String>),
@@ -107,11 +111,13 @@ impl State {
         settings: Settings,
         index_path: Option<PathBuf>,
         config: DiscordConfig,
+        strict: bool,
     ) -> Arc<State> {
         let limiter = RateLimiter::per_minute(config.rate_limit_per_minute);
         Arc::new(State {
             engine: ArcSwap::from_pointee(engine),
             knowledge_dir,
+            strict,
             settings,
             index_path,
             config,
@@ -199,18 +205,21 @@ impl State {
     /// Loads the knowledge folder again and swaps the engine in one step; when the files have
     /// errors the old engine stays and the errors are returned.
     pub fn reload(&self) -> Reloaded {
-        match crate::open_engine(
+        match crate::open_engine_with(
             &self.knowledge_dir,
             self.settings.clone(),
             self.index_path.as_deref(),
+            self.strict,
         ) {
-            Ok(engine) => {
+            Ok(started) => {
+                let engine = started.engine;
                 let documents = engine.documents.len();
                 let passages = engine.num_passages();
                 self.engine.store(Arc::new(engine));
                 Reloaded::Swapped {
                     documents,
                     passages,
+                    skipped: started.skipped.iter().map(|d| d.to_string()).collect(),
                 }
             }
             Err(err) => {
@@ -236,6 +245,7 @@ mod tests {
             Settings::default(),
             None,
             crate::config::Config::defaults().discord,
+            false,
         )
     }
 

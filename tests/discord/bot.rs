@@ -708,7 +708,11 @@ async fn reload_swaps_good_knowledge_keeps_the_old_on_errors_and_is_for_admins_o
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&bundled_knowledge(), dir.path());
     let knowledge = dir.path().to_path_buf();
-    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+    let bot = Bot::start(|c| {
+        c.knowledge_dir = knowledge.clone();
+        c.knowledge_strict = true;
+    })
+    .await;
 
     // A teacher cannot reload.
     let id = bot.admin(MEMBER_PERMISSIONS, "reload").await;
@@ -1432,5 +1436,41 @@ async fn buttons_are_bound_to_their_answer_and_made_up_ids_count_nothing() {
         stats.contains("Helpful\n0") && stats.contains("Not helpful\n0"),
         "{stats}"
     );
+    bot.finish();
+}
+
+/// Without `knowledge.strict`, a reload with one broken file swaps in everything else and names
+/// the file it left out (path:line); the bot also starts with a broken file in the folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_skips_a_broken_file_and_serves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&bundled_knowledge(), dir.path());
+    std::fs::write(
+        dir.path().join("latin1.md"),
+        b"+++\ntitle = \"Caf\xe9\"\n+++\n",
+    )
+    .unwrap();
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+    std::fs::write(
+        dir.path().join("staffroom-kettle.md"),
+        "+++\ntitle = \"Staffroom kettle rota\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Who fills the staffroom kettle?\n\nThe staffroom kettle rota gives each department one week per half term.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.md"),
+        "+++\ntitle = \"Never closed\"\n\n## Section\n\nText.\n",
+    )
+    .unwrap();
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
+    bot.callback(id).await;
+    let done = bot.followup(id).await;
+    let text = text_of(embed(&done));
+    assert!(
+        text.contains("Reloaded") && text.contains("broken.md:1") && text.contains("latin1.md:2"),
+        "{text}"
+    );
+    let id = bot.ask("who fills the staffroom kettle").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("kettle rota"));
     bot.finish();
 }
