@@ -79,15 +79,32 @@ pub fn open_engine_with(
             .with_context(|| format!("cannot index {}", dir.display()))?;
         return Ok(Started { engine, skipped });
     };
+    let from_store = |index, documents| -> anyhow::Result<Started> {
+        let shared = knowledge::load_without_documents(dir)?.into_knowledge()?;
+        let engine = Engine::with_index(&shared, documents, index, settings.clone());
+        Ok(Started {
+            engine,
+            skipped: Vec::new(),
+        })
+    };
+    // Opened under a shared lock, so no other process swaps the folder mid-open.
+    let shared = store::Lock::shared(path)?;
+    let writable = shared.is_some();
+    if let store::Opened::Fresh { index, documents } = store::open(path, dir)? {
+        return from_store(index, documents);
+    }
+    drop(shared);
+    if !writable {
+        anyhow::bail!(
+            "index.path {} cannot be written (read-only, or no permission), and the index there does not match the knowledge folder: make it writable, or point index.path at a folder the bot can write",
+            path.display()
+        );
+    }
+    // One build at a time, across processes and reloads; the index may be fresh by now.
+    let _building = store::Lock::exclusive(path)
+        .with_context(|| format!("cannot lock index.path {}", path.display()))?;
     let content_hash = match store::open(path, dir)? {
-        store::Opened::Fresh { index, documents } => {
-            let shared = knowledge::load_without_documents(dir)?.into_knowledge()?;
-            let engine = Engine::with_index(&shared, documents, index, settings);
-            return Ok(Started {
-                engine,
-                skipped: Vec::new(),
-            });
-        }
+        store::Opened::Fresh { index, documents } => return from_store(index, documents),
         store::Opened::Stale { content_hash } => content_hash,
     };
     let (mut knowledge, skipped) = load()?;
@@ -99,6 +116,6 @@ pub fn open_engine_with(
     let building = store::build(path, &content_hash, passages, expected)?;
     let documents = lister.finish();
     let index = building.finish(&documents)?;
-    let engine = Engine::with_index(&knowledge, documents, index, settings);
+    let engine = Engine::with_index(&knowledge, documents, index, settings.clone());
     Ok(Started { engine, skipped })
 }

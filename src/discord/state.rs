@@ -78,6 +78,8 @@ pub struct State {
     pub limiter: RateLimiter,
     pub started: Instant,
     asked: Mutex<Remembered>,
+    /// Held through a reload, so that two run one after the other and the newer content wins.
+    reloading: Mutex<()>,
     /// Whether a user is a member of an allowed guild (for direct messages), and since when.
     memberships: Mutex<HashMap<u64, (Instant, bool)>>,
 }
@@ -126,6 +128,7 @@ impl State {
             started: Instant::now(),
             asked: Mutex::new(Remembered::default()),
             memberships: Mutex::new(HashMap::new()),
+            reloading: Mutex::new(()),
         })
     }
 
@@ -205,6 +208,7 @@ impl State {
     /// Loads the knowledge folder again and swaps the engine in one step; when the files have
     /// errors the old engine stays and the errors are returned.
     pub fn reload(&self) -> Reloaded {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         match crate::open_engine_with(
             &self.knowledge_dir,
             self.settings.clone(),
