@@ -140,6 +140,8 @@ impl DocumentList {
 
 /// What `index.path` holds for a knowledge folder.
 #[derive(Debug)]
+// Made once per start or reload; boxing the index would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Opened {
     /// An index of the folder's current content, with its document list: ready to answer from.
     Fresh {

@@ -585,7 +585,7 @@ mod tests {
             score: 1.0,
             source: source.clone(),
             sources: vec![source],
-            highlights: vec![0..3],
+            highlights: std::iter::once(0..3).collect(),
             document: "d".into(),
         }
     }
@@ -707,7 +707,9 @@ mod tests {
             .map(|i| crate::answer::DocumentInfo {
                 id: format!("d{i}"),
                 title: format!("Document {i} {}", "x".repeat(300)),
-                sources: vec![std::sync::Arc::new(source.clone()); 10],
+                sources: (0..10)
+                    .map(|_| std::sync::Arc::new(source.clone()))
+                    .collect(),
                 passages: 1,
             })
             .collect();

@@ -1848,6 +1848,8 @@ async fn serve_gateway(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
+// The handshake callback's error type is tungstenite's, not ours to shrink.
+#[allow(clippy::result_large_err)]
 async fn gateway_connection(shared: Arc<Shared>, stream: TcpStream) {
     let query = Arc::new(Mutex::new(None));
     let seen_query = Arc::clone(&query);
