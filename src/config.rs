@@ -22,6 +22,8 @@ pub struct Config {
     /// Where to keep the index on disk; `None` builds it in RAM.
     pub index_path: Option<PathBuf>,
     pub discord: DiscordConfig,
+    /// Where `serve` answers `/healthz` and `/metrics`; `None` (the default): nowhere.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// How the bot runs on Discord.
@@ -70,6 +72,14 @@ struct RawConfig {
     index: RawIndex,
     #[serde(default)]
     discord: RawDiscord,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMetrics {
+    address: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -255,6 +265,7 @@ impl Config {
             answer: RawAnswer::default(),
             index: RawIndex::default(),
             discord: RawDiscord::default(),
+            metrics: RawMetrics::default(),
         })
         .expect("the defaults are valid")
     }
@@ -328,7 +339,19 @@ impl Config {
                 problem: problem.to_string(),
             })?;
         }
+        let metrics_address = match raw.metrics.address.trim() {
+            "" => None,
+            text => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError::Invalid {
+                    key: "metrics.address",
+                    problem:
+                        "must be an address and port such as 127.0.0.1:9464, or empty for none"
+                            .to_string(),
+                }
+            })?),
+        };
         Ok(Config {
+            metrics_address,
             knowledge_dir: raw.knowledge.dir,
             knowledge_strict: raw.knowledge.strict,
             answer: Settings {
@@ -490,6 +513,15 @@ mod tests {
             err.contains("discord.api_base") && err.contains("unencrypted"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_set() {
+        assert_eq!(Config::defaults().metrics_address, None);
+        let on = from_env(&[("NPQ_BOT__METRICS__ADDRESS", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(on.metrics_address, Some("127.0.0.1:9464".parse().unwrap()));
+        let err = from_env(&[("NPQ_BOT__METRICS__ADDRESS", "localhost")]).unwrap_err();
+        assert!(err.to_string().contains("metrics.address"), "{err}");
     }
 
     #[test]

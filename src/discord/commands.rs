@@ -91,6 +91,7 @@ pub fn answer_question(
             .answer_page(question, state.settings.limit, 1)
             .results
             .is_empty();
+    super::metrics::get().observe(started.elapsed());
     tracing::info!(
         via,
         answered = answer.answered,
@@ -339,6 +340,11 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
             for problem in &skipped {
                 tracing::warn!("skipped a knowledge file: {problem}");
             }
+            let metrics = super::metrics::get();
+            metrics.reloads.fetch_add(1, Ordering::Relaxed);
+            metrics
+                .skipped_files
+                .store(skipped.len() as u64, Ordering::Relaxed);
             tracing::info!(
                 documents,
                 passages,
@@ -348,6 +354,9 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
             reply::reloaded(documents, passages, &skipped)
         }
         Reloaded::Kept(errors) => {
+            super::metrics::get()
+                .reloads_refused
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 errors = errors.len(),
                 "reload refused: the knowledge folder has errors"

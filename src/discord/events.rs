@@ -1,6 +1,7 @@
 //! Events outside slash commands: questions in mentions, direct messages or after a text
 //! prefix, and presses of the More and feedback buttons.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serenity::all::{
@@ -28,10 +29,16 @@ pub async fn handle(
             interaction: Interaction::Component(press),
         } => on_press(ctx, press, state).await,
         FullEvent::Ready { data_about_bot } => {
+            let metrics = super::metrics::get();
+            metrics.connected.fetch_add(1, Ordering::Relaxed);
+            metrics.ready.store(true, Ordering::Relaxed);
             tracing::info!(guilds = data_about_bot.guilds.len(), shard = ?data_about_bot.shard, "connected to Discord");
             Ok(())
         }
         FullEvent::Resume { .. } => {
+            super::metrics::get()
+                .resumed
+                .fetch_add(1, Ordering::Relaxed);
             tracing::info!("gateway session resumed");
             Ok(())
         }

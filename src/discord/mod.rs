@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod events;
 pub mod guard;
+pub mod metrics;
 pub mod reply;
 pub mod state;
 
@@ -62,6 +63,9 @@ where
             Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
                 if r.status_code.as_u16() == 429 =>
             {
+                metrics::get()
+                    .rate_limited
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 // The URL of an interaction callback or webhook holds its token: never logged.
                 tracing::warn!(
                     route = %redact_url(&r.url),
@@ -206,6 +210,10 @@ pub async fn run(
         skipped = started.skipped.len(),
         "knowledge loaded"
     );
+    metrics::get().skipped_files.store(
+        started.skipped.len() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     let state = State::new(
         engine,
         dir,
@@ -214,6 +222,9 @@ pub async fn run(
         config.discord.clone(),
         strict,
     );
+    if let Some(address) = config.metrics_address {
+        metrics::serve(address, state.clone()).await?;
+    }
 
     let guilds = config.discord.guilds.clone();
     let admin_guilds = commands::admin_guilds(&config.discord);

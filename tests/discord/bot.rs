@@ -1474,3 +1474,69 @@ async fn a_reload_skips_a_broken_file_and_serves_the_rest() {
     assert!(text_of(embed(&bot.callback(id).await)).contains("kettle rota"));
     bot.finish();
 }
+
+/// GET `path` on `address` with a plain HTTP/1.1 request; the status code and the body.
+async fn http_get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// With `metrics.address` set, `/healthz` says the bot is connected and `/metrics` counts
+/// questions, answers and refusals in the Prometheus format, with a latency histogram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_metrics_are_served_on_the_configured_address() {
+    let address = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let bot = Bot::start(|c| c.metrics_address = Some(address)).await;
+    bot.fake.wait_ready(WAIT).await.unwrap();
+    let id = bot.ask("how long is the NPQH").await;
+    bot.callback(id).await;
+    let id = bot.ask("what's for lunch today?").await;
+    bot.callback(id).await;
+
+    let mut health = (0, String::new());
+    for _ in 0..50 {
+        health = http_get(address, "/healthz").await;
+        if health.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health, (200, "ok\n".to_string()));
+    let (status, metrics) = http_get(address, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "npq_questions_total 2",
+        "npq_answered_total 1",
+        "npq_refused_total 1",
+        "# TYPE npq_answer_seconds histogram",
+        "npq_answer_seconds_bucket{le=\"+Inf\"}",
+        "# TYPE npq_rate_limited_total counter",
+        "npq_gateway_connects_total",
+        "npq_reloads_total",
+        "# TYPE npq_skipped_files gauge",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains(&USER_ID.to_string()), "{metrics}");
+    assert_eq!(http_get(address, "/other").await.0, 404);
+    bot.finish();
+}
