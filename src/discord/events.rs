@@ -103,17 +103,16 @@ async fn on_message(
         message.author.id.get(),
         &question,
     ) {
+        // In public, one note per user a minute; further refused mentions get no reply.
+        if state.note_limiter.check(message.author.id.get()).is_err() {
+            return Ok(());
+        }
         let text = reply::truncate(&reply::escape(&refused.message()), limits::CONTENT);
-        message
-            .channel_id
-            .send_message(
-                &ctx.http,
-                CreateMessage::new()
-                    .content(text)
-                    .reference_message(message)
-                    .allowed_mentions(no_pings()),
-            )
-            .await?;
+        let note = CreateMessage::new()
+            .content(text)
+            .reference_message(message)
+            .allowed_mentions(no_pings());
+        retry_on_429(|| message.channel_id.send_message(&ctx.http, note.clone())).await?;
         return Ok(());
     }
     let engine = state.engine();
@@ -232,6 +231,13 @@ async fn on_press(
         return Ok(());
     };
     let presser = press.user.id.get();
+    if let Err(wait) = state.press_limiter.check(presser) {
+        let text = format!(
+            "You are pressing buttons very fast. Please try again in {} seconds.",
+            wait.as_secs().max(1)
+        );
+        return tell(ctx, press, &text).await;
+    }
     let question_id = match action {
         custom_id::Press::More { question_id, .. } | custom_id::Press::Vote { question_id, .. } => {
             question_id

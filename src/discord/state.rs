@@ -76,6 +76,11 @@ pub struct State {
     pub config: DiscordConfig,
     pub stats: Stats,
     pub limiter: RateLimiter,
+    /// Button presses per user and minute (four times the question rate, at least 10).
+    pub press_limiter: RateLimiter,
+    /// Public notes (a refusal in reply to a mention): one per user and minute, so a flood of
+    /// mentions cannot make the bot flood the channel.
+    pub note_limiter: RateLimiter,
     pub started: Instant,
     asked: Mutex<Remembered>,
     /// Held through a reload, so that two run one after the other and the newer content wins.
@@ -116,6 +121,9 @@ impl State {
         strict: bool,
     ) -> Arc<State> {
         let limiter = RateLimiter::per_minute(config.rate_limit_per_minute);
+        let press_limiter =
+            RateLimiter::per_minute(config.rate_limit_per_minute.saturating_mul(4).max(10));
+        let note_limiter = RateLimiter::per_minute(1);
         Arc::new(State {
             engine: ArcSwap::from_pointee(engine),
             knowledge_dir,
@@ -125,6 +133,8 @@ impl State {
             config,
             stats: Stats::default(),
             limiter,
+            press_limiter,
+            note_limiter,
             started: Instant::now(),
             asked: Mutex::new(Remembered::default()),
             memberships: Mutex::new(HashMap::new()),

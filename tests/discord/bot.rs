@@ -95,6 +95,18 @@ impl Bot {
         ask(&self.fake, question).await
     }
 
+    /// `/npq ask question:<question>` from `user`.
+    async fn ask_as(&self, user: (u64, &str), question: &str) -> u64 {
+        self.slash(
+            user,
+            MEMBER_PERMISSIONS,
+            "npq",
+            "ask",
+            vec![("question", json!(question))],
+        )
+        .await
+    }
+
     /// `/npq-admin <sub>` from the usual member, with `permissions`.
     async fn admin(&self, permissions: &str, sub: &str) -> u64 {
         self.slash((USER_ID, USER_NAME), permissions, "npq-admin", sub, vec![])
@@ -1538,5 +1550,53 @@ async fn healthz_and_metrics_are_served_on_the_configured_address() {
     }
     assert!(!metrics.contains(&USER_ID.to_string()), "{metrics}");
     assert_eq!(http_get(address, "/other").await.0, 404);
+    bot.finish();
+}
+
+/// A user who keeps mentioning the bot past the rate limit gets one public note a minute, not
+/// one per mention; button presses have their own limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_mentions_and_fast_presses_are_rate_limited_too() {
+    let bot = Bot::start(|c| c.discord.rate_limit_per_minute = 1).await;
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    for _ in 0..4 {
+        let message = fixtures::message_create(
+            fixtures::snowflake(),
+            CHANNEL_ID,
+            Some(GUILD_ID),
+            (USER_ID, USER_NAME),
+            &format!("<@{BOT_ID}> is the NPQH funded?"),
+            vec![me.clone()],
+        );
+        bot.fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+        // One at a time, so which is answered and which refused is fixed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = bot.fake.channel_messages();
+    assert_eq!(sent.len(), 2, "an answer and one note: {sent:#?}");
+    assert!(
+        sent[1].content().unwrap_or("").contains("try again in"),
+        "{sent:#?}"
+    );
+
+    // Presses: ten a minute at this rate, then a polite note without acting on the press.
+    let id = bot
+        .ask_as((USER_ID + 5, "other"), "how long is the NPQH")
+        .await;
+    let qid = question_id(&bot.callback(id).await);
+    let mut notes = Vec::new();
+    for _ in 0..12 {
+        let pressed = press(&bot, (USER_ID + 6, "presser"), &format!("npq:up:{qid}")).await;
+        notes.push(content(&bot.callback(pressed).await));
+    }
+    assert!(
+        notes[..10].iter().all(|n| !n.contains("very fast")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes[10..].iter().all(|n| n.contains("very fast")),
+        "{notes:#?}"
+    );
     bot.finish();
 }
