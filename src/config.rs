@@ -225,6 +225,14 @@ impl Config {
         file: Option<&Path>,
         env: Option<config::Map<String, String>>,
     ) -> Result<Config, ConfigError> {
+        let from_env = |key: &str| match &env {
+            Some(map) => map.contains_key(key),
+            None => std::env::var_os(key).is_some(),
+        };
+        let (dir_from_env, index_from_env) = (
+            from_env("NPQ_BOT__KNOWLEDGE__DIR"),
+            from_env("NPQ_BOT__INDEX__PATH"),
+        );
         let mut builder = config::Config::builder();
         match file {
             Some(path) => {
@@ -255,7 +263,21 @@ impl Config {
             .build()
             .and_then(|c| c.try_deserialize())
             .map_err(|e| ConfigError::Read(redact(&e.to_string())))?;
-        Config::validate(raw)
+        let mut config = Config::validate(raw)?;
+        // Paths written in a settings file are read relative to that file (the default
+        // bot.toml is in the current folder, so nothing changes for it); paths from the
+        // environment stay relative to the current folder.
+        if let Some(base) = file.and_then(Path::parent) {
+            if !dir_from_env && config.knowledge_dir.is_relative() {
+                config.knowledge_dir = base.join(&config.knowledge_dir);
+            }
+            if let Some(index) = config.index_path.as_mut().filter(|p| p.is_relative()) {
+                if !index_from_env {
+                    *index = base.join(&*index);
+                }
+            }
+        }
+        Ok(config)
     }
 
     /// The defaults, as if `bot.toml` were empty.
@@ -513,6 +535,29 @@ mod tests {
             err.contains("discord.api_base") && err.contains("unencrypted"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn paths_in_a_settings_file_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bot.toml");
+        std::fs::write(
+            &file,
+            "[knowledge]\ndir = \"kb\"\n[index]\npath = \"idx\"\n",
+        )
+        .unwrap();
+        let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
+        assert_eq!(config.knowledge_dir, dir.path().join("kb"));
+        assert_eq!(config.index_path, Some(dir.path().join("idx")));
+        let env = [("NPQ_BOT__KNOWLEDGE__DIR".to_string(), "here".to_string())]
+            .into_iter()
+            .collect();
+        let config = Config::load_with(Some(&file), Some(env)).unwrap();
+        assert_eq!(config.knowledge_dir, PathBuf::from("here"));
+        assert_eq!(config.index_path, Some(dir.path().join("idx")));
+        std::fs::write(&file, "[knowledge]\ndir = \"/srv/kb\"\n").unwrap();
+        let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
+        assert_eq!(config.knowledge_dir, PathBuf::from("/srv/kb"));
     }
 
     #[test]
