@@ -572,11 +572,12 @@ impl Knowledge {
     }
 }
 
-/// Groups paragraphs into chunks of at most `max` characters (a longer paragraph stands alone).
+/// Groups paragraphs into chunks of at most `max` bytes; a longer paragraph is first cut at
+/// sentence ends (else at a space), so one huge paragraph never becomes one huge passage.
 fn split_blocks(blocks: &[String], max: usize) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current = String::new();
-    for block in blocks {
+    for block in blocks.iter().flat_map(|b| split_long(b, max)) {
         if !current.is_empty() && current.len() + block.len() + 1 > max {
             chunks.push(std::mem::take(&mut current));
         }
@@ -591,9 +592,63 @@ fn split_blocks(blocks: &[String], max: usize) -> Vec<String> {
     chunks
 }
 
+/// `block` in pieces of at most `max` bytes, cut after the last sentence end (`.`, `?` or `!`
+/// before a space) in each window, else at its last space, else at a character boundary.
+fn split_long(block: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = block;
+    while rest.len() > max {
+        let mut end = max;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let window = &rest[..end];
+        let sentence = window
+            .char_indices()
+            .rev()
+            .find(|&(i, c)| {
+                matches!(c, '.' | '?' | '!')
+                    && rest[i + 1..].starts_with(char::is_whitespace)
+                    && i + 1 > max / 4
+            })
+            .map(|(i, _)| i + 1);
+        let space = || window.rfind(char::is_whitespace).filter(|&i| i > 0);
+        let cut = sentence.or_else(space).unwrap_or(end.max(1));
+        pieces.push(rest[..cut].trim_end());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_paragraph_is_split_at_sentences() {
+        let sentence = "The NPQH takes eighteen months and is assessed by a case study. ";
+        let paragraph = sentence.repeat(2_000);
+        let chunks = split_blocks(&[paragraph.trim_end().to_string()], MAX_PASSAGE_CHARS);
+        assert!(chunks.len() > 100, "{}", chunks.len());
+        for c in &chunks {
+            assert!(c.len() <= MAX_PASSAGE_CHARS, "{}", c.len());
+            assert!(c.ends_with("case study."), "{c:?}");
+        }
+        let words = |t: &str| t.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&chunks.join(" ")), words(&paragraph));
+        // No sentence end: cut at spaces; no space either: at character boundaries.
+        let unpunctuated = "café ".repeat(1_000);
+        assert!(split_blocks(&[unpunctuated], 100)
+            .iter()
+            .all(|c| c.len() <= 100));
+        let solid = "é".repeat(1_000);
+        let pieces = split_blocks(&[solid.clone()], 101);
+        assert!(pieces.iter().all(|c| c.len() <= 101));
+        assert_eq!(pieces.concat(), solid);
+    }
 
     fn document(id: &str) -> Document {
         Document {
