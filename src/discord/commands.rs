@@ -57,12 +57,13 @@ pub async fn ask(
     }
     let (answer, buttons) = answer_question(
         &state,
-        &engine,
+        engine,
         &question,
         ctx.id(),
         ctx.author().id.get(),
         "slash",
-    );
+    )
+    .await?;
     let page = reply::answer(&answer, Some(buttons));
     let message = CreateReply::default()
         .embed(page.embed)
@@ -73,24 +74,28 @@ pub async fn ask(
     Ok(())
 }
 
-/// Answers a question, counts it, logs one line (no user ids, no question text) and remembers
-/// it for its buttons under `origin`, the id of the interaction or message that asked it.
-pub fn answer_question(
+/// Answers a question on the bounded answer pool, counts it, logs one line (no user ids, no
+/// question text) and remembers it for its buttons under `origin`, the id of the interaction or
+/// message that asked it.
+pub async fn answer_question(
     state: &State,
-    engine: &Engine,
+    engine: Arc<Engine>,
     question: &str,
     origin: u64,
     asker: u64,
     via: &str,
-) -> (Answer, reply::Buttons) {
+) -> Result<(Answer, reply::Buttons), Error> {
     let started = Instant::now();
-    let answer = engine.answer(question);
+    let (limit, asked) = (state.settings.limit, question.to_string());
+    let (answer, has_more) = state
+        .on_answer_pool(move || {
+            let answer = engine.answer(&asked);
+            let has_more =
+                answer.answered && !engine.answer_page(&asked, limit, 1).results.is_empty();
+            (answer, has_more)
+        })
+        .await?;
     state.stats.count(&answer);
-    let has_more = answer.answered
-        && !engine
-            .answer_page(question, state.settings.limit, 1)
-            .results
-            .is_empty();
     super::metrics::get().observe(started.elapsed());
     tracing::info!(
         via,
@@ -100,14 +105,14 @@ pub fn answer_question(
         "question answered"
     );
     let question_id = state.remember(origin, question, asker);
-    (
+    Ok((
         answer,
         reply::Buttons {
             question_id,
             page: 0,
             has_more,
         },
-    )
+    ))
 }
 
 /// An autocomplete request cannot be answered with a message.

@@ -119,12 +119,13 @@ async fn on_message(
     let via = if is_dm { "direct message" } else { "mention" };
     let (answer, buttons) = answer_question(
         state,
-        &engine,
+        engine,
         &question,
         message.id.get(),
         message.author.id.get(),
         via,
-    );
+    )
+    .await?;
     let page = reply::answer(&answer, Some(buttons));
     // A reply keeps the answer beside the question in a busy channel, and (in a DM too) ties
     // the answer's buttons to the question they were made for.
@@ -267,14 +268,19 @@ async fn on_press(
             }
             let engine = state.engine();
             let limit = state.settings.limit;
-            let answer = engine.answer_page(&asked.question, page * limit, limit);
+            let (answer, has_more) = state
+                .on_answer_pool(move || {
+                    let answer = engine.answer_page(&asked.question, page * limit, limit);
+                    let has_more = !engine
+                        .answer_page(&asked.question, (page + 1) * limit, 1)
+                        .results
+                        .is_empty();
+                    (answer, has_more)
+                })
+                .await?;
             if !answer.answered || answer.results.is_empty() {
                 return tell(ctx, press, "There are no more results for that question.").await;
             }
-            let has_more = !engine
-                .answer_page(&asked.question, (page + 1) * limit, 1)
-                .results
-                .is_empty();
             let view = reply::answer(
                 &answer,
                 Some(reply::Buttons {

@@ -16,6 +16,11 @@ use crate::config::DiscordConfig;
 /// How many recent questions are kept for their More and feedback buttons.
 const REMEMBERED_QUESTIONS: usize = 5_000;
 
+/// How many questions are ranked at once: the number of cores, at least two.
+fn answer_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
 /// How long a direct-message asker's guild membership is trusted before it is looked up again.
 const MEMBERSHIP_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -83,6 +88,9 @@ pub struct State {
     pub note_limiter: RateLimiter,
     pub started: Instant,
     asked: Mutex<Remembered>,
+    /// Permits for answering on tokio's blocking threads: at most one question per core is
+    /// ranked at once, and never on the async workers that keep the gateway alive.
+    answering: tokio::sync::Semaphore,
     /// Held through a reload, so that two run one after the other and the newer content wins.
     reloading: Mutex<()>,
     /// Whether a user is a member of an allowed guild (for direct messages), and since when.
@@ -139,6 +147,7 @@ impl State {
             asked: Mutex::new(Remembered::default()),
             memberships: Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
+            answering: tokio::sync::Semaphore::new(answer_threads()),
         })
     }
 
@@ -194,6 +203,16 @@ impl State {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         Vote::Counted
+    }
+
+    /// Runs `work` (ranking a question) on a blocking thread once a permit is free: a burst of
+    /// questions queues here instead of stalling the async workers or spawning without bound.
+    pub async fn on_answer_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self.answering.acquire().await?;
+        Ok(tokio::task::spawn_blocking(work).await?)
     }
 
     /// A remembered answer to "is this user in an allowed guild?", for at most ten minutes.
@@ -274,6 +293,38 @@ mod tests {
         assert_eq!(state.vote(1234, 8, false), Vote::Counted);
         assert_eq!(state.stats.helpful.load(Ordering::Relaxed), 1);
         assert_eq!(state.stats.not_helpful.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_run_on_a_bounded_blocking_pool() {
+        let state = state();
+        let running = Arc::new(AtomicU64::new(0));
+        let most = Arc::new(AtomicU64::new(0));
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let (state, running, most) = (state.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    state
+                        .on_answer_pool(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        // The async workers stay free while the pool is busy.
+        let started = Instant::now();
+        tokio::task::yield_now().await;
+        assert!(started.elapsed() < std::time::Duration::from_millis(20));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let most = most.load(Ordering::SeqCst) as usize;
+        assert!(most >= 1 && most <= answer_threads(), "{most}");
     }
 
     #[test]
