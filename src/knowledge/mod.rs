@@ -645,7 +645,7 @@ mod tests {
             .iter()
             .all(|c| c.len() <= 100));
         let solid = "é".repeat(1_000);
-        let pieces = split_blocks(&[solid.clone()], 101);
+        let pieces = split_blocks(std::slice::from_ref(&solid), 101);
         assert!(pieces.iter().all(|c| c.len() <= 101));
         assert_eq!(pieces.concat(), solid);
     }
