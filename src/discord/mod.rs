@@ -48,37 +48,69 @@ pub fn token(config: &Config) -> anyhow::Result<SecretString> {
     Ok(token)
 }
 
-/// Waits out Discord's "too many requests" answers on the bot's own replies. Without a proxy,
-/// serenity's rate limiter does this (reading `retry-after`); with `api_base` the proxy limits
-/// and serenity's limiter is off, so a 429 that still gets through is retried here, after 1, 2
-/// and then 4 seconds.
+/// Sends a reply, retrying what a retry can cure. Discord's "too many requests": without a
+/// proxy serenity's rate limiter waits these out itself (reading `retry-after`); with
+/// `api_base` the proxy limits and serenity's limiter is off, so a 429 that still gets through
+/// is retried here. Discord's server errors (500, 502, 503, 504) and timed-out requests are
+/// retried too, sooner (after 0.25, 0.5 and 1 second), so that an interaction is still answered
+/// within Discord's 3 seconds. After the fourth try the error is logged once, naming the route
+/// (never its token), and returned.
 pub async fn retry_on_429<T, F, Fut>(mut send: F) -> Result<T, serenity::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, serenity::Error>>,
 {
-    let mut wait = std::time::Duration::from_secs(1);
-    for _ in 0..3 {
-        match send().await {
-            Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
-                if r.status_code.as_u16() == 429 =>
-            {
-                metrics::get()
-                    .rate_limited
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                // The URL of an interaction callback or webhook holds its token: never logged.
-                tracing::warn!(
-                    route = %redact_url(&r.url),
-                    wait_ms = wait.as_millis() as u64,
-                    "rate limited by Discord; retrying"
-                );
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            other => return other,
+    let mut waited = 0;
+    for attempt in 1..=4 {
+        let outcome = send().await;
+        let Some((why, route)) = retryable(&outcome) else {
+            return outcome;
+        };
+        if attempt == 4 {
+            tracing::warn!(
+                %route,
+                tries = attempt,
+                "giving up on a reply: Discord kept answering {why}"
+            );
+            return outcome;
         }
+        let first = if why == "429" {
+            metrics::get()
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            1000
+        } else {
+            250
+        };
+        let wait = std::time::Duration::from_millis(first << waited);
+        waited += 1;
+        // The URL of an interaction callback or webhook holds its token: never logged.
+        tracing::warn!(
+            %route,
+            wait_ms = wait.as_millis() as u64,
+            "Discord answered {why}; retrying"
+        );
+        tokio::time::sleep(wait).await;
     }
-    send().await
+    unreachable!("the fourth try returns")
+}
+
+/// Why a send may succeed if tried again ("429", "503", "a timeout"), and its route without
+/// tokens; `None` for success and for errors a retry cannot cure.
+fn retryable<T>(outcome: &Result<T, serenity::Error>) -> Option<(String, String)> {
+    use serenity::http::HttpError;
+    match outcome {
+        Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r)))
+            if matches!(r.status_code.as_u16(), 429 | 500 | 502 | 503 | 504) =>
+        {
+            Some((r.status_code.as_u16().to_string(), redact_url(&r.url)))
+        }
+        Err(serenity::Error::Http(HttpError::Request(e))) if e.is_timeout() || e.is_connect() => {
+            let route = e.url().map_or_else(String::new, |u| redact_url(u.as_str()));
+            Some(("a timeout".to_string(), route))
+        }
+        _ => None,
+    }
 }
 
 /// The gateway intents the bot needs: no privileged intent unless a text prefix is set.

@@ -1177,7 +1177,7 @@ async fn default_logs_hold_no_question_text_and_no_interaction_token() {
     let exited = served.stop_with("TERM").await;
     let logs = served.logs();
     assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
-    assert!(logs.contains("rate limited"), "the 429 is logged: {logs}");
+    assert!(logs.contains("answered 429"), "the 429 is logged: {logs}");
     assert!(logs.contains("question answered"), "{logs}");
     for secret in ["zanzibarquokka", "quokkabanana", &format!("token-{id}")] {
         assert!(!logs.contains(secret), "{secret} is in the logs:\n{logs}");
@@ -1599,4 +1599,88 @@ async fn refused_mentions_and_fast_presses_are_rate_limited_too() {
         "{notes:#?}"
     );
     bot.finish();
+}
+
+/// Discord's server errors (503, then 502 on the retry) on an interaction callback, and a 500
+/// on a channel message, are retried after 0.25 and then 0.5 seconds (within the interaction's
+/// 3 seconds), and the replies arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_with_backoff_and_the_reply_arrives() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.fail_next("POST", "/interactions/", 503, 1);
+    bot.fake.fail_next("POST", "/interactions/", 502, 1);
+    let id = bot.ask("how long is the NPQH").await;
+    let body = bot.callback(id).await;
+    assert!(text_of(embed(&body)).contains("months"));
+    let failed = bot.fake.failed();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    let retried = bot
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is("POST", CALLBACK) && r.status < 300)
+        .unwrap();
+    let first_wait = failed[1].received_at.duration_since(failed[0].received_at);
+    let second_wait = retried.received_at.duration_since(failed[1].received_at);
+    assert!(first_wait >= Duration::from_millis(240), "{first_wait:?}");
+    assert!(second_wait >= Duration::from_millis(490), "{second_wait:?}");
+
+    bot.fake
+        .fail_next("POST", r"/channels/\d+/messages", 500, 1);
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let message = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> is the NPQH funded?"),
+        vec![me],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", r"/channels/\d+/messages") && r.status < 300,
+            WAIT,
+        )
+        .await
+        .expect("the mention's reply arrives after the 500");
+    assert!(text_of(embed(sent.body.as_ref().unwrap())).contains("NPQH"));
+    bot.finish();
+}
+
+/// When Discord keeps failing, `serve` gives up after four tries with one clear warning that
+/// names the route (and not the interaction's token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_keeps_failing_is_given_up_with_a_clear_log_line() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start_logging(&fake, None).await;
+    fake.fail_next("POST", "/interactions/", 503, 10);
+    let id = ask(&fake, "how long is the NPQH").await;
+    let mut tries = 0;
+    for _ in 0..120 {
+        tries = fake
+            .failed()
+            .iter()
+            .filter(|r| r.route().starts_with(&format!("/interactions/{id}/")))
+            .count();
+        if tries >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Four tries of the answer (the fifth request is the error handler's apology, not retried).
+    assert!(tries >= 4, "{tries} tries");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let exited = served.stop_with("TERM").await;
+    let logs = served.logs();
+    assert!(exited.success(), "{logs}");
+    let gave_up: Vec<&str> = logs.lines().filter(|l| l.contains("giving up")).collect();
+    assert_eq!(gave_up.len(), 1, "{logs}");
+    assert!(
+        gave_up[0].contains("503") && gave_up[0].contains("/interactions/"),
+        "{}",
+        gave_up[0]
+    );
+    assert!(!logs.contains(&format!("token-{id}")), "{logs}");
 }

@@ -212,6 +212,7 @@ struct State {
     violations: Vec<String>,
     protocol_violations: Vec<String>,
     rate_limits: Vec<RateLimitRule>,
+    failures: Vec<FailureRule>,
     /// `None` for global commands, else the guild's.
     commands: HashMap<Option<u64>, Vec<Value>>,
     messages: HashMap<u64, Value>,
@@ -233,6 +234,14 @@ struct RateLimitRule {
     method: String,
     path: Regex,
     retry_after: f64,
+    times: u32,
+}
+
+/// The next `times` matching requests are answered with `status` (a server error).
+struct FailureRule {
+    method: String,
+    path: Regex,
+    status: u16,
     times: u32,
 }
 
@@ -476,6 +485,28 @@ impl FakeDiscord {
             retry_after: retry_after_secs,
             times,
         });
+    }
+
+    /// The next `times` requests of `method` whose path matches `path_regex` (as for
+    /// [`Self::rate_limit_next`]) are answered with the server error `status` (500, 502, 503...).
+    pub fn fail_next(&self, method: &str, path_regex: &str, status: u16, times: u32) {
+        let path = Regex::new(path_regex).expect("a valid path regex");
+        self.state().failures.push(FailureRule {
+            method: method.to_uppercase(),
+            path,
+            status,
+            times,
+        });
+    }
+
+    /// Requests answered with a server error (5xx).
+    pub fn failed(&self) -> Vec<RecordedRequest> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.status >= 500)
+            .cloned()
+            .collect()
     }
 
     /// Every way a request body broke Discord's OpenAPI description, as
@@ -1069,6 +1100,18 @@ async fn handle_rest(shared: &Shared, request: Request<Incoming>) -> Response<Fu
             rate_limit = Some(rule.retry_after);
         }
         state.rate_limits.retain(|r| r.times > 0);
+        let mut failure = None;
+        if rate_limit.is_none() {
+            if let Some(rule) = state
+                .failures
+                .iter_mut()
+                .find(|r| r.times > 0 && r.method == method && r.path.is_match(&path))
+            {
+                rule.times -= 1;
+                failure = Some(rule.status);
+            }
+            state.failures.retain(|r| r.times > 0);
+        }
 
         if !token_ok {
             state.protocol_violations.push(format!(
@@ -1079,6 +1122,8 @@ async fn handle_rest(shared: &Shared, request: Request<Incoming>) -> Response<Fu
                 }
             ));
             Reply::error(401, 0, "401: Unauthorized")
+        } else if let Some(status) = failure {
+            Reply::error(status, 0, "Internal Server Error")
         } else if let Some(retry_after) = rate_limit {
             Reply {
                 status: 429,
