@@ -60,8 +60,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, serenity::Error>>,
 {
-    let mut waited = 0;
-    for attempt in 1..=4 {
+    for attempt in 1..=4u32 {
         let outcome = send().await;
         let Some((why, route)) = retryable(&outcome) else {
             return outcome;
@@ -82,8 +81,7 @@ where
         } else {
             250
         };
-        let wait = std::time::Duration::from_millis(first << waited);
-        waited += 1;
+        let wait = std::time::Duration::from_millis(first << (attempt - 1));
         // The URL of an interaction callback or webhook holds its token: never logged.
         tracing::warn!(
             %route,
