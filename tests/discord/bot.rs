@@ -1684,3 +1684,87 @@ async fn a_reply_that_keeps_failing_is_given_up_with_a_clear_log_line() {
     );
     assert!(!logs.contains(&format!("token-{id}")), "{logs}");
 }
+
+/// The gateway asks for a reconnect (op 7), then invalidates the session, resumable and not
+/// (op 9): the bot resumes or identifies again each time and keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_requests_and_invalid_sessions_are_survived() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.wait_ready(WAIT).await.unwrap();
+    bot.fake.request_reconnect().unwrap();
+    bot.fake
+        .wait_resume_count(1, WAIT)
+        .await
+        .expect("RECONNECT is followed by a RESUME");
+    let id = bot.ask("how long is the NPQH").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
+
+    let identified = bot.fake.identify_count();
+    bot.fake.invalidate_session(false).unwrap();
+    bot.fake
+        .wait_identify_count(identified + 1, Duration::from_secs(30))
+        .await
+        .expect("a session that cannot be resumed is identified again");
+    let id = bot.ask("is the NPQH funded").await;
+    bot.callback(id).await;
+
+    let (identified, resumed) = (bot.fake.identify_count(), bot.fake.resume_count());
+    bot.fake.invalidate_session(true).unwrap();
+    for _ in 0..300 {
+        if bot.fake.identify_count() > identified || bot.fake.resume_count() > resumed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        bot.fake.identify_count() > identified || bot.fake.resume_count() > resumed,
+        "a resumable INVALID_SESSION is followed by a RESUME or an IDENTIFY"
+    );
+    let id = bot.ask("what does the NPQ for SENCOs cost").await;
+    bot.callback(id).await;
+    bot.finish();
+}
+
+/// Heartbeats that are never acknowledged (a zombie connection): the bot drops the connection,
+/// reconnects and keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_connection_is_replaced() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.wait_ready(WAIT).await.unwrap();
+    let connections = bot.fake.gateway_connections().len();
+    bot.fake.withhold_heartbeat_acks(1);
+    for _ in 0..300 {
+        if bot.fake.gateway_connections().len() > connections {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        bot.fake.gateway_connections().len() > connections,
+        "no new gateway connection after a missed heartbeat ACK"
+    );
+    let id = bot.ask("how long is the NPQH").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
+    bot.finish();
+}
+
+/// The knowledge folder deleted before a reload: the reload is refused with the reason, and the
+/// guidance loaded before keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_of_a_deleted_folder_keeps_the_old_guidance() {
+    let dir = tempfile::tempdir().unwrap();
+    let knowledge = dir.path().join("knowledge");
+    copy_dir(&bundled_knowledge(), &knowledge);
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+    std::fs::remove_dir_all(&knowledge).unwrap();
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
+    bot.callback(id).await;
+    let refused = text_of(embed(&bot.followup(id).await));
+    assert!(
+        refused.contains("Reload refused") && refused.contains("cannot read the knowledge folder"),
+        "{refused}"
+    );
+    let id = bot.ask("how long is the NPQH").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
+    bot.finish();
+}

@@ -213,6 +213,8 @@ struct State {
     protocol_violations: Vec<String>,
     rate_limits: Vec<RateLimitRule>,
     failures: Vec<FailureRule>,
+    /// How many more heartbeats go unacknowledged (a zombie connection).
+    unacked_heartbeats: u32,
     /// `None` for global commands, else the guild's.
     commands: HashMap<Option<u64>, Vec<Value>>,
     messages: HashMap<u64, Value>,
@@ -497,6 +499,11 @@ impl FakeDiscord {
             status,
             times,
         });
+    }
+
+    /// Leaves the next `n` heartbeats without their ACK (op 11), as a zombie connection does.
+    pub fn withhold_heartbeat_acks(&self, n: u32) {
+        self.state().unacked_heartbeats = n;
     }
 
     /// Requests answered with a server error (5xx).
@@ -2019,8 +2026,16 @@ impl Connection<'_> {
         let d = frame.get("d").cloned().unwrap_or(Value::Null);
         match op {
             Some(1) => {
-                self.shared.state().heartbeats.push(Instant::now());
-                self.send(json!({"op": 11, "d": null, "s": null, "t": null}));
+                let ack = {
+                    let mut state = self.shared.state();
+                    state.heartbeats.push(Instant::now());
+                    let withhold = state.unacked_heartbeats > 0;
+                    state.unacked_heartbeats = state.unacked_heartbeats.saturating_sub(1);
+                    !withhold
+                };
+                if ack {
+                    self.send(json!({"op": 11, "d": null, "s": null, "t": null}));
+                }
             }
             Some(2) => self.identify(&d, recorded["d"].clone()),
             Some(6) => self.resume(&d, recorded["d"].clone()),
