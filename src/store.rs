@@ -299,7 +299,7 @@ pub fn build<P: Borrow<Passage>>(
         Err(e) => {
             let _ = fs::remove_dir_all(&temp);
             return Err(anyhow::Error::new(e).context(format!(
-                "cannot build the index for {}",
+                "cannot build the index for {} (is the disk full?); the index there is left as it was",
                 index_dir.display()
             )));
         }

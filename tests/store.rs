@@ -399,3 +399,51 @@ fn an_unwritable_index_path_is_told_apart_from_a_stale_one() {
     );
     assert_eq!(snapshot(&index), built, "the index is left alone");
 }
+
+/// The disk fills up while a new index is built (here: a file size limit, so every write past
+/// 32 KB fails as on a full disk): the build fails with a clear error, the old index is left
+/// as it was with no temporary folder beside it, and the next start builds the new one.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_during_a_build_leaves_the_old_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    open(&knowledge, &index);
+    let built = snapshot(&index);
+    let file = knowledge.join("school-support.md");
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str("\n## Who pays the zebra crossing allowance?\n\nThe governing board pays it.\n");
+    fs::write(&file, text).unwrap();
+
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap "" XFSZ; ulimit -f 64; exec "$0" ask --knowledge "$1" "how long is the NPQH""#)
+        .arg(env!("CARGO_BIN_EXE_npq-bot"))
+        .arg(&knowledge)
+        .env("NPQ_BOT__INDEX__PATH", &index)
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot build the index") && err.contains("disk full"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked at"), "{err}");
+    assert_eq!(snapshot(&index), built, "the old index is left as it was");
+    let beside: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("building") || n.contains(".old-"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+
+    let after = open(&knowledge, &index);
+    assert!(
+        after
+            .answer("who pays the zebra crossing allowance")
+            .answered
+    );
+}
