@@ -111,7 +111,7 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve { .. });
-    init_tracing(if serving { "warn,npq_bot=info" } else { "warn" });
+    npq_bot::logging::init(if serving { "warn,npq_bot=info" } else { "warn" });
     let mut config = Config::load(cli.config.as_deref())?;
     let dir = |k: &KnowledgeArg| {
         k.knowledge
@@ -135,8 +135,12 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 settings.limit = limit;
                 settings.candidates = settings.candidates.max(limit);
             }
-            let engine =
-                npq_bot::open_engine(&dir(&knowledge), settings, config.index_path.as_deref())?;
+            let engine = open(
+                &dir(&knowledge),
+                settings,
+                config.index_path.as_deref(),
+                config.knowledge_strict,
+            )?;
             if explain {
                 print!("{}", engine.explain(&question.join(" ")));
             }
@@ -209,10 +213,11 @@ pub fn run() -> anyhow::Result<ExitCode> {
             quiet,
             knowledge,
         } => {
-            let engine = npq_bot::open_engine(
+            let engine = open(
                 &dir(&knowledge),
                 config.answer.clone(),
                 config.index_path.as_deref(),
+                config.knowledge_strict,
             )?;
             evaluate(
                 &engine,
@@ -226,18 +231,19 @@ pub fn run() -> anyhow::Result<ExitCode> {
     }
 }
 
-/// Logs go to standard error, filtered by RUST_LOG (default: `default`), in colour only on a
-/// terminal: a log file or journal gets plain text.
-fn init_tracing(default: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .with_target(false)
-        .try_init();
+/// Opens the engine; unless `strict`, files with errors are left out and named on standard
+/// error (`path:line`).
+fn open(
+    dir: &Path,
+    settings: npq_bot::Settings,
+    index_path: Option<&Path>,
+    strict: bool,
+) -> anyhow::Result<Engine> {
+    let started = npq_bot::open_engine_with(dir, settings, index_path, strict)?;
+    for problem in &started.skipped {
+        tracing::warn!("skipped a knowledge file: {problem}");
+    }
+    Ok(started.engine)
 }
 
 fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitCode> {
@@ -252,8 +258,24 @@ fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitC
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     if question.is_empty() {
-        for line in std::io::stdin().lock().lines() {
-            show(&line.context("cannot read standard input")?, &mut out)?;
+        // Lines are read as bytes: one that is not UTF-8 gets an error line of its own and the
+        // batch goes on.
+        for (number, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+            let mut line = line.context("cannot read standard input")?;
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+            match String::from_utf8(line) {
+                Ok(q) => show(&q, &mut out)?,
+                Err(_) => {
+                    let message = format!("line {} is not UTF-8 text; skipped", number + 1);
+                    if json {
+                        writeln!(out, "{}", serde_json::json!({ "error": message }))?;
+                    } else {
+                        writeln!(out, "error: {message}")?;
+                    }
+                }
+            }
         }
     } else {
         show(&question.join(" "), &mut out)?;

@@ -16,10 +16,14 @@ pub const ENV_PREFIX: &str = "NPQ_BOT";
 #[derive(Debug, Clone)]
 pub struct Config {
     pub knowledge_dir: PathBuf,
+    /// Refuse to start (or reload) when any file has errors, instead of skipping those files.
+    pub knowledge_strict: bool,
     pub answer: Settings,
     /// Where to keep the index on disk; `None` builds it in RAM.
     pub index_path: Option<PathBuf>,
     pub discord: DiscordConfig,
+    /// Where `serve` answers `/healthz` and `/metrics`; `None` (the default): nowhere.
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 /// How the bot runs on Discord.
@@ -68,18 +72,28 @@ struct RawConfig {
     index: RawIndex,
     #[serde(default)]
     discord: RawDiscord,
+    #[serde(default)]
+    metrics: RawMetrics,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawMetrics {
+    address: String,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawKnowledge {
     dir: PathBuf,
+    strict: bool,
 }
 
 impl Default for RawKnowledge {
     fn default() -> Self {
         RawKnowledge {
             dir: PathBuf::from("knowledge"),
+            strict: false,
         }
     }
 }
@@ -211,6 +225,14 @@ impl Config {
         file: Option<&Path>,
         env: Option<config::Map<String, String>>,
     ) -> Result<Config, ConfigError> {
+        let from_env = |key: &str| match &env {
+            Some(map) => map.contains_key(key),
+            None => std::env::var_os(key).is_some(),
+        };
+        let (dir_from_env, index_from_env) = (
+            from_env("NPQ_BOT__KNOWLEDGE__DIR"),
+            from_env("NPQ_BOT__INDEX__PATH"),
+        );
         let mut builder = config::Config::builder();
         match file {
             Some(path) => {
@@ -241,7 +263,21 @@ impl Config {
             .build()
             .and_then(|c| c.try_deserialize())
             .map_err(|e| ConfigError::Read(redact(&e.to_string())))?;
-        Config::validate(raw)
+        let mut config = Config::validate(raw)?;
+        // Paths written in a settings file are read relative to that file (the default
+        // bot.toml is in the current folder, so nothing changes for it); paths from the
+        // environment stay relative to the current folder.
+        if let Some(base) = file.and_then(Path::parent) {
+            if !dir_from_env && config.knowledge_dir.is_relative() {
+                config.knowledge_dir = base.join(&config.knowledge_dir);
+            }
+            if let Some(index) = config.index_path.as_mut().filter(|p| p.is_relative()) {
+                if !index_from_env {
+                    *index = base.join(&*index);
+                }
+            }
+        }
+        Ok(config)
     }
 
     /// The defaults, as if `bot.toml` were empty.
@@ -251,11 +287,24 @@ impl Config {
             answer: RawAnswer::default(),
             index: RawIndex::default(),
             discord: RawDiscord::default(),
+            metrics: RawMetrics::default(),
         })
         .expect("the defaults are valid")
     }
 
+    /// Checks every value; an error's text never shows anything shaped like a token, whichever
+    /// setting it was pasted into.
     fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+        Config::validate_values(raw).map_err(|e| match e {
+            ConfigError::Read(text) => ConfigError::Read(redact(&text)),
+            ConfigError::Invalid { key, problem } => ConfigError::Invalid {
+                key,
+                problem: redact(&problem),
+            },
+        })
+    }
+
+    fn validate_values(raw: RawConfig) -> Result<Config, ConfigError> {
         let a = &raw.answer;
         let invalid = |key, problem: &str| {
             Err(ConfigError::Invalid {
@@ -292,15 +341,41 @@ impl Config {
                 d.shards
             ),
         })?;
+        for (key, ids) in [
+            ("discord.guilds", &d.guilds),
+            ("discord.allowed_guilds", &d.allowed_guilds),
+            ("discord.allowed_channels", &d.allowed_channels),
+        ] {
+            if ids.contains(&0) {
+                return invalid(key, ZERO_ID);
+            }
+        }
+        if d.admin_role == Some(0) {
+            return invalid("discord.admin_role", ZERO_ID);
+        }
         let api_base =
             Some(d.api_base.trim().trim_end_matches('/').to_string()).filter(|s| !s.is_empty());
         if let Some(base) = &api_base {
-            if !(base.starts_with("http://") || base.starts_with("https://")) {
-                return invalid("discord.api_base", "must start with http:// or https://");
-            }
+            check_api_base(base).map_err(|problem| ConfigError::Invalid {
+                key: "discord.api_base",
+                problem: problem.to_string(),
+            })?;
         }
+        let metrics_address = match raw.metrics.address.trim() {
+            "" => None,
+            text => Some(text.parse::<std::net::SocketAddr>().map_err(|_| {
+                ConfigError::Invalid {
+                    key: "metrics.address",
+                    problem:
+                        "must be an address and port such as 127.0.0.1:9464, or empty for none"
+                            .to_string(),
+                }
+            })?),
+        };
         Ok(Config {
+            metrics_address,
             knowledge_dir: raw.knowledge.dir,
+            knowledge_strict: raw.knowledge.strict,
             answer: Settings {
                 limit: a.limit,
                 snippet_chars: a.snippet_chars,
@@ -324,6 +399,27 @@ impl Config {
                 api_base,
             },
         })
+    }
+}
+
+const ZERO_ID: &str = "holds 0, which is not a Discord id: copy the id with Developer Mode (right-click, Copy ID), or leave the setting out";
+
+/// The REST base must be a web address; plain `http://` (which would send the token in clear)
+/// only to this machine, for a proxy beside the bot.
+fn check_api_base(base: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(base)
+        .map_err(|_| "must be a web address such as https://proxy.example.org")?;
+    let loopback = match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => return Err("must name a host, such as https://proxy.example.org"),
+    };
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if loopback => Ok(()),
+        "http" => Err("uses http://, which would send the bot token unencrypted: use https://, or http:// only to this machine (localhost, 127.0.0.1 or ::1)"),
+        _ => Err("must start with https:// (or http:// to this machine)"),
     }
 }
 
@@ -410,6 +506,107 @@ mod tests {
         std::io::Write::write_all(&mut file, b"[discord]\nguilds = [5, 6]\n").unwrap();
         let config = Config::load_with(Some(file.path()), Some(Default::default())).unwrap();
         assert_eq!(config.discord.guilds, vec![5, 6]);
+    }
+
+    #[test]
+    fn plain_http_is_only_for_this_machine() {
+        for good in [
+            "https://proxy.example.org",
+            "https://proxy.example.org/api",
+            "http://127.0.0.1:8080",
+            "http://localhost:9",
+            "http://[::1]:80",
+        ] {
+            assert_eq!(check_api_base(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "http://proxy.example.org",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.example.org",
+            "ftp://localhost",
+            "proxy.example.org",
+            "https://",
+        ] {
+            assert!(check_api_base(bad).is_err(), "{bad}");
+        }
+        let err = from_env(&[("NPQ_BOT__DISCORD__API_BASE", "http://proxy.example.org")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("discord.api_base") && err.contains("unencrypted"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn paths_in_a_settings_file_are_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bot.toml");
+        std::fs::write(
+            &file,
+            "[knowledge]\ndir = \"kb\"\n[index]\npath = \"idx\"\n",
+        )
+        .unwrap();
+        let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
+        assert_eq!(config.knowledge_dir, dir.path().join("kb"));
+        assert_eq!(config.index_path, Some(dir.path().join("idx")));
+        let env = [("NPQ_BOT__KNOWLEDGE__DIR".to_string(), "here".to_string())]
+            .into_iter()
+            .collect();
+        let config = Config::load_with(Some(&file), Some(env)).unwrap();
+        assert_eq!(config.knowledge_dir, PathBuf::from("here"));
+        assert_eq!(config.index_path, Some(dir.path().join("idx")));
+        std::fs::write(&file, "[knowledge]\ndir = \"/srv/kb\"\n").unwrap();
+        let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
+        assert_eq!(config.knowledge_dir, PathBuf::from("/srv/kb"));
+    }
+
+    #[test]
+    fn metrics_are_off_unless_an_address_is_set() {
+        assert_eq!(Config::defaults().metrics_address, None);
+        let on = from_env(&[("NPQ_BOT__METRICS__ADDRESS", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(on.metrics_address, Some("127.0.0.1:9464".parse().unwrap()));
+        let err = from_env(&[("NPQ_BOT__METRICS__ADDRESS", "localhost")]).unwrap_err();
+        assert!(err.to_string().contains("metrics.address"), "{err}");
+    }
+
+    #[test]
+    fn zero_ids_are_refused_by_name() {
+        for (key, var) in [
+            ("discord.admin_role", "NPQ_BOT__DISCORD__ADMIN_ROLE"),
+            ("discord.guilds", "NPQ_BOT__DISCORD__GUILDS"),
+            ("discord.allowed_guilds", "NPQ_BOT__DISCORD__ALLOWED_GUILDS"),
+            (
+                "discord.allowed_channels",
+                "NPQ_BOT__DISCORD__ALLOWED_CHANNELS",
+            ),
+        ] {
+            let err = from_env(&[(var, "0")]).unwrap_err().to_string();
+            assert!(
+                err.contains(key) && err.contains("not a Discord id"),
+                "{err}"
+            );
+        }
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        std::io::Write::write_all(&mut file, b"[discord]\nadmin_role = 0\nguilds = [0]\n").unwrap();
+        let err = Config::load_with(Some(file.path()), Some(Default::default())).unwrap_err();
+        assert!(err.to_string().contains("not a Discord id"), "{err}");
+    }
+
+    #[test]
+    fn a_token_pasted_into_any_setting_is_redacted_from_the_error() {
+        let fake = format!("{}.{}.{}", "A".repeat(24), "B".repeat(6), "C".repeat(27));
+        for var in [
+            "NPQ_BOT__DISCORD__SHARDS",
+            "NPQ_BOT__DISCORD__API_BASE",
+            "NPQ_BOT__DISCORD__GUILDS",
+        ] {
+            let err = from_env(&[(var, fake.as_str())]).unwrap_err().to_string();
+            assert!(
+                !err.contains(&fake) && !err.contains(&"C".repeat(27)),
+                "{var}: {err}"
+            );
+        }
     }
 
     #[test]

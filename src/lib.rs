@@ -1,8 +1,11 @@
 //! npq-bot answers school staff's questions about England's National Professional
 //! Qualifications with short, sourced snippets from a folder of guidance.
 //!
-//! Data flows one way: `knowledge` (files) -> `search` (tantivy) -> `answer` (ranked,
-//! cited snippets or a refusal) -> `render` (terminal, JSON) or `discord` (replies).
+//! Data flows one way: `knowledge` (files) -> `retrieve` (`lexical`: tantivy BM25 over
+//! stems; `semantic`: sentence embeddings; `fuse`: one ranking and the decision to answer)
+//! -> `snippet` (the sentences that answer, cited to their own source) -> `answer` (the
+//! engine's API: ranked, cited snippets or a refusal) -> `render` (terminal, JSON) or
+//! `discord` (replies).
 
 pub mod analysis;
 pub mod answer;
@@ -11,6 +14,7 @@ pub mod corpus;
 pub mod discord;
 pub mod eval;
 pub mod knowledge;
+pub mod logging;
 pub mod query;
 pub mod render;
 pub mod retrieve;
@@ -46,34 +50,90 @@ pub fn load_engine(dir: &Path, settings: Settings) -> anyhow::Result<Engine> {
 /// Loads the knowledge folder and indexes it in RAM, or, with `index_path`, reuses the index
 /// kept on disk there while the folder is unchanged (rebuilding it when it changed). Reusing
 /// it reads only the folder's small shared files: no guidance document is parsed again.
+/// Strict: any error in the folder fails (see [`open_engine_with`] to skip broken files).
 pub fn open_engine(
     dir: &Path,
     settings: Settings,
     index_path: Option<&Path>,
 ) -> anyhow::Result<Engine> {
-    let engine = open_lexical(dir, settings, index_path)?;
-    engine.attach_semantic(Some(&dir.join(EMBEDDINGS_FILE)));
-    Ok(engine)
+    Ok(open_engine_with(dir, settings, index_path, true)?.engine)
+}
+
+/// An engine and the errors of the files it left out.
+#[derive(Debug)]
+pub struct Started {
+    pub engine: Engine,
+    /// `path:line` errors of the guidance files that were skipped (empty when `strict`).
+    pub skipped: Vec<knowledge::Diagnostic>,
+}
+
+/// [`open_engine`]; unless `strict`, a guidance file with errors is skipped (and returned in
+/// [`Started::skipped`], to be reported) and the rest is served. Errors in the shared files
+/// fail either way.
+pub fn open_engine_with(
+    dir: &Path,
+    settings: Settings,
+    index_path: Option<&Path>,
+    strict: bool,
+) -> anyhow::Result<Started> {
+    let started = open_lexical(dir, settings, index_path, strict)?;
+    // Passages are embedded (or their vectors read from the folder's cache) once the lexical
+    // index is ready; a large folder is embedded in the background.
+    started
+        .engine
+        .attach_semantic(Some(&dir.join(EMBEDDINGS_FILE)));
+    Ok(started)
 }
 
 fn open_lexical(
     dir: &Path,
     settings: Settings,
     index_path: Option<&Path>,
-) -> anyhow::Result<Engine> {
-    let Some(path) = index_path else {
-        let knowledge = load_knowledge(dir)?;
-        return Engine::new(knowledge, settings)
-            .with_context(|| format!("cannot index {}", dir.display()));
-    };
-    let content_hash = match store::open(path, dir)? {
-        store::Opened::Fresh { index, documents } => {
-            let shared = knowledge::load_without_documents(dir)?.into_knowledge()?;
-            return Ok(Engine::with_index(&shared, documents, index, settings));
+    strict: bool,
+) -> anyhow::Result<Started> {
+    let load = || -> anyhow::Result<(Knowledge, Vec<knowledge::Diagnostic>)> {
+        let loaded = knowledge::load(dir)?;
+        if strict {
+            Ok((loaded.into_knowledge()?, Vec::new()))
+        } else {
+            Ok(loaded.into_usable_knowledge(dir)?)
         }
+    };
+    let Some(path) = index_path else {
+        let (knowledge, skipped) = load()?;
+        let engine = Engine::new(knowledge, settings)
+            .with_context(|| format!("cannot index {}", dir.display()))?;
+        return Ok(Started { engine, skipped });
+    };
+    let from_store = |index, documents| -> anyhow::Result<Started> {
+        let shared = knowledge::load_without_documents(dir)?.into_knowledge()?;
+        let engine = Engine::with_index(&shared, documents, index, settings.clone());
+        Ok(Started {
+            engine,
+            skipped: Vec::new(),
+        })
+    };
+    // Opened under a shared lock, so no other process swaps the folder mid-open.
+    let shared = store::Lock::shared(path)?;
+    let writable = shared.is_some();
+    if let store::Opened::Fresh { index, documents } = store::open(path, dir)? {
+        return from_store(index, documents);
+    }
+    drop(shared);
+    if !writable {
+        anyhow::bail!(
+            "index.path {} cannot be written (read-only, or no permission), and the index there does not match the knowledge folder: make it writable, or point index.path at a folder the bot can write",
+            path.display()
+        );
+    }
+    // One build at a time, across processes and reloads; the index may be fresh by now.
+    let _building = store::Lock::exclusive(path)
+        .with_context(|| format!("cannot lock index.path {}", path.display()))?;
+    let content_hash = match store::open(path, dir)? {
+        store::Opened::Fresh { index, documents } => return from_store(index, documents),
         store::Opened::Stale { content_hash } => content_hash,
     };
-    let mut knowledge = load_knowledge(dir)?;
+    let (mut knowledge, skipped) = load()?;
     let expected = knowledge.passage_estimate();
     let mut lister = DocumentLister::default();
     // Each document is dropped once its passages are indexed: a large folder is never held
@@ -82,5 +142,6 @@ fn open_lexical(
     let building = store::build(path, &content_hash, passages, expected)?;
     let documents = lister.finish();
     let index = building.finish(&documents)?;
-    Ok(Engine::with_index(&knowledge, documents, index, settings))
+    let engine = Engine::with_index(&knowledge, documents, index, settings.clone());
+    Ok(Started { engine, skipped })
 }

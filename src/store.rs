@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use twox_hash::XxHash3_64;
 
 use crate::answer::DocumentInfo;
-use crate::knowledge::{Passage, Source};
+use crate::knowledge::{self, Passage, Source};
 use crate::search::{PassageStems, SearchIndex};
 
 /// The file beside the index that records what it was built from.
@@ -21,7 +21,7 @@ pub const MANIFEST: &str = "npq-bot-index.json";
 /// The file beside the index that lists its documents, so a start-up reads no guidance file.
 pub const DOCUMENTS: &str = "npq-bot-documents.json";
 /// Bumped whenever the index layout or text analysis changes, so old indexes are rebuilt.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Manifest {
@@ -140,6 +140,8 @@ impl DocumentList {
 
 /// What `index.path` holds for a knowledge folder.
 #[derive(Debug)]
+// Made once per start or reload; boxing the index would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Opened {
     /// An index of the folder's current content, with its document list: ready to answer from.
     Fresh {
@@ -151,38 +153,31 @@ pub enum Opened {
     Stale { content_hash: String },
 }
 
-/// A hash of every file the loader reads in `dir` (names and bytes), in a stable order.
+/// A hash of every file the loader reads in `dir` (names and bytes), in a stable order. Files
+/// are listed and read as the loader does them (regular files only, at most
+/// [`knowledge::MAX_FILE_BYTES`]); one that cannot be read counts by its name and why, so the
+/// hash never hangs on a FIFO and the loader reports the file.
 pub fn content_hash(dir: &Path) -> anyhow::Result<String> {
-    let mut files = Vec::new();
-    collect(dir, dir, &mut files).with_context(|| format!("cannot read {}", dir.display()))?;
+    let listing =
+        knowledge::list_files(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+    let mut files = listing.files;
     files.sort();
     let mut hasher = XxHash3_64::with_seed(0);
     for rel in files {
-        let bytes = fs::read(dir.join(&rel))
-            .with_context(|| format!("cannot read {}", dir.join(&rel).display()))?;
         hasher.write(rel.to_string_lossy().as_bytes());
         hasher.write_u8(0);
-        hasher.write_u64(bytes.len() as u64);
-        hasher.write(&bytes);
+        match knowledge::read_capped(&dir.join(&rel)) {
+            Ok(bytes) => {
+                hasher.write_u64(bytes.len() as u64);
+                hasher.write(&bytes);
+            }
+            Err(e) => {
+                hasher.write_u64(u64::MAX);
+                hasher.write(e.to_string().as_bytes());
+            }
+        }
     }
     Ok(format!("{:016x}", hasher.finish()))
-}
-
-fn collect(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_string_lossy().starts_with(['.', '_']) {
-            continue;
-        }
-        let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            collect(root, &path, out)?;
-        } else {
-            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
-        }
-    }
-    Ok(())
 }
 
 fn read_manifest(index_dir: &Path) -> Option<Manifest> {
@@ -216,6 +211,31 @@ pub fn open(index_dir: &Path, knowledge_dir: &Path) -> anyhow::Result<Opened> {
         );
         return Ok(Opened::Stale { content_hash });
     };
+    // Flipped bytes would make questions panic later; tantivy's per-file checksums find them.
+    match damaged_files(index_dir) {
+        Ok(damaged) if damaged.is_empty() => {}
+        Ok(damaged) => {
+            tracing::warn!(
+                files = damaged.len(),
+                "the index in {} is damaged (checksums do not match); rebuilding it",
+                index_dir.display()
+            );
+            return Ok(Opened::Stale { content_hash });
+        }
+        Err(e) => {
+            if let Some(io) = permission_error(&e) {
+                bail!(
+                    "cannot open the index in {}: {io} (the index matches the knowledge folder; give the bot read access to index.path)",
+                    index_dir.display()
+                );
+            }
+            tracing::warn!(
+                "cannot check the index in {} ({e}); rebuilding it",
+                index_dir.display()
+            );
+            return Ok(Opened::Stale { content_hash });
+        }
+    }
     match SearchIndex::open_on_disk(index_dir) {
         Ok(index) if index.num_passages() == m.passages => Ok(Opened::Fresh { index, documents }),
         Ok(_) => {
@@ -235,63 +255,178 @@ pub fn open(index_dir: &Path, knowledge_dir: &Path) -> anyhow::Result<Opened> {
     }
 }
 
-/// Builds the index of `passages` (about `expected` of them) in `index_dir`, replacing an
-/// older npq-bot index there. It is not used until [`Building::finish`] records the document
-/// list and `content_hash` (from [`Opened::Stale`]) beside it.
+/// The files of the index in `index_dir` whose checksum does not match their content.
+fn damaged_files(index_dir: &Path) -> tantivy::Result<std::collections::HashSet<PathBuf>> {
+    tantivy::Index::open_in_dir(index_dir)?.validate_checksum()
+}
+
+/// The I/O error inside a tantivy error when it is one of permissions (or a read-only place),
+/// which rebuilding would not cure.
+fn permission_error(e: &tantivy::TantivyError) -> Option<&std::io::Error> {
+    use tantivy::directory::error::{OpenDirectoryError, OpenReadError};
+    let io: &std::io::Error = match e {
+        tantivy::TantivyError::OpenReadError(OpenReadError::IoError { io_error, .. })
+        | tantivy::TantivyError::OpenDirectoryError(OpenDirectoryError::IoError {
+            io_error, ..
+        }) => io_error,
+        tantivy::TantivyError::IoError(io_error) => io_error,
+        _ => return None,
+    };
+    (io.kind() == std::io::ErrorKind::PermissionDenied).then_some(io)
+}
+
+/// Builds the index of `passages` (about `expected` of them) for `index_dir`, to replace an
+/// older npq-bot index there. It is written into a new hidden sibling folder; the index in
+/// `index_dir` is untouched (and keeps serving, here and in other processes) until
+/// [`Building::finish`] renames the new one into place. Call it holding [`Lock::exclusive`].
 pub fn build<P: Borrow<Passage>>(
     index_dir: &Path,
     content_hash: &str,
     passages: impl IntoIterator<Item = P>,
     expected: usize,
 ) -> anyhow::Result<Building> {
-    clear(index_dir)?;
-    let index = SearchIndex::build_on_disk(index_dir, passages, expected)
-        .with_context(|| format!("cannot build the index in {}", index_dir.display()))?;
+    if index_dir.exists() && !is_ours(index_dir)? {
+        bail!(
+            "index.path {} holds files that are not an npq-bot index; point index.path at an empty or new folder",
+            index_dir.display()
+        );
+    }
+    remove_leftovers(index_dir);
+    let temp = sibling(index_dir, "building");
+    let index = SearchIndex::build_on_disk(&temp, passages, expected);
+    let index = match index {
+        Ok(index) => index,
+        Err(e) => {
+            let _ = fs::remove_dir_all(&temp);
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot build the index for {} (is the disk full?); the index there is left as it was",
+                index_dir.display()
+            )));
+        }
+    };
     Ok(Building {
         dir: index_dir.to_path_buf(),
+        temp,
         content_hash: content_hash.to_string(),
-        index,
+        passages: index.num_passages(),
     })
 }
 
-/// An index written by [`build`] that is not yet recorded as fresh.
+/// An index written by [`build`] in its temporary folder, not yet in place.
 #[derive(Debug)]
 pub struct Building {
     dir: PathBuf,
+    temp: PathBuf,
     content_hash: String,
-    index: SearchIndex,
+    passages: u64,
 }
 
 impl Building {
-    /// Records the documents the passages came from and the content hash; from now on the
-    /// index is reused while the folder keeps this content.
+    /// Records the documents the passages came from and the content hash, then renames the new
+    /// index into place (the old one is moved aside and deleted; a process that has it open
+    /// keeps reading its files) and opens it there. On any error the old index stays.
     pub fn finish(self, documents: &[DocumentInfo]) -> anyhow::Result<SearchIndex> {
-        let path = self.dir.join(DOCUMENTS);
+        let result = self.write_and_swap(documents);
+        if result.is_err() {
+            let _ = fs::remove_dir_all(&self.temp);
+        }
+        result?;
+        SearchIndex::open_on_disk(&self.dir)
+            .with_context(|| format!("cannot open the new index in {}", self.dir.display()))
+    }
+
+    fn write_and_swap(&self, documents: &[DocumentInfo]) -> anyhow::Result<()> {
+        let path = self.temp.join(DOCUMENTS);
         fs::write(&path, serde_json::to_vec(&DocumentList::new(documents))?)
             .with_context(|| format!("cannot write {}", path.display()))?;
         let manifest = Manifest {
             format: FORMAT,
             analysis: analysis_fingerprint(),
-            content_hash: self.content_hash,
-            passages: self.index.num_passages(),
+            content_hash: self.content_hash.clone(),
+            passages: self.passages,
         };
-        // Written last: an interrupted build leaves no manifest and is rebuilt next time.
-        let path = self.dir.join(MANIFEST);
+        // Written last: an interrupted build leaves no manifest.
+        let path = self.temp.join(MANIFEST);
         fs::write(&path, serde_json::to_vec_pretty(&manifest)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        Ok(self.index)
+        let old = sibling(&self.dir, "old");
+        let moved = match fs::rename(&self.dir, &old) {
+            Ok(()) => true,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+            Err(e) => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot move the old index {} aside",
+                    self.dir.display()
+                )))
+            }
+        };
+        if let Err(e) = fs::rename(&self.temp, &self.dir) {
+            if moved {
+                let _ = fs::rename(&old, &self.dir);
+            }
+            return Err(anyhow::Error::new(e).context(format!(
+                "cannot move the new index into {}",
+                self.dir.display()
+            )));
+        }
+        if moved {
+            let _ = fs::remove_dir_all(&old);
+        }
+        Ok(())
     }
 }
 
-/// Empties `index_dir` for a rebuild, refusing to touch a folder that is not an index of ours.
-fn clear(index_dir: &Path) -> anyhow::Result<()> {
-    if !index_dir.exists() {
-        return Ok(());
+/// A hidden folder beside `index_dir` for `purpose` ("building", "old"), unique to this process
+/// and moment: `.index.building-<pid>-<n>`.
+fn sibling(index_dir: &Path, purpose: &str) -> PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let name = index_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "index".to_string());
+    index_dir.with_file_name(format!(
+        ".{name}.{purpose}-{}-{n}-{nanos}",
+        std::process::id()
+    ))
+}
+
+/// Removes the temporary folders a build that was interrupted (killed, disk full) left beside
+/// `index_dir`. Only called under the exclusive lock, so no other build is using them.
+fn remove_leftovers(index_dir: &Path) {
+    let (Some(parent), Some(name)) = (index_dir.parent(), index_dir.file_name()) else {
+        return;
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefixes = [
+        format!(".{}.building-", name.to_string_lossy()),
+        format!(".{}.old-", name.to_string_lossy()),
+    ];
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        if prefixes.iter().any(|p| file.starts_with(p.as_str())) {
+            let _ = fs::remove_dir_all(entry.path());
+        }
     }
-    let entries: Vec<PathBuf> = fs::read_dir(index_dir)?
+}
+
+/// True when every file in `index_dir` is one an npq-bot index holds.
+fn is_ours(index_dir: &Path) -> anyhow::Result<bool> {
+    let entries: Vec<PathBuf> = fs::read_dir(index_dir)
+        .with_context(|| format!("cannot read index.path {}", index_dir.display()))?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()?;
-    let ours = entries.iter().all(|p| {
+    Ok(entries.iter().all(|p| {
         let name = p
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -305,19 +440,86 @@ fn clear(index_dir: &Path) -> anyhow::Result<()> {
                 && name.split('.').next().is_some_and(|stem| {
                     stem.len() == 32 && stem.bytes().all(|b| b.is_ascii_hexdigit())
                 })
-    });
-    if !ours {
-        bail!(
-            "index.path {} holds files that are not an npq-bot index; point index.path at an empty or new folder",
-            index_dir.display()
-        );
-    }
-    for p in entries {
-        if p.is_dir() {
-            fs::remove_dir_all(&p)?;
-        } else {
-            fs::remove_file(&p)?;
+    }))
+}
+
+/// An advisory lock (`flock`) on a file beside `index.path`, `.<name>.lock`: shared while an
+/// index is opened, exclusive while one is built and swapped in, so processes sharing one
+/// `index.path` never open a folder another is replacing, and only one builds at a time (in
+/// this process too: each lock is its own open file).
+#[derive(Debug)]
+pub struct Lock {
+    _file: fs::File,
+}
+
+impl Lock {
+    /// Waits for a shared lock. `Ok(None)` when the lock file cannot be created because the
+    /// place is read-only (or not ours to write): a fresh index there can still be opened.
+    pub fn shared(index_dir: &Path) -> anyhow::Result<Option<Lock>> {
+        match Lock::take(index_dir, false) {
+            Ok(lock) => Ok(Some(lock)),
+            Err(e) if cannot_write(&e) => Ok(None),
+            Err(e) => Err(anyhow::Error::new(e)
+                .context(format!("cannot lock index.path {}", index_dir.display()))),
         }
     }
-    Ok(())
+
+    /// Waits for the exclusive lock, for building.
+    pub fn exclusive(index_dir: &Path) -> std::io::Result<Lock> {
+        Lock::take(index_dir, true)
+    }
+
+    /// The lock file for `index_dir`.
+    pub fn path(index_dir: &Path) -> PathBuf {
+        let name = index_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "index".to_string());
+        index_dir.with_file_name(format!(".{name}.lock"))
+    }
+
+    fn take(index_dir: &Path, exclusive: bool) -> std::io::Result<Lock> {
+        if let Some(parent) = index_dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(Lock::path(index_dir))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            let how = if exclusive {
+                libc::LOCK_EX
+            } else {
+                libc::LOCK_SH
+            };
+            loop {
+                // SAFETY: flock on a descriptor this function owns; no memory is shared.
+                let done = unsafe { libc::flock(file.as_raw_fd(), how) };
+                if done == 0 {
+                    break;
+                }
+                let err = std::io::Error::last_os_error();
+                if err.kind() != std::io::ErrorKind::Interrupted {
+                    return Err(err);
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = exclusive;
+        Ok(Lock { _file: file })
+    }
+}
+
+/// True for the errors of a place the bot may read but not write: a read-only file system,
+/// missing permissions, or a lock path that is not a file.
+pub fn cannot_write(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem | ErrorKind::IsADirectory
+    ) || e.raw_os_error() == Some(libc::EROFS)
 }

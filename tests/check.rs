@@ -606,3 +606,214 @@ fn bundled_knowledge_checks_clean() {
     assert!(documents > 0, "{summary}");
     assert_eq!(run.warning_count(), 0, "{run}");
 }
+
+/// Runs the real binary with `args` from an empty folder, `env` set and `stdin` given; killed
+/// (and the test failed) if it takes more than 60 s, as reading a FIFO would.
+fn run_bot(args: &[&std::ffi::OsStr], env: &[(&str, &str)], stdin: &[u8]) -> Run {
+    use std::io::Write;
+    use std::process::Stdio;
+    let cwd = tempfile::tempdir().expect("a temporary folder");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_npq-bot"));
+    command.args(args).current_dir(cwd.path());
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("NPQ_BOT") || key == "RUST_LOG" {
+            command.env_remove(key);
+        }
+    }
+    command.envs(env.iter().copied());
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("npq-bot runs");
+    let mut input = child.stdin.take().unwrap();
+    let stdin = stdin.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = input.write_all(&stdin);
+    });
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let output = child.wait_with_output().expect("npq-bot finishes");
+        let _ = done.send(());
+        output
+    });
+    if finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .is_err()
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+        panic!("npq-bot {args:?} did not finish within 60 s");
+    }
+    let output = waiter.join().unwrap();
+    writer.join().unwrap();
+    Run {
+        code: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// A copy of the bundled knowledge (flat and nested) that a test may add files to.
+fn bundled_copy() -> tempfile::TempDir {
+    fn copy(from: &Path, to: &Path) {
+        fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy(&entry.path(), &target);
+            } else {
+                fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    copy(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"),
+        dir.path(),
+    );
+    dir
+}
+
+fn ask_in(dir: &Path, question: &str, env: &[(&str, &str)]) -> Run {
+    run_bot(
+        &[
+            "ask".as_ref(),
+            "--json".as_ref(),
+            "--knowledge".as_ref(),
+            dir.as_os_str(),
+            question.as_ref(),
+        ],
+        env,
+        b"",
+    )
+}
+
+/// A broken file (not UTF-8) is reported by path:line on standard error and left out; the rest
+/// answers. With `knowledge.strict = true` it stops `ask` as before.
+#[test]
+fn a_broken_file_is_reported_and_skipped_unless_strict() {
+    let dir = bundled_copy();
+    fs::write(
+        dir.path().join("bad.md"),
+        b"+++\ntitle = \"Bad\"\n+++\n\n## Pay\n\n\xff\xfe NPQH pay\n",
+    )
+    .unwrap();
+    let run = ask_in(dir.path(), "how long is the NPQH", &[]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stderr.contains("bad.md:7"), "{run}");
+    assert!(run.stderr.contains("not UTF-8"), "{run}");
+    let answer: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert!(!answer["results"].as_array().unwrap().is_empty(), "{run}");
+
+    let strict = ask_in(
+        dir.path(),
+        "how long is the NPQH",
+        &[("NPQ_BOT__KNOWLEDGE__STRICT", "true")],
+    );
+    assert_ne!(strict.code, Some(0), "{strict}");
+    assert!(strict.stderr.contains("bad.md:7"), "{strict}");
+}
+
+/// A FIFO (which would block any read) is skipped by `check`, by `ask` and by the on-disk
+/// index's content hash; links leaving the folder (to /etc/passwd, to /dev/zero) are not read.
+#[cfg(unix)]
+#[test]
+fn only_regular_files_inside_the_folder_are_read() {
+    let dir = bundled_copy();
+    let fifo = dir.path().join("pipe.md");
+    let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    std::os::unix::fs::symlink("/etc/passwd", dir.path().join("passwd.md")).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", dir.path().join("zero.md")).unwrap();
+    // A link to a file inside the folder is read.
+    fs::write(
+        dir.path().join("_kettle.txt"),
+        "+++\ntitle = \"Staffroom kettle rota\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Who fills the staffroom kettle?\n\nThe staffroom kettle rota gives each department one week per half term.\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(dir.path().join("_kettle.txt"), dir.path().join("kettle.md"))
+        .unwrap();
+
+    let run = check(dir.path());
+    assert_eq!(run.code, Some(0), "{run}");
+    for (file, why) in [
+        ("pipe.md", "not a regular file"),
+        ("passwd.md", "outside the knowledge folder"),
+        ("zero.md", "outside the knowledge folder"),
+    ] {
+        let line = run
+            .stdout
+            .lines()
+            .find(|l| l.contains(&format!("/{file}:1: warning: ")))
+            .unwrap_or_else(|| panic!("no warning for {file}\n{run}"));
+        assert!(line.contains(why), "{line}");
+    }
+
+    let index = tempfile::tempdir().unwrap();
+    let index_path = index.path().join("index");
+    let env = [("NPQ_BOT__INDEX__PATH", index_path.to_str().unwrap())];
+    let run = ask_in(dir.path(), "who fills the staffroom kettle", &env);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stdout.contains("kettle rota"), "{run}");
+    let run = ask_in(dir.path(), "root daemon bin sys nologin", &env);
+    let answer: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
+    assert!(!answer["results"].to_string().contains("nologin"), "{run}");
+}
+
+/// A file over the size cap is reported and skipped, not read whole.
+#[test]
+fn a_file_over_the_size_cap_is_reported_and_skipped() {
+    let dir = bundled_copy();
+    let mut big = String::from("+++\ntitle = \"Huge\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Huge\n\n");
+    while big.len() <= 9 * 1024 * 1024 {
+        big.push_str("The staffroom kettle rota gives each department one week per half term. ");
+    }
+    fs::write(dir.path().join("huge.md"), big).unwrap();
+    let run = check(dir.path());
+    assert_eq!(run.code, Some(1), "{run}");
+    assert!(
+        run.stdout
+            .contains("huge.md:1: error: the file is larger than 8 MB"),
+        "{run}"
+    );
+    let run = ask_in(dir.path(), "how long is the NPQH", &[]);
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(run.stderr.contains("huge.md:1"), "{run}");
+}
+
+/// One line of standard input that is not UTF-8 gets an error line; the batch goes on.
+#[test]
+fn a_bad_line_on_standard_input_does_not_end_the_batch() {
+    let knowledge = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+    let run = run_bot(
+        &[
+            "ask".as_ref(),
+            "--json".as_ref(),
+            "--knowledge".as_ref(),
+            knowledge.as_os_str(),
+        ],
+        &[],
+        b"how long is the NPQH\n\xff\xfe broken\r\nis the NPQH funded\n",
+    );
+    assert_eq!(run.code, Some(0), "{run}");
+    let lines: Vec<serde_json::Value> = run
+        .stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "{run}");
+    assert!(lines[0]["results"].is_array(), "{run}");
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("line 2 is not UTF-8"),
+        "{run}"
+    );
+    assert!(lines[2]["results"].is_array(), "{run}");
+}

@@ -147,3 +147,64 @@ fn a_malformed_token_is_refused_and_never_echoed() {
     assert!(err.contains("malformed"), "{err}");
     assert!(!err.contains(secret) && !String::from_utf8_lossy(&out.stdout).contains(secret));
 }
+
+#[test]
+fn a_token_pasted_into_the_shards_setting_is_not_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let token = format!(
+        "{}.{}.{}",
+        "MTE4MDAwMDAwMDAwMDAwMDAwMQ", "GhT2xQ", "s3cr3tPartOfTheTokenThatMustNotLeak"
+    );
+    let out = npq_bot(
+        dir.path(),
+        &["ask", "--knowledge", &knowledge(), "hi"],
+        &[("NPQ_BOT__DISCORD__SHARDS", &token)],
+    );
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("discord.shards"), "{err}");
+    assert!(!err.contains("s3cr3tPartOfTheToken"), "{err}");
+}
+
+#[test]
+fn plain_http_api_base_is_refused_unless_it_is_this_machine() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = npq_bot(
+        dir.path(),
+        &["ask", "--knowledge", &knowledge(), "hi"],
+        &[("NPQ_BOT__DISCORD__API_BASE", "http://proxy.example.org")],
+    );
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("discord.api_base"),
+        "{}",
+        stderr(&out)
+    );
+    let out = npq_bot(
+        dir.path(),
+        &["ask", "--knowledge", &knowledge(), "how long is the NPQH"],
+        &[("NPQ_BOT__DISCORD__API_BASE", "http://127.0.0.1:8080")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn a_zero_admin_role_or_guild_is_refused_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    for (var, key) in [
+        ("NPQ_BOT__DISCORD__ADMIN_ROLE", "discord.admin_role"),
+        ("NPQ_BOT__DISCORD__GUILDS", "discord.guilds"),
+    ] {
+        let out = npq_bot(
+            dir.path(),
+            &["serve", "--knowledge", &knowledge()],
+            &[(var, "0")],
+        );
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains(key) && err.contains("not a Discord id") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}

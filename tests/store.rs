@@ -233,3 +233,217 @@ fn the_stems_kept_for_ranking_are_those_of_the_passage_text() {
         }
     }
 }
+
+/// Several processes started together on one `index.path` after the folder changed: each
+/// either builds the new index (one at a time, under the lock) or waits and opens it; none
+/// sees a half-replaced folder.
+#[test]
+fn processes_sharing_an_index_path_never_break_each_other() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    open(&knowledge, &index);
+    for round in 0..2 {
+        let file = knowledge.join("school-support.md");
+        let mut text = fs::read_to_string(&file).unwrap();
+        text.push_str(&format!(
+            "\n## Who pays the zebra crossing allowance {round}?\n\nThe zebra crossing allowance {round} is paid by the school's governing board each term.\n"
+        ));
+        fs::write(&file, text).unwrap();
+        let children: Vec<std::process::Child> = (0..4)
+            .map(|_| {
+                let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
+                for (key, _) in std::env::vars() {
+                    if key.starts_with("NPQ_BOT") {
+                        cmd.env_remove(key);
+                    }
+                }
+                cmd.current_dir(tmp.path())
+                    .args(["ask", "--json", "--knowledge"])
+                    .arg(&knowledge)
+                    .arg("who pays the zebra crossing allowance")
+                    .env("NPQ_BOT__INDEX__PATH", &index)
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        // Threads of this process join in, each with its own lock.
+        let threads: Vec<_> = (0..3)
+            .map(|_| {
+                let (knowledge, index) = (knowledge.clone(), index.clone());
+                std::thread::spawn(move || {
+                    npq_bot::open_engine(&knowledge, Settings::default(), Some(&index))
+                        .map(|e| e.num_passages())
+                        .map_err(|e| format!("{e:#}"))
+                })
+            })
+            .collect();
+        for child in children {
+            let out = child.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "round {round}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            assert_eq!(answer["answered"], true, "{answer}");
+        }
+        for t in threads {
+            t.join().unwrap().unwrap();
+        }
+        assert!(store::is_fresh(&index, &knowledge).unwrap());
+    }
+    // No temporary folder is left beside the index.
+    let beside: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("building") || n.contains(".old-"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+}
+
+/// A rebuild writes beside the index: until it is finished, the index in place is untouched
+/// (other processes keep serving it) and still opens as fresh for the content it was built
+/// from.
+#[test]
+fn a_build_leaves_the_index_in_place_until_it_is_finished() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    let engine = open(&knowledge, &index);
+    let built = snapshot(&index);
+    let passages = npq_bot::load_knowledge(&knowledge).unwrap().passages();
+    let n = passages.len();
+    let building = store::build(&index, "another-hash", passages, n).unwrap();
+    assert_eq!(
+        snapshot(&index),
+        built,
+        "the build wrote into the served index"
+    );
+    assert!(matches!(
+        store::open(&index, &knowledge).unwrap(),
+        Opened::Fresh { .. }
+    ));
+    assert!(engine.answer("how long is the NPQH").answered);
+    drop(building);
+}
+
+/// Flipped bytes in an index file are found by the checksums: the index is rebuilt instead of
+/// being trusted (questions on it could panic).
+#[test]
+fn a_corrupt_index_file_is_found_and_rebuilt() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = root().join("knowledge");
+    let index = tmp.path().join("index");
+    let passages = open(&knowledge, &index).num_passages();
+    let biggest = fs::read_dir(&index)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            !name.starts_with("npq-bot") && !name.ends_with(".json")
+        })
+        .max_by_key(|p| fs::metadata(p).unwrap().len())
+        .unwrap();
+    let mut bytes = fs::read(&biggest).unwrap();
+    let middle = bytes.len() / 2;
+    for b in &mut bytes[middle..middle + 64] {
+        *b ^= 0xA5;
+    }
+    fs::write(&biggest, bytes).unwrap();
+    assert!(
+        matches!(
+            store::open(&index, &knowledge).unwrap(),
+            Opened::Stale { .. }
+        ),
+        "a damaged {} is not trusted",
+        biggest.display()
+    );
+    let rebuilt = open(&knowledge, &index);
+    assert_eq!(rebuilt.num_passages(), passages);
+    assert!(rebuilt.answer("how long is the NPQH").answered);
+    assert!(matches!(
+        store::open(&index, &knowledge).unwrap(),
+        Opened::Fresh { .. }
+    ));
+}
+
+/// Where nothing can be written beside the index (here: the lock path is taken by a folder, as
+/// a read-only place refuses the lock file), a fresh index still opens, and a stale one is
+/// reported as not writable (not silently "stale" and cleared).
+#[test]
+fn an_unwritable_index_path_is_told_apart_from_a_stale_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    let passages = open(&knowledge, &index).num_passages();
+    // The lock file beside `index` is `.index.lock`.
+    let lock = tmp.path().join(".index.lock");
+    let _ = fs::remove_file(&lock);
+    fs::create_dir_all(&lock).unwrap();
+    assert_eq!(open(&knowledge, &index).num_passages(), passages);
+    let built = snapshot(&index);
+
+    fs::write(
+        knowledge.join("kettle.md"),
+        "+++\ntitle = \"Staffroom kettle rota\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Who fills the kettle?\n\nEach department fills it for a week.\n",
+    )
+    .unwrap();
+    let err = npq_bot::open_engine(&knowledge, Settings::default(), Some(&index)).unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("cannot be written") && err.contains("index.path"),
+        "{err}"
+    );
+    assert_eq!(snapshot(&index), built, "the index is left alone");
+}
+
+/// The disk fills up while a new index is built (here: a file size limit, so every write past
+/// 32 KB fails as on a full disk): the build fails with a clear error, the old index is left
+/// as it was with no temporary folder beside it, and the next start builds the new one.
+#[cfg(unix)]
+#[test]
+fn a_full_disk_during_a_build_leaves_the_old_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    let index = tmp.path().join("index");
+    open(&knowledge, &index);
+    let built = snapshot(&index);
+    let file = knowledge.join("school-support.md");
+    let mut text = fs::read_to_string(&file).unwrap();
+    text.push_str("\n## Who pays the zebra crossing allowance?\n\nThe governing board pays it.\n");
+    fs::write(&file, text).unwrap();
+
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap "" XFSZ; ulimit -f 64; exec "$0" ask --knowledge "$1" "how long is the NPQH""#)
+        .arg(env!("CARGO_BIN_EXE_npq-bot"))
+        .arg(&knowledge)
+        .env("NPQ_BOT__INDEX__PATH", &index)
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("cannot build the index") && err.contains("disk full"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked at"), "{err}");
+    assert_eq!(snapshot(&index), built, "the old index is left as it was");
+    let beside: Vec<String> = fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("building") || n.contains(".old-"))
+        .collect();
+    assert!(beside.is_empty(), "{beside:?}");
+
+    let after = open(&knowledge, &index);
+    assert!(
+        after
+            .answer("who pays the zebra crossing allowance")
+            .answered
+    );
+}

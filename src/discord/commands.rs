@@ -21,7 +21,8 @@ const DEFER_ABOVE_PASSAGES: u64 = 20_000;
 #[poise::command(
     slash_command,
     subcommands("ask", "programme", "list", "sources", "help"),
-    subcommand_required
+    subcommand_required,
+    check = "in_allowed_place"
 )]
 pub async fn npq(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
@@ -38,16 +39,6 @@ pub async fn ask(
 ) -> Result<(), Error> {
     let state = ctx.data().clone();
     let private = private.unwrap_or(false);
-    let place = super::events::place_of(
-        ctx.serenity_context(),
-        &state.config,
-        ctx.guild_id(),
-        ctx.channel_id(),
-    )
-    .await;
-    if !guard::allowed(&state.config, &place) {
-        return say_privately(ctx, "I don't answer questions in this channel.").await;
-    }
     if let Err(refused) = guard::admit(
         &state.config,
         &state.limiter,
@@ -64,8 +55,15 @@ pub async fn ask(
             ctx.defer().await?;
         }
     }
-    let (answer, buttons) =
-        answer_question(&state, &engine, &question, ctx.author().id.get(), "slash");
+    let (answer, buttons) = answer_question(
+        &state,
+        engine,
+        &question,
+        ctx.id(),
+        ctx.author().id.get(),
+        "slash",
+    )
+    .await?;
     let page = reply::answer(&answer, Some(buttons));
     let message = CreateReply::default()
         .embed(page.embed)
@@ -76,22 +74,29 @@ pub async fn ask(
     Ok(())
 }
 
-/// Answers a question, counts it, logs one line (no user ids) and remembers it for its buttons.
-pub fn answer_question(
+/// Answers a question on the bounded answer pool, counts it, logs one line (no user ids, no
+/// question text) and remembers it for its buttons under `origin`, the id of the interaction or
+/// message that asked it.
+pub async fn answer_question(
     state: &State,
-    engine: &Engine,
+    engine: Arc<Engine>,
     question: &str,
+    origin: u64,
     asker: u64,
     via: &str,
-) -> (Answer, reply::Buttons) {
+) -> Result<(Answer, reply::Buttons), Error> {
     let started = Instant::now();
-    let answer = engine.answer(question);
+    let (limit, asked) = (state.settings.limit, question.to_string());
+    let (answer, has_more) = state
+        .on_answer_pool(move || {
+            let answer = engine.answer(&asked);
+            let has_more =
+                answer.answered && !engine.answer_page(&asked, limit, 1).results.is_empty();
+            (answer, has_more)
+        })
+        .await?;
     state.stats.count(&answer);
-    let has_more = answer.answered
-        && !engine
-            .answer_page(question, state.settings.limit, 1)
-            .results
-            .is_empty();
+    super::metrics::get().observe(started.elapsed());
     tracing::info!(
         via,
         answered = answer.answered,
@@ -99,15 +104,78 @@ pub fn answer_question(
         micros = started.elapsed().as_micros() as u64,
         "question answered"
     );
-    let question_id = state.remember(question, asker);
-    (
+    let question_id = state.remember(origin, question, asker);
+    Ok((
         answer,
         reply::Buttons {
             question_id,
             page: 0,
             has_more,
         },
+    ))
+}
+
+/// An autocomplete request cannot be answered with a message.
+fn is_autocomplete(ctx: Context<'_>) -> bool {
+    matches!(
+        ctx,
+        poise::Context::Application(a)
+            if a.interaction_type == poise::CommandInteractionType::Autocomplete
     )
+}
+
+/// The check on `/npq`, which poise runs for each of its subcommands (and their autocomplete):
+/// the guild and channel allow-lists, and for direct messages `direct_messages` and, when
+/// `allowed_guilds` is set, membership of one of those guilds.
+async fn in_allowed_place(ctx: Context<'_>) -> Result<bool, Error> {
+    let state = ctx.data();
+    let place = super::events::place_of(
+        ctx.serenity_context(),
+        &state.config,
+        ctx.guild_id(),
+        ctx.channel_id(),
+    )
+    .await;
+    let allowed = guard::allowed(&state.config, &place)
+        && (place.guild.is_some()
+            || super::events::may_message_directly(ctx.serenity_context(), state, ctx.author().id)
+                .await);
+    if !allowed && !is_autocomplete(ctx) {
+        let text = if place.guild.is_some() {
+            "I don't answer questions in this channel."
+        } else {
+            "I don't answer direct messages."
+        };
+        say_privately(ctx, text).await?;
+    }
+    Ok(allowed)
+}
+
+/// The guilds where the admin commands exist: those in `guilds` (within `allowed_guilds` when
+/// both are set), or else those in `allowed_guilds`. With neither there are none: admin
+/// commands are never registered globally, where any server that adds the bot could use them.
+pub fn admin_guilds(config: &crate::config::DiscordConfig) -> Vec<u64> {
+    if config.guilds.is_empty() {
+        config.allowed_guilds.clone()
+    } else {
+        config
+            .guilds
+            .iter()
+            .copied()
+            .filter(|g| config.allowed_guilds.is_empty() || config.allowed_guilds.contains(g))
+            .collect()
+    }
+}
+
+/// The check on `/npq-admin`: only in the admin guilds, whatever Discord delivers.
+async fn in_admin_guild(ctx: Context<'_>) -> Result<bool, Error> {
+    let allowed = ctx
+        .guild_id()
+        .is_some_and(|g| admin_guilds(&ctx.data().config).contains(&g.get()));
+    if !allowed {
+        say_privately(ctx, "Admin commands are not available in this server.").await?;
+    }
+    Ok(allowed)
 }
 
 async fn say_privately(ctx: Context<'_>, text: &str) -> Result<(), Error> {
@@ -234,7 +302,8 @@ async fn send_embed(ctx: Context<'_>, embed: CreateEmbed, ephemeral: bool) -> Re
     subcommands("reload", "stats"),
     subcommand_required,
     guild_only,
-    default_member_permissions = "MANAGE_GUILD"
+    default_member_permissions = "MANAGE_GUILD",
+    check = "in_admin_guild"
 )]
 pub async fn npq_admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
@@ -248,7 +317,10 @@ async fn is_admin(ctx: Context<'_>) -> Result<bool, Error> {
             let manages = member
                 .permissions
                 .is_some_and(|p| p.manage_guild() || p.administrator());
-            manages || admin_role.is_some_and(|r| member.roles.contains(&RoleId::new(r)))
+            manages
+                || admin_role
+                    .filter(|&r| r != 0)
+                    .is_some_and(|r| member.roles.contains(&RoleId::new(r)))
         }
         None => false,
     };
@@ -268,13 +340,28 @@ pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
         Reloaded::Swapped {
             documents,
             passages,
+            skipped,
         } => {
-            tracing::info!(documents, passages, "knowledge reloaded");
-            CreateEmbed::new().title("Reloaded").description(format!(
-                "Now answering from {documents} documents ({passages} passages)."
-            ))
+            for problem in &skipped {
+                tracing::warn!("skipped a knowledge file: {problem}");
+            }
+            let metrics = super::metrics::get();
+            metrics.reloads.fetch_add(1, Ordering::Relaxed);
+            metrics
+                .skipped_files
+                .store(skipped.len() as u64, Ordering::Relaxed);
+            tracing::info!(
+                documents,
+                passages,
+                skipped = skipped.len(),
+                "knowledge reloaded"
+            );
+            reply::reloaded(documents, passages, &skipped)
         }
         Reloaded::Kept(errors) => {
+            super::metrics::get()
+                .reloads_refused
+                .fetch_add(1, Ordering::Relaxed);
             tracing::warn!(
                 errors = errors.len(),
                 "reload refused: the knowledge folder has errors"

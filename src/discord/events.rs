@@ -1,18 +1,19 @@
 //! Events outside slash commands: questions in mentions, direct messages or after a text
 //! prefix, and presses of the More and feedback buttons.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serenity::all::{
     ChannelId, ChannelType, ComponentInteraction, Context as SerenityContext,
     CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, FullEvent, GuildId,
-    Interaction, Message,
+    Interaction, Message, MessageInteractionMetadata, UserId,
 };
 
 use super::commands::answer_question;
 use super::guard::{self, Place};
 use super::reply::{self, custom_id, limits, no_pings};
-use super::state::State;
+use super::state::{State, Vote};
 use super::{retry_on_429, Error};
 use crate::config::DiscordConfig;
 
@@ -28,10 +29,16 @@ pub async fn handle(
             interaction: Interaction::Component(press),
         } => on_press(ctx, press, state).await,
         FullEvent::Ready { data_about_bot } => {
+            let metrics = super::metrics::get();
+            metrics.connected.fetch_add(1, Ordering::Relaxed);
+            metrics.ready.store(true, Ordering::Relaxed);
             tracing::info!(guilds = data_about_bot.guilds.len(), shard = ?data_about_bot.shard, "connected to Discord");
             Ok(())
         }
         FullEvent::Resume { .. } => {
+            super::metrics::get()
+                .resumed
+                .fetch_add(1, Ordering::Relaxed);
             tracing::info!("gateway session resumed");
             Ok(())
         }
@@ -85,7 +92,9 @@ async fn on_message(
         return Ok(());
     };
     let place = place_of(ctx, &state.config, message.guild_id, message.channel_id).await;
-    if !guard::allowed(&state.config, &place) {
+    if !guard::allowed(&state.config, &place)
+        || (is_dm && !may_message_directly(ctx, state, message.author.id).await)
+    {
         return Ok(());
     }
     if let Err(refused) = guard::admit(
@@ -94,34 +103,37 @@ async fn on_message(
         message.author.id.get(),
         &question,
     ) {
+        // In public, one note per user a minute; further refused mentions get no reply.
+        if state.note_limiter.check(message.author.id.get()).is_err() {
+            return Ok(());
+        }
         let text = reply::truncate(&reply::escape(&refused.message()), limits::CONTENT);
-        message
-            .channel_id
-            .send_message(
-                &ctx.http,
-                CreateMessage::new()
-                    .content(text)
-                    .reference_message(message)
-                    .allowed_mentions(no_pings()),
-            )
-            .await?;
+        let note = CreateMessage::new()
+            .content(text)
+            .reference_message(message)
+            .allowed_mentions(no_pings());
+        retry_on_429(|| message.channel_id.send_message(&ctx.http, note.clone())).await?;
         return Ok(());
     }
     let engine = state.engine();
     let via = if is_dm { "direct message" } else { "mention" };
-    let (answer, buttons) =
-        answer_question(state, &engine, &question, message.author.id.get(), via);
+    let (answer, buttons) = answer_question(
+        state,
+        engine,
+        &question,
+        message.id.get(),
+        message.author.id.get(),
+        via,
+    )
+    .await?;
     let page = reply::answer(&answer, Some(buttons));
+    // A reply keeps the answer beside the question in a busy channel, and (in a DM too) ties
+    // the answer's buttons to the question they were made for.
     let builder = CreateMessage::new()
         .embed(page.embed)
         .components(page.components)
+        .reference_message(message)
         .allowed_mentions(no_pings());
-    // A reply keeps the answer beside the question in a busy channel; a DM needs no thread.
-    let builder = if is_dm {
-        builder
-    } else {
-        builder.reference_message(message)
-    };
     retry_on_429(|| message.channel_id.send_message(&ctx.http, builder.clone())).await?;
     Ok(())
 }
@@ -163,6 +175,54 @@ pub async fn place_of(
     }
 }
 
+/// Direct messages are answered when `direct_messages` is on and, if `allowed_guilds` is set,
+/// only from members of one of those guilds (looked up once per ten minutes per user).
+pub async fn may_message_directly(ctx: &SerenityContext, state: &State, user: UserId) -> bool {
+    let config = &state.config;
+    if !config.direct_messages {
+        return false;
+    }
+    if config.allowed_guilds.is_empty() {
+        return true;
+    }
+    if let Some(known) = state.known_membership(user.get()) {
+        return known;
+    }
+    let mut member = false;
+    for &guild in &config.allowed_guilds {
+        match GuildId::new(guild).member(ctx, user).await {
+            Ok(_) => {
+                member = true;
+                break;
+            }
+            Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
+                if r.status_code.as_u16() == 404 => {}
+            Err(e) => {
+                // Not remembered: the next message looks again.
+                tracing::warn!(
+                    "cannot check a direct message's sender against allowed_guilds: {e}"
+                );
+                return false;
+            }
+        }
+    }
+    state.note_membership(user.get(), member);
+    member
+}
+
+/// The interaction or message an answer was made for, read from the message a button is on:
+/// a slash command's reply names its interaction, a reply to a mention references it.
+fn origin_of(message: &Message) -> Option<u64> {
+    match message.interaction_metadata.as_deref() {
+        Some(MessageInteractionMetadata::Command(command)) => Some(command.id.get()),
+        _ => message
+            .message_reference
+            .as_ref()
+            .and_then(|r| r.message_id)
+            .map(|m| m.get()),
+    }
+}
+
 async fn on_press(
     ctx: &SerenityContext,
     press: &ComponentInteraction,
@@ -172,6 +232,27 @@ async fn on_press(
         return Ok(());
     };
     let presser = press.user.id.get();
+    if let Err(wait) = state.press_limiter.check(presser) {
+        let text = format!(
+            "You are pressing buttons very fast. Please try again in {} seconds.",
+            wait.as_secs().max(1)
+        );
+        return tell(ctx, press, &text).await;
+    }
+    let question_id = match action {
+        custom_id::Press::More { question_id, .. } | custom_id::Press::Vote { question_id, .. } => {
+            question_id
+        }
+    };
+    // A button only acts on the answer it was sent with.
+    if origin_of(&press.message) != Some(question_id) || state.recall(question_id).is_none() {
+        return tell(
+            ctx,
+            press,
+            "That answer is too old for its buttons now: please ask again.",
+        )
+        .await;
+    }
     match action {
         custom_id::Press::More { question_id, page } => {
             let Some(asked) = state.recall(question_id) else {
@@ -187,14 +268,19 @@ async fn on_press(
             }
             let engine = state.engine();
             let limit = state.settings.limit;
-            let answer = engine.answer_page(&asked.question, page * limit, limit);
+            let (answer, has_more) = state
+                .on_answer_pool(move || {
+                    let answer = engine.answer_page(&asked.question, page * limit, limit);
+                    let has_more = !engine
+                        .answer_page(&asked.question, (page + 1) * limit, 1)
+                        .results
+                        .is_empty();
+                    (answer, has_more)
+                })
+                .await?;
             if !answer.answered || answer.results.is_empty() {
                 return tell(ctx, press, "There are no more results for that question.").await;
             }
-            let has_more = !engine
-                .answer_page(&asked.question, (page + 1) * limit, 1)
-                .results
-                .is_empty();
             let view = reply::answer(
                 &answer,
                 Some(reply::Buttons {
@@ -217,10 +303,10 @@ async fn on_press(
             Ok(())
         }
         custom_id::Press::Vote { question_id, up } => {
-            let text = if state.vote(question_id, presser, up) {
-                "Thanks: your feedback is counted."
-            } else {
-                "You have already given feedback on this answer."
+            let text = match state.vote(question_id, presser, up) {
+                Vote::Counted => "Thanks: your feedback is counted.",
+                Vote::AlreadyGiven => "You have already given feedback on this answer.",
+                Vote::Unknown => "That answer is too old for its buttons now: please ask again.",
             };
             tell(ctx, press, text).await
         }

@@ -4,6 +4,7 @@
 pub mod commands;
 pub mod events;
 pub mod guard;
+pub mod metrics;
 pub mod reply;
 pub mod state;
 
@@ -47,29 +48,67 @@ pub fn token(config: &Config) -> anyhow::Result<SecretString> {
     Ok(token)
 }
 
-/// Waits out Discord's "too many requests" answers on the bot's own replies. Without a proxy,
-/// serenity's rate limiter does this (reading `retry-after`); with `api_base` the proxy limits
-/// and serenity's limiter is off, so a 429 that still gets through is retried here, after 1, 2
-/// and then 4 seconds.
+/// Sends a reply, retrying what a retry can cure. Discord's "too many requests": without a
+/// proxy serenity's rate limiter waits these out itself (reading `retry-after`); with
+/// `api_base` the proxy limits and serenity's limiter is off, so a 429 that still gets through
+/// is retried here. Discord's server errors (500, 502, 503, 504) and timed-out requests are
+/// retried too, sooner (after 0.25, 0.5 and 1 second), so that an interaction is still answered
+/// within Discord's 3 seconds. After the fourth try the error is logged once, naming the route
+/// (never its token), and returned.
 pub async fn retry_on_429<T, F, Fut>(mut send: F) -> Result<T, serenity::Error>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, serenity::Error>>,
 {
-    let mut wait = std::time::Duration::from_secs(1);
-    for _ in 0..3 {
-        match send().await {
-            Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
-                if r.status_code.as_u16() == 429 =>
-            {
-                tracing::warn!(url = %r.url, wait_ms = wait.as_millis() as u64, "rate limited by Discord; retrying");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-            }
-            other => return other,
+    for attempt in 1..=4u32 {
+        let outcome = send().await;
+        let Some((why, route)) = retryable(&outcome) else {
+            return outcome;
+        };
+        if attempt == 4 {
+            tracing::warn!(
+                %route,
+                tries = attempt,
+                "giving up on a reply: Discord kept answering {why}"
+            );
+            return outcome;
         }
+        let first = if why == "429" {
+            metrics::get()
+                .rate_limited
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            1000
+        } else {
+            250
+        };
+        let wait = std::time::Duration::from_millis(first << (attempt - 1));
+        // The URL of an interaction callback or webhook holds its token: never logged.
+        tracing::warn!(
+            %route,
+            wait_ms = wait.as_millis() as u64,
+            "Discord answered {why}; retrying"
+        );
+        tokio::time::sleep(wait).await;
     }
-    send().await
+    unreachable!("the fourth try returns")
+}
+
+/// Why a send may succeed if tried again ("429", "503", "a timeout"), and its route without
+/// tokens; `None` for success and for errors a retry cannot cure.
+fn retryable<T>(outcome: &Result<T, serenity::Error>) -> Option<(String, String)> {
+    use serenity::http::HttpError;
+    match outcome {
+        Err(serenity::Error::Http(HttpError::UnsuccessfulRequest(r)))
+            if matches!(r.status_code.as_u16(), 429 | 500 | 502 | 503 | 504) =>
+        {
+            Some((r.status_code.as_u16().to_string(), redact_url(&r.url)))
+        }
+        Err(serenity::Error::Http(HttpError::Request(e))) if e.is_timeout() || e.is_connect() => {
+            let route = e.url().map_or_else(String::new, |u| redact_url(u.as_str()));
+            Some(("a timeout".to_string(), route))
+        }
+        _ => None,
+    }
 }
 
 /// The gateway intents the bot needs: no privileged intent unless a text prefix is set.
@@ -86,7 +125,21 @@ pub fn intents(config: &Config) -> GatewayIntents {
 async fn on_error(error: poise::FrameworkError<'_, Arc<State>, Error>) {
     match error {
         // The check has already told the user why.
-        poise::FrameworkError::CommandCheckFailed { .. } => {}
+        poise::FrameworkError::CommandCheckFailed { error: None, .. } => {}
+        poise::FrameworkError::CommandCheckFailed {
+            error: Some(error),
+            ctx,
+            ..
+        } => {
+            tracing::warn!(command = %ctx.command().qualified_name, "a command check failed: {error:#}");
+        }
+        // poise's own handler would log these with the message's text: a question, perhaps.
+        poise::FrameworkError::UnknownCommand { .. } => {
+            tracing::debug!("a message looked like a command but is not one");
+        }
+        poise::FrameworkError::DynamicPrefix { error, .. } => {
+            tracing::error!("cannot work out a message's prefix: {error}");
+        }
         poise::FrameworkError::Command { error, ctx, .. } => {
             tracing::error!(command = %ctx.command().qualified_name, "command failed: {error:#}");
             let _ = ctx
@@ -112,6 +165,54 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<State>, Error>) {
     }
 }
 
+/// Registers `/npq` globally (no `guilds` set) or in each of `guilds`, and `/npq-admin` only in
+/// `admin_guilds`, never globally. A guild in `guilds` that cannot be set up stops the start;
+/// one only in `allowed_guilds` (the bot may not have joined it yet) is logged and skipped.
+async fn register(
+    ctx: &serenity::all::Context,
+    all: &[poise::Command<Arc<State>, Error>],
+    guilds: &[u64],
+    admin_guilds: &[u64],
+) -> anyhow::Result<()> {
+    let is_admin = |c: &&poise::Command<Arc<State>, Error>| c.name == "npq-admin";
+    if guilds.is_empty() {
+        poise::builtins::register_globally(ctx, all.iter().filter(|c| !is_admin(c)))
+            .await
+            .context("cannot register the slash commands globally")?;
+    }
+    let mut places: Vec<u64> = guilds.to_vec();
+    places.extend(admin_guilds.iter().filter(|g| !guilds.contains(g)));
+    for &guild in &places {
+        let public = guilds.contains(&guild);
+        let admin = admin_guilds.contains(&guild);
+        let here = all
+            .iter()
+            .filter(|c| if is_admin(c) { admin } else { public });
+        let outcome = poise::builtins::register_in_guild(ctx, here, GuildId::new(guild)).await;
+        match outcome {
+            Ok(()) => {}
+            Err(e) if public => {
+                return Err(anyhow::Error::new(e).context(format!(
+                    "cannot register the slash commands in guild {guild}"
+                )))
+            }
+            Err(e) => tracing::warn!(
+                guild,
+                "cannot register the admin commands in an allowed guild: {e}"
+            ),
+        }
+    }
+    if admin_guilds.is_empty() {
+        tracing::info!("admin commands are off: set discord.guilds or discord.allowed_guilds to use /npq-admin");
+    }
+    tracing::info!(
+        guilds = guilds.len(),
+        admin_guilds = admin_guilds.len(),
+        "slash commands registered"
+    );
+    Ok(())
+}
+
 /// Runs the bot until `shutdown` completes (or the connection fails for good).
 pub async fn run(
     config: Config,
@@ -123,24 +224,40 @@ pub async fn run(
         config.answer.clone(),
         config.index_path.clone(),
     );
-    let engine = tokio::task::spawn_blocking({
+    let strict = config.knowledge_strict;
+    let started = tokio::task::spawn_blocking({
         let (dir, settings, index_path) = (dir.clone(), settings.clone(), index_path.clone());
-        move || crate::open_engine(&dir, settings, index_path.as_deref())
+        move || crate::open_engine_with(&dir, settings, index_path.as_deref(), strict)
     })
     .await??;
+    for problem in &started.skipped {
+        tracing::warn!("skipped a knowledge file: {problem}");
+    }
+    let engine = started.engine;
     tracing::info!(
         passages = engine.num_passages(),
         documents = engine.documents.len(),
+        skipped = started.skipped.len(),
         "knowledge loaded"
     );
-    let state = State::new(engine, dir, settings, index_path, config.discord.clone());
+    metrics::get().skipped_files.store(
+        started.skipped.len() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    let state = State::new(
+        engine,
+        dir,
+        settings,
+        index_path,
+        config.discord.clone(),
+        strict,
+    );
+    if let Some(address) = config.metrics_address {
+        metrics::serve(address, state.clone()).await?;
+    }
 
-    let guilds: Vec<GuildId> = config
-        .discord
-        .guilds
-        .iter()
-        .map(|&g| GuildId::new(g))
-        .collect();
+    let guilds = config.discord.guilds.clone();
+    let admin_guilds = commands::admin_guilds(&config.discord);
     let setup_state = state.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -155,25 +272,18 @@ pub async fn run(
                 ))
             },
             initialize_owners: false,
+            // Questions in mentions are read by the bot's own handler; poise reading them as
+            // commands would log every unrecognised one, question text and all.
+            prefix_options: poise::PrefixFrameworkOptions {
+                prefix: None,
+                mention_as_prefix: false,
+                ..Default::default()
+            },
             ..Default::default()
         })
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
-                let commands = &framework.options().commands;
-                if guilds.is_empty() {
-                    poise::builtins::register_globally(ctx, commands)
-                        .await
-                        .context("cannot register the slash commands globally")?;
-                } else {
-                    for guild in &guilds {
-                        poise::builtins::register_in_guild(ctx, commands, *guild)
-                            .await
-                            .with_context(|| {
-                                format!("cannot register the slash commands in guild {guild}")
-                            })?;
-                    }
-                }
-                tracing::info!(guilds = guilds.len(), "slash commands registered");
+                register(ctx, &framework.options().commands, &guilds, &admin_guilds).await?;
                 Ok(setup_state)
             })
         })
@@ -208,6 +318,33 @@ pub async fn run(
             redact(&e.to_string(), &token)
         )
     })
+}
+
+/// A Discord REST address with its interaction or webhook token replaced by `[token]`, and no
+/// query string.
+pub fn redact_url(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    redact_interaction_tokens(path)
+}
+
+/// Replaces the tokens in interaction callback and webhook paths, and in `token` fields of
+/// logged payloads, with `[token]`. Applied to every log line the binary writes.
+pub fn redact_interaction_tokens(text: &str) -> String {
+    static PATTERN: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let re = PATTERN.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?P<path>(?:interactions|webhooks)/\d+/)[^/\s"'?#&]+|(?P<field>\\?"?\btoken\\?"?\s*[:=]\s*\\?")[^"\\]*"#,
+        )
+        .expect("valid regex")
+    });
+    re.replace_all(text, |c: &regex::Captures<'_>| {
+        match (c.name("path"), c.name("field")) {
+            (Some(p), _) => format!("{}[token]", p.as_str()),
+            (_, Some(f)) => format!("{}[token]", f.as_str()),
+            _ => String::new(),
+        }
+    })
+    .into_owned()
 }
 
 /// Removes the token from a message, in case a library ever echoes it.
@@ -245,6 +382,31 @@ pub async fn shutdown_signal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn interaction_tokens_are_cut_from_urls_and_payloads() {
+        let url = "http://127.0.0.1:5/api/v10/interactions/1234/aW50ZXJhY3Rpb246MTIz/callback?with_response=true";
+        assert_eq!(
+            redact_url(url),
+            "http://127.0.0.1:5/api/v10/interactions/1234/[token]/callback"
+        );
+        assert_eq!(
+            redact_interaction_tokens("PATCH /webhooks/99/tok-en.x/messages/@original"),
+            "PATCH /webhooks/99/[token]/messages/@original"
+        );
+        assert_eq!(
+            redact_interaction_tokens(r#"{"id":"1","token":"secret-1","type":2}"#),
+            r#"{"id":"1","token":"[token]","type":2}"#
+        );
+        assert_eq!(
+            redact_interaction_tokens(r#"Interaction { token: "secret-2", id: 5 }"#),
+            r#"Interaction { token: "[token]", id: 5 }"#
+        );
+        assert_eq!(
+            redact_interaction_tokens("questions answered: 3"),
+            "questions answered: 3"
+        );
+    }
 
     #[test]
     fn a_missing_token_says_where_to_put_it() {

@@ -40,11 +40,41 @@ pub fn no_pings() -> CreateAllowedMentions {
         .replied_user(false)
 }
 
-/// Escapes Discord Markdown and defuses mentions in text shown to users.
+/// Unicode's format characters (general category Cf): bidirectional overrides and isolates,
+/// zero-width spaces and joiners, the soft hyphen, tags. Echoed text could use them to
+/// reorder or hide what it shows, so they are removed.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD
+        | 0x0600..=0x0605
+        | 0x061C
+        | 0x06DD
+        | 0x070F
+        | 0x0890..=0x0891
+        | 0x08E2
+        | 0x180E
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x2064
+        | 0x2066..=0x206F
+        | 0xFEFF
+        | 0xFFF9..=0xFFFB
+        | 0x110BD
+        | 0x110CD
+        | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0xE0001
+        | 0xE0020..=0xE007F)
+}
+
+/// Escapes Discord Markdown and defuses mentions in text shown to users; control characters
+/// become spaces and format characters are removed.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
         match c {
+            c if is_format_char(c) => {}
             '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']' | '(' | ')' | '<' => {
                 out.push('\\');
                 out.push(c);
@@ -62,6 +92,7 @@ pub fn escape(text: &str) -> String {
 /// control characters removed, nothing else changed.
 pub fn plain(text: &str) -> String {
     text.chars()
+        .filter(|&c| !is_format_char(c))
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .replace('@', "@\u{200b}")
@@ -277,22 +308,38 @@ pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
 
 /// Link buttons to the distinct web addresses the results cite (at most one row).
 fn source_links(results: &[ResultItem]) -> Vec<CreateButton> {
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     let mut buttons = Vec::new();
     for source in results.iter().flat_map(|r| r.sources.iter()) {
-        let Some(url) = source.url.as_deref() else {
+        let Some(url) = source.url.as_deref().and_then(link_url) else {
             continue;
         };
-        let usable =
-            (url.starts_with("https://") || url.starts_with("http://")) && url.len() <= limits::URL;
-        if !usable || seen.contains(&url) || buttons.len() == limits::BUTTONS_PER_ROW {
+        if seen.contains(&url) || buttons.len() == limits::BUTTONS_PER_ROW {
             continue;
         }
+        let label = truncate(&plain(&source.publisher), limits::BUTTON_LABEL);
+        buttons.push(CreateButton::new_link(url.clone()).label(label));
         seen.push(url);
-        let label = truncate(&source.publisher, limits::BUTTON_LABEL);
-        buttons.push(CreateButton::new_link(url).label(label));
     }
     buttons
+}
+
+/// A source address Discord accepts on a link button: parsed as a URL, `http` or `https`, with a
+/// host and no credentials, at most 512 characters once normalised (spaces and other stray
+/// characters percent-encoded by the parser). `None` drops the button; the citation stays.
+pub fn link_url(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    // The parser reads "http:///x" as "http://x/"; a missing host is a mistake, not a host.
+    let after_scheme = raw.split_once("://").map(|(_, rest)| rest)?;
+    if after_scheme.starts_with(['/', '\\']) {
+        return None;
+    }
+    let url = url::Url::parse(raw).ok()?;
+    let web = matches!(url.scheme(), "https" | "http");
+    let host = url.host_str().is_some_and(|h| !h.is_empty());
+    let credentials = !url.username().is_empty() || url.password().is_some();
+    let text = url.as_str();
+    (web && host && !credentials && text.len() <= limits::URL).then(|| text.to_string())
 }
 
 /// What the bot can answer, and where else to ask.
@@ -473,9 +520,28 @@ pub fn sources_list(documents: &[crate::answer::DocumentInfo]) -> CreateEmbed {
     embed.footer(CreateEmbedFooter::new(footer))
 }
 
+/// A reload that swapped in the new guidance, with the files it left out (as `path:line`).
+pub fn reloaded(documents: usize, passages: u64, skipped: &[String]) -> CreateEmbed {
+    let mut text = format!("Now answering from {documents} documents ({passages} passages).");
+    if !skipped.is_empty() {
+        text.push_str(
+            "\n\nThese files have errors and were left out; fix them and reload again:\n```\n",
+        );
+        push_errors(&mut text, skipped);
+    }
+    CreateEmbed::new().title("Reloaded").description(text)
+}
+
 /// Why a reload was refused: as many `path:line` errors as fit, and how many more there are.
 pub fn reload_refused(errors: &[String]) -> CreateEmbed {
     let mut text = String::from("The new files have errors, so I kept the current guidance. Fix these and reload again:\n```\n");
+    push_errors(&mut text, errors);
+    CreateEmbed::new().title("Reload refused").description(text)
+}
+
+/// Appends as many `errors` as fit in a description to `text` (inside an open code block),
+/// closes the block, and counts the rest.
+fn push_errors(text: &mut String, errors: &[String]) {
     let budget = limits::EMBED_DESCRIPTION - 200;
     let mut shown = 0;
     for e in errors {
@@ -495,7 +561,6 @@ pub fn reload_refused(errors: &[String]) -> CreateEmbed {
             errors.len() - shown
         ));
     }
-    CreateEmbed::new().title("Reload refused").description(text)
 }
 
 /// The help text.
@@ -535,7 +600,7 @@ mod tests {
             score: 1.0,
             source: source.clone(),
             sources: vec![source],
-            highlights: vec![0..3],
+            highlights: std::iter::once(0..3).collect(),
             document: "d".into(),
         }
     }
@@ -657,7 +722,9 @@ mod tests {
             .map(|i| crate::answer::DocumentInfo {
                 id: format!("d{i}"),
                 title: format!("Document {i} {}", "x".repeat(300)),
-                sources: vec![std::sync::Arc::new(source.clone()); 10],
+                sources: (0..10)
+                    .map(|_| std::sync::Arc::new(source.clone()))
+                    .collect(),
                 passages: 1,
             })
             .collect();
@@ -689,6 +756,58 @@ mod tests {
         let d = e["description"].as_str().unwrap();
         assert!(d.chars().count() <= limits::EMBED_DESCRIPTION);
         assert!(d.contains("knowledge/f0.md:0:") && d.contains("more; run `npq-bot check`"));
+    }
+
+    #[test]
+    fn format_characters_are_removed_from_echoed_text() {
+        let hostile = "NPQ\u{202e}Hgnidaeh\u{202c} \u{200b}cost\u{2066}?\u{feff}\u{e0041}\u{ad}";
+        for shown in [escape(hostile), plain(hostile)] {
+            assert!(!shown.chars().any(is_format_char), "{shown:?}");
+            assert!(shown.contains("NPQHgnidaeh"), "{shown:?}");
+        }
+        let answer = Answer {
+            question: hostile.into(),
+            answered: false,
+            results: vec![],
+            refusal: None,
+            coverage: 0.0,
+        };
+        let e = json(&refusal(&answer).embed);
+        let title = e["title"].as_str().unwrap();
+        assert!(
+            !title.contains('\u{202e}') && !title.contains('\u{200b}'),
+            "{title:?}"
+        );
+        // Control characters still become spaces; the defusing space after @ is kept.
+        assert_eq!(plain("a\u{7}b @here"), "a b @\u{200b}here");
+    }
+
+    #[test]
+    fn only_urls_discord_accepts_become_link_buttons() {
+        assert_eq!(
+            link_url("https://www.gov.uk/guidance/npq").as_deref(),
+            Some("https://www.gov.uk/guidance/npq")
+        );
+        assert_eq!(
+            link_url("https://example.org/a b").as_deref(),
+            Some("https://example.org/a%20b")
+        );
+        for bad in [
+            "https://",
+            "http:///path",
+            "https://exa mple.org/",
+            "javascript:alert(1)",
+            "https://user:pw@example.org/",
+            "ftp://example.org/x",
+            "not a url",
+        ] {
+            assert_eq!(link_url(bad), None, "{bad}");
+        }
+        let long = format!("https://example.org/{}", "a".repeat(600));
+        assert_eq!(link_url(&long), None);
+        let mut r = item(1, "text");
+        r.sources[0].url = Some("https://exa mple.org/".into());
+        assert!(source_links(&[r]).is_empty());
     }
 
     #[test]

@@ -16,6 +16,14 @@ use crate::config::DiscordConfig;
 /// How many recent questions are kept for their More and feedback buttons.
 const REMEMBERED_QUESTIONS: usize = 5_000;
 
+/// How many questions are ranked at once: the number of cores, at least two.
+fn answer_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().max(2))
+}
+
+/// How long a direct-message asker's guild membership is trusted before it is looked up again.
+const MEMBERSHIP_KEPT: std::time::Duration = std::time::Duration::from_secs(600);
+
 /// Counters since start.
 #[derive(Debug, Default)]
 pub struct Stats {
@@ -42,20 +50,51 @@ impl Stats {
 pub struct Asked {
     pub question: String,
     pub asker: u64,
+    /// Who has given feedback on this answer; forgotten with the question, so votes stay bounded.
+    voters: HashSet<u64>,
+}
+
+/// What a feedback press did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Vote {
+    Counted,
+    AlreadyGiven,
+    /// No such question (too old, from before a restart, or made up): nothing is counted.
+    Unknown,
+}
+
+/// The recent questions, by id, oldest first in `order`.
+#[derive(Debug, Default)]
+struct Remembered {
+    by_id: HashMap<u64, Asked>,
+    order: VecDeque<u64>,
 }
 
 /// The bot's shared state.
 pub struct State {
     engine: ArcSwap<Engine>,
     pub knowledge_dir: PathBuf,
+    /// `knowledge.strict`: a reload with any broken file is refused rather than skipping it.
+    pub strict: bool,
     pub settings: Settings,
     pub index_path: Option<PathBuf>,
     pub config: DiscordConfig,
     pub stats: Stats,
     pub limiter: RateLimiter,
+    /// Button presses per user and minute (four times the question rate, at least 10).
+    pub press_limiter: RateLimiter,
+    /// Public notes (a refusal in reply to a mention): one per user and minute, so a flood of
+    /// mentions cannot make the bot flood the channel.
+    pub note_limiter: RateLimiter,
     pub started: Instant,
-    asked: Mutex<(u64, HashMap<u64, Asked>, VecDeque<u64>)>,
-    votes: Mutex<HashSet<(u64, u64)>>,
+    asked: Mutex<Remembered>,
+    /// Permits for answering on tokio's blocking threads: at most one question per core is
+    /// ranked at once, and never on the async workers that keep the gateway alive.
+    answering: tokio::sync::Semaphore,
+    /// Held through a reload, so that two run one after the other and the newer content wins.
+    reloading: Mutex<()>,
+    /// Whether a user is a member of an allowed guild (for direct messages), and since when.
+    memberships: Mutex<HashMap<u64, (Instant, bool)>>,
 }
 
 impl std::fmt::Debug for State {
@@ -73,6 +112,8 @@ pub enum Reloaded {
     Swapped {
         documents: usize,
         passages: u64,
+        /// `path:line` errors of the files left out.
+        skipped: Vec<String>,
     },
     /// The new files have errors; the old index keeps serving.
     Kept(Vec<String>),
@@ -85,19 +126,28 @@ impl State {
         settings: Settings,
         index_path: Option<PathBuf>,
         config: DiscordConfig,
+        strict: bool,
     ) -> Arc<State> {
         let limiter = RateLimiter::per_minute(config.rate_limit_per_minute);
+        let press_limiter =
+            RateLimiter::per_minute(config.rate_limit_per_minute.saturating_mul(4).max(10));
+        let note_limiter = RateLimiter::per_minute(1);
         Arc::new(State {
             engine: ArcSwap::from_pointee(engine),
             knowledge_dir,
+            strict,
             settings,
             index_path,
             config,
             stats: Stats::default(),
             limiter,
+            press_limiter,
+            note_limiter,
             started: Instant::now(),
-            asked: Mutex::new((0, HashMap::new(), VecDeque::new())),
-            votes: Mutex::new(HashSet::new()),
+            asked: Mutex::new(Remembered::default()),
+            memberships: Mutex::new(HashMap::new()),
+            reloading: Mutex::new(()),
+            answering: tokio::sync::Semaphore::new(answer_threads()),
         })
     }
 
@@ -106,23 +156,23 @@ impl State {
         self.engine.load_full()
     }
 
-    /// Remembers a question and returns its id for the buttons.
-    pub fn remember(&self, question: &str, asker: u64) -> u64 {
+    /// Remembers a question under `id`, the Discord id (a snowflake) of the interaction or
+    /// message that asked it: unique across restarts, so a button from before a restart never
+    /// finds a newer question, and the buttons can be checked against the message they are on.
+    pub fn remember(&self, id: u64, question: &str, asker: u64) -> u64 {
         let mut guard = self.asked.lock().unwrap_or_else(|e| e.into_inner());
-        let (next, map, order) = &mut *guard;
-        *next += 1;
-        let id = *next;
-        map.insert(
-            id,
-            Asked {
-                question: question.to_string(),
-                asker,
-            },
-        );
-        order.push_back(id);
-        while order.len() > REMEMBERED_QUESTIONS {
-            if let Some(old) = order.pop_front() {
-                map.remove(&old);
+        let remembered = &mut *guard;
+        let fresh = Asked {
+            question: question.to_string(),
+            asker,
+            voters: HashSet::new(),
+        };
+        if remembered.by_id.insert(id, fresh).is_none() {
+            remembered.order.push_back(id);
+        }
+        while remembered.order.len() > REMEMBERED_QUESTIONS {
+            if let Some(old) = remembered.order.pop_front() {
+                remembered.by_id.remove(&old);
             }
         }
         id
@@ -132,16 +182,19 @@ impl State {
         self.asked
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .1
+            .by_id
             .get(&id)
             .cloned()
     }
 
-    /// Counts a vote once per user and question; false when the user already voted.
-    pub fn vote(&self, question_id: u64, user: u64, helpful: bool) -> bool {
-        let mut votes = self.votes.lock().unwrap_or_else(|e| e.into_inner());
-        if !votes.insert((question_id, user)) {
-            return false;
+    /// Counts a vote once per user on a question the bot remembers.
+    pub fn vote(&self, question_id: u64, user: u64, helpful: bool) -> Vote {
+        let mut guard = self.asked.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(asked) = guard.by_id.get_mut(&question_id) else {
+            return Vote::Unknown;
+        };
+        if !asked.voters.insert(user) {
+            return Vote::AlreadyGiven;
         }
         let counter = if helpful {
             &self.stats.helpful
@@ -149,24 +202,57 @@ impl State {
             &self.stats.not_helpful
         };
         counter.fetch_add(1, Ordering::Relaxed);
-        true
+        Vote::Counted
+    }
+
+    /// Runs `work` (ranking a question) on a blocking thread once a permit is free: a burst of
+    /// questions queues here instead of stalling the async workers or spawning without bound.
+    pub async fn on_answer_pool<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self.answering.acquire().await?;
+        Ok(tokio::task::spawn_blocking(work).await?)
+    }
+
+    /// A remembered answer to "is this user in an allowed guild?", for at most ten minutes.
+    pub fn known_membership(&self, user: u64) -> Option<bool> {
+        let map = self.memberships.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&user)
+            .filter(|(at, _)| at.elapsed() < MEMBERSHIP_KEPT)
+            .map(|(_, member)| *member)
+    }
+
+    pub fn note_membership(&self, user: u64, member: bool) {
+        let mut map = self.memberships.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() >= REMEMBERED_QUESTIONS {
+            map.retain(|_, (at, _)| at.elapsed() < MEMBERSHIP_KEPT);
+            if map.len() >= REMEMBERED_QUESTIONS {
+                map.clear();
+            }
+        }
+        map.insert(user, (Instant::now(), member));
     }
 
     /// Loads the knowledge folder again and swaps the engine in one step; when the files have
     /// errors the old engine stays and the errors are returned.
     pub fn reload(&self) -> Reloaded {
-        match crate::open_engine(
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        match crate::open_engine_with(
             &self.knowledge_dir,
             self.settings.clone(),
             self.index_path.as_deref(),
+            self.strict,
         ) {
-            Ok(engine) => {
+            Ok(started) => {
+                let engine = started.engine;
                 let documents = engine.documents.len();
                 let passages = engine.num_passages();
                 self.engine.store(Arc::new(engine));
                 Reloaded::Swapped {
                     documents,
                     passages,
+                    skipped: started.skipped.iter().map(|d| d.to_string()).collect(),
                 }
             }
             Err(err) => {
@@ -177,5 +263,81 @@ impl State {
                 Reloaded::Kept(lines)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state() -> Arc<State> {
+        let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
+        State::new(
+            engine,
+            PathBuf::from("knowledge"),
+            Settings::default(),
+            None,
+            crate::config::Config::defaults().discord,
+            false,
+        )
+    }
+
+    #[test]
+    fn votes_count_once_and_only_on_questions_the_bot_asked() {
+        let state = state();
+        assert_eq!(state.vote(1234, 7, true), Vote::Unknown);
+        assert_eq!(state.stats.helpful.load(Ordering::Relaxed), 0);
+        state.remember(1234, "how long is the NPQH", 9);
+        assert_eq!(state.vote(1234, 7, true), Vote::Counted);
+        assert_eq!(state.vote(1234, 7, false), Vote::AlreadyGiven);
+        assert_eq!(state.vote(1234, 8, false), Vote::Counted);
+        assert_eq!(state.stats.helpful.load(Ordering::Relaxed), 1);
+        assert_eq!(state.stats.not_helpful.load(Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_run_on_a_bounded_blocking_pool() {
+        let state = state();
+        let running = Arc::new(AtomicU64::new(0));
+        let most = Arc::new(AtomicU64::new(0));
+        let tasks: Vec<_> = (0..24)
+            .map(|_| {
+                let (state, running, most) = (state.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    state
+                        .on_answer_pool(move || {
+                            let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                            most.fetch_max(now, Ordering::SeqCst);
+                            std::thread::sleep(std::time::Duration::from_millis(20));
+                            running.fetch_sub(1, Ordering::SeqCst);
+                        })
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        // The async workers stay free while the pool is busy.
+        let started = Instant::now();
+        tokio::task::yield_now().await;
+        assert!(started.elapsed() < std::time::Duration::from_millis(20));
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let most = most.load(Ordering::SeqCst) as usize;
+        assert!(most >= 1 && most <= answer_threads(), "{most}");
+    }
+
+    #[test]
+    fn old_questions_and_their_votes_are_forgotten() {
+        let state = state();
+        for id in 1..=(REMEMBERED_QUESTIONS as u64 + 10) {
+            state.remember(id, "q", 1);
+            state.vote(id, 2, true);
+        }
+        assert!(state.recall(1).is_none());
+        assert_eq!(state.vote(1, 3, true), Vote::Unknown);
+        let kept = state.asked.lock().unwrap();
+        assert_eq!(kept.by_id.len(), REMEMBERED_QUESTIONS);
+        assert_eq!(kept.order.len(), REMEMBERED_QUESTIONS);
     }
 }

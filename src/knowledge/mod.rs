@@ -89,6 +89,52 @@ impl Loaded {
     }
 }
 
+impl Loaded {
+    /// The knowledge without the documents that have errors, and those errors (as `path:line`
+    /// diagnostics) to report: one broken guidance file does not stop the rest being served.
+    /// Errors in the shared files (`sources.json`, the three `.toml` files) or in the folder
+    /// itself still fail, as does a folder left with nothing to answer from.
+    pub fn into_usable_knowledge(
+        self,
+        dir: &Path,
+    ) -> Result<(Knowledge, Vec<Diagnostic>), KnowledgeErrors> {
+        let shared = [
+            BIBLIOGRAPHY_FILE,
+            PROGRAMMES_FILE,
+            GLOSSARY_FILE,
+            REFUSAL_FILE,
+        ]
+        .map(|f| dir.join(f));
+        let (fatal, skipped): (Vec<Diagnostic>, Vec<Diagnostic>) = self
+            .diagnostics
+            .into_iter()
+            .filter(Diagnostic::is_error)
+            .partition(|d| d.path == dir || shared.contains(&d.path));
+        if !fatal.is_empty() {
+            let mut all = fatal;
+            all.extend(skipped);
+            return Err(KnowledgeErrors(all));
+        }
+        let broken: std::collections::HashSet<&Path> =
+            skipped.iter().map(|d| d.path.as_path()).collect();
+        let mut knowledge = self.knowledge;
+        knowledge
+            .documents
+            .retain(|doc| !broken.contains(dir.join(&doc.file).as_path()));
+        if knowledge.documents.is_empty() && knowledge.programmes.is_empty() {
+            let mut all = skipped;
+            all.push(Diagnostic::error(
+                dir,
+                0,
+                "the knowledge folder holds no document without errors",
+                "fix the errors above",
+            ));
+            return Err(KnowledgeErrors(all));
+        }
+        Ok((knowledge, skipped))
+    }
+}
+
 /// The errors that make a knowledge folder unusable.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("the knowledge folder has {} error(s):\n{}", .0.len(), .0.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n"))]
@@ -105,11 +151,11 @@ pub struct FolderError {
 
 /// Reads every file of `dir`, collecting all problems rather than stopping at the first.
 pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files).map_err(|source| FolderError {
+    let listing = list_files(dir).map_err(|source| FolderError {
         dir: dir.to_path_buf(),
         source,
     })?;
+    let mut files = listing.files;
     files.sort();
     // The bibliography is read first: documents and programme cards cite its ids.
     if let Some(i) = files
@@ -118,7 +164,16 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
     {
         files.swap(0, i);
     }
-    Ok(load_files(dir, files, true))
+    let mut loaded = load_files(dir, files, true);
+    for (rel, why) in listing.skipped {
+        loaded.diagnostics.push(Diagnostic::warning(
+            &dir.join(rel),
+            0,
+            format!("{why}; it is not read"),
+            "keep only regular files (and links to files inside the folder) in the knowledge folder",
+        ));
+    }
+    Ok(loaded)
 }
 
 /// Reads only the folder's small shared files (`sources.json`, `programmes.toml`,
@@ -150,6 +205,7 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
     let mut knowledge = Knowledge::default();
     let mut diagnostics = Vec::new();
     let mut programme_refs = Vec::new();
+    let mut ids = DocumentIds::default();
     for rel in files {
         let display = dir.join(&rel);
         let mut report = Report::new(&display);
@@ -185,8 +241,9 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
                         document::parse(&rel, &text, &knowledge.bibliography, &mut report);
                     programme_refs.extend(refs.into_iter().map(|r| (display.clone(), r)));
                     if let Some(doc) = doc {
-                        if let Some(other) = knowledge.documents.iter().find(|d| d.id == doc.id) {
-                            report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other.file), "rename one of the two files: a document's id is its path without the extension");
+                        if let Some(other) = ids.first_with(&doc, knowledge.documents.len()) {
+                            let other = &knowledge.documents[other].file;
+                            report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other), "rename one of the two files: a document's id is its path without the extension");
                         } else {
                             knowledge.documents.push(doc);
                         }
@@ -278,8 +335,48 @@ fn uncited_sources(dir: &Path, knowledge: &Knowledge) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Relative paths of the files under `dir`, skipping names that start with `.` or `_`.
-fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+/// Which document holds each id, so a duplicate is found in constant time (a scan of every
+/// document loaded so far made loading 50,000 files quadratic).
+#[derive(Debug, Default)]
+struct DocumentIds(std::collections::HashMap<String, usize>);
+
+impl DocumentIds {
+    /// The position of the document that already has `doc`'s id; otherwise records `doc` as
+    /// the one at `position` and returns `None`.
+    fn first_with(&mut self, doc: &Document, position: usize) -> Option<usize> {
+        match self.0.entry(doc.id.clone()) {
+            std::collections::hash_map::Entry::Occupied(e) => Some(*e.get()),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(position);
+                None
+            }
+        }
+    }
+}
+
+/// The largest file the loader reads; a bigger one is reported and skipped, so a huge or
+/// endless file (`/dev/zero` linked in) cannot exhaust memory.
+pub const MAX_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
+/// What is in a knowledge folder: the files to read (relative paths) and the entries that are
+/// not read, with why.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub files: Vec<PathBuf>,
+    pub skipped: Vec<(PathBuf, &'static str)>,
+}
+
+/// Lists the files under `dir`, skipping names that start with `.` or `_`. Only regular files
+/// are listed: FIFOs, sockets and devices are skipped (reading a FIFO would hang), and so are
+/// symbolic links unless they lead to a regular file inside the folder.
+pub fn list_files(dir: &Path) -> std::io::Result<Listing> {
+    let root = fs::canonicalize(dir)?;
+    let mut listing = Listing::default();
+    walk(&root, dir, dir, &mut listing)?;
+    Ok(listing)
+}
+
+fn walk(canonical_root: &Path, root: &Path, dir: &Path, out: &mut Listing) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
@@ -288,24 +385,97 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> 
             continue;
         }
         let path = entry.path();
-        if entry.file_type()?.is_dir() {
-            walk(root, &path, out)?;
+        let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+        // `file_type` does not follow symbolic links.
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            walk(canonical_root, root, &path, out)?;
+        } else if kind.is_file() {
+            out.files.push(rel);
+        } else if kind.is_symlink() {
+            match fs::canonicalize(&path) {
+                // Listed, so that reading it reports "cannot read the file" as an error.
+                Err(_) => out.files.push(rel),
+                Ok(target) if !target.starts_with(canonical_root) => out
+                    .skipped
+                    .push((rel, "a symbolic link to outside the knowledge folder")),
+                Ok(target) if target.is_file() => out.files.push(rel),
+                Ok(_) => out
+                    .skipped
+                    .push((rel, "a symbolic link to something other than a file")),
+            }
         } else {
-            out.push(path.strip_prefix(root).unwrap_or(&path).to_path_buf());
+            out.skipped
+                .push((rel, "not a regular file (a FIFO, socket or device)"));
         }
     }
     Ok(())
 }
 
+/// Why a file's bytes could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("not a regular file (a FIFO, socket or device)")]
+    NotRegular,
+    #[error("the file is larger than {} MB", MAX_FILE_BYTES / (1024 * 1024))]
+    TooLarge,
+}
+
+/// The bytes of a regular file of at most [`MAX_FILE_BYTES`]. It is opened without blocking
+/// and checked on the open handle, so a file swapped for a FIFO after listing cannot hang the
+/// read, and at most one byte past the cap is read.
+pub fn read_capped(path: &Path) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular);
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(ReadError::TooLarge);
+    }
+    Ok(bytes)
+}
+
 /// Reads a file as UTF-8, reporting an unreadable file or the line of the first bad byte.
 fn read_text(path: &Path, report: &mut Report) -> Option<String> {
-    let bytes = match fs::read(path) {
+    let bytes = match read_capped(path) {
         Ok(b) => b,
-        Err(e) => {
+        Err(ReadError::Io(e)) => {
             report.error(
                 0,
                 format!("cannot read the file: {e}"),
                 "check the file's permissions",
+            );
+            return None;
+        }
+        Err(e @ ReadError::NotRegular) => {
+            report.error(
+                0,
+                e.to_string(),
+                "keep only regular files in the knowledge folder",
+            );
+            return None;
+        }
+        Err(e @ ReadError::TooLarge) => {
+            report.error(
+                0,
+                e.to_string(),
+                "split it into several smaller files, one per topic",
             );
             return None;
         }
@@ -441,11 +611,12 @@ impl Knowledge {
     }
 }
 
-/// Groups paragraphs into chunks of at most `max` characters (a longer paragraph stands alone).
+/// Groups paragraphs into chunks of at most `max` bytes; a longer paragraph is first cut at
+/// sentence ends (else at a space), so one huge paragraph never becomes one huge passage.
 fn split_blocks(blocks: &[String], max: usize) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current = String::new();
-    for block in blocks {
+    for block in blocks.iter().flat_map(|b| split_long(b, max)) {
         if !current.is_empty() && current.len() + block.len() + 1 > max {
             chunks.push(std::mem::take(&mut current));
         }
@@ -460,9 +631,94 @@ fn split_blocks(blocks: &[String], max: usize) -> Vec<String> {
     chunks
 }
 
+/// `block` in pieces of at most `max` bytes, cut after the last sentence end (`.`, `?` or `!`
+/// before a space) in each window, else at its last space, else at a character boundary.
+fn split_long(block: &str, max: usize) -> Vec<&str> {
+    let mut pieces = Vec::new();
+    let mut rest = block;
+    while rest.len() > max {
+        let mut end = max;
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let window = &rest[..end];
+        let sentence = window
+            .char_indices()
+            .rev()
+            .find(|&(i, c)| {
+                matches!(c, '.' | '?' | '!')
+                    && rest[i + 1..].starts_with(char::is_whitespace)
+                    && i + 1 > max / 4
+            })
+            .map(|(i, _)| i + 1);
+        let space = || window.rfind(char::is_whitespace).filter(|&i| i > 0);
+        let cut = sentence.or_else(space).unwrap_or(end.max(1));
+        pieces.push(rest[..cut].trim_end());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() || pieces.is_empty() {
+        pieces.push(rest);
+    }
+    pieces
+}
+
 #[cfg(test)]
 mod tests {
-    use super::split_blocks;
+    use super::*;
+
+    #[test]
+    fn a_huge_paragraph_is_split_at_sentences() {
+        let sentence = "The NPQH takes eighteen months and is assessed by a case study. ";
+        let paragraph = sentence.repeat(2_000);
+        let chunks = split_blocks(&[paragraph.trim_end().to_string()], MAX_PASSAGE_CHARS);
+        assert!(chunks.len() > 100, "{}", chunks.len());
+        for c in &chunks {
+            assert!(c.len() <= MAX_PASSAGE_CHARS, "{}", c.len());
+            assert!(c.ends_with("case study."), "{c:?}");
+        }
+        let words = |t: &str| t.split_whitespace().map(str::to_string).collect::<Vec<_>>();
+        assert_eq!(words(&chunks.join(" ")), words(&paragraph));
+        // No sentence end: cut at spaces; no space either: at character boundaries.
+        let unpunctuated = "café ".repeat(1_000);
+        assert!(split_blocks(&[unpunctuated], 100)
+            .iter()
+            .all(|c| c.len() <= 100));
+        let solid = "é".repeat(1_000);
+        let pieces = split_blocks(std::slice::from_ref(&solid), 101);
+        assert!(pieces.iter().all(|c| c.len() <= 101));
+        assert_eq!(pieces.concat(), solid);
+    }
+
+    fn document(id: &str) -> Document {
+        Document {
+            id: id.to_string(),
+            file: format!("{id}.md"),
+            title: id.to_string(),
+            updated: None,
+            sources: vec![],
+            tags: vec![],
+            programmes: vec![],
+            sections: vec![],
+            has_front_matter: true,
+        }
+    }
+
+    /// 200,000 documents: a scan per document (the old way) would take minutes.
+    #[test]
+    fn duplicate_ids_are_found_in_linear_time() {
+        let docs: Vec<Document> = (0..200_000).map(|i| document(&format!("d{i}"))).collect();
+        let started = std::time::Instant::now();
+        let mut ids = DocumentIds::default();
+        for (i, d) in docs.iter().enumerate() {
+            assert_eq!(ids.first_with(d, i), None);
+        }
+        assert_eq!(ids.first_with(&document("d123"), docs.len()), Some(123));
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn long_sections_split_at_paragraphs() {

@@ -50,6 +50,11 @@ impl Bot {
     /// Starts the fake and the bot (registering commands in the fake's guild), with `tweak`
     /// applied to the settings, and waits until the commands are registered.
     async fn start(tweak: impl FnOnce(&mut Config)) -> Bot {
+        Bot::start_waiting_for(tweak, r"/applications/\d+/guilds/\d+/commands").await
+    }
+
+    /// [`Bot::start`], waiting for a PUT of commands on `route` instead (for global commands).
+    async fn start_waiting_for(tweak: impl FnOnce(&mut Config), route: &str) -> Bot {
         quiet_tracing();
         let fake = FakeDiscord::start().await;
         let mut config = Config::defaults();
@@ -68,10 +73,7 @@ impl Bot {
             task: Some(task),
         };
         bot.fake
-            .wait_for_request(
-                |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
-                WAIT,
-            )
+            .wait_for_request(|r| r.is("PUT", route), WAIT)
             .await
             .expect("the bot registers its commands");
         bot
@@ -91,6 +93,18 @@ impl Bot {
 
     async fn ask(&self, question: &str) -> u64 {
         ask(&self.fake, question).await
+    }
+
+    /// `/npq ask question:<question>` from `user`.
+    async fn ask_as(&self, user: (u64, &str), question: &str) -> u64 {
+        self.slash(
+            user,
+            MEMBER_PERMISSIONS,
+            "npq",
+            "ask",
+            vec![("question", json!(question))],
+        )
+        .await
     }
 
     /// `/npq-admin <sub>` from the usual member, with `permissions`.
@@ -271,22 +285,38 @@ fn question_id(body: &Value) -> u64 {
 }
 
 /// The message a component press is attached to: the bot's earlier answer.
-fn answer_message(asker: (u64, &str), components: Vec<Value>) -> Value {
+fn answer_message(asker: (u64, &str), origin: u64, components: Vec<Value>) -> Value {
     fixtures::interaction_reply_message(
         fixtures::snowflake(),
         CHANNEL_ID,
         asker,
-        fixtures::snowflake(),
+        origin,
         Some(GUILD_ID),
         "",
         components,
     )
 }
 
+/// The question id in a button's custom id (`npq:more:ID:PAGE`, `npq:up:ID`, `npq:down:ID`).
+fn question_of(custom_id: &str) -> u64 {
+    custom_id
+        .split(':')
+        .nth(2)
+        .and_then(|n| n.parse().ok())
+        .expect("a question id")
+}
+
+/// `user` presses `custom_id` on the bot's answer to the slash command the button was made for.
 async fn press(bot: &Bot, user: (u64, &str), custom_id: &str) -> u64 {
+    press_on(bot, user, custom_id, question_of(custom_id)).await
+}
+
+/// `user` presses `custom_id` on the bot's answer to interaction `origin`.
+async fn press_on(bot: &Bot, user: (u64, &str), custom_id: &str, origin: u64) -> u64 {
     let id = fixtures::snowflake();
     let message = answer_message(
         (USER_ID, USER_NAME),
+        origin,
         vec![fixtures::button_row(custom_id, "button")],
     );
     let interaction = fixtures::component(
@@ -690,7 +720,11 @@ async fn reload_swaps_good_knowledge_keeps_the_old_on_errors_and_is_for_admins_o
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&bundled_knowledge(), dir.path());
     let knowledge = dir.path().to_path_buf();
-    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+    let bot = Bot::start(|c| {
+        c.knowledge_dir = knowledge.clone();
+        c.knowledge_strict = true;
+    })
+    .await;
 
     // A teacher cannot reload.
     let id = bot.admin(MEMBER_PERMISSIONS, "reload").await;
@@ -995,12 +1029,20 @@ struct Served {
 impl Served {
     /// Starts the process with `RUST_LOG=trace` and waits until it has registered its commands.
     async fn start(fake: &FakeDiscord) -> Served {
+        Served::start_logging(fake, Some("trace")).await
+    }
+
+    /// Starts the process with `RUST_LOG=log` (`None`: unset, the default level).
+    async fn start_logging(fake: &FakeDiscord, log: Option<&str>) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
         for (key, _) in std::env::vars() {
             if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
                 cmd.env_remove(key);
             }
+        }
+        if let Some(log) = log {
+            cmd.env("RUST_LOG", log);
         }
         let child = cmd
             .current_dir(dir.path())
@@ -1009,7 +1051,6 @@ impl Served {
             .env("DISCORD_TOKEN", fake.token())
             .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
             .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
-            .env("RUST_LOG", "trace")
             .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
             .stderr(std::fs::File::create(dir.path().join("stderr.txt")).unwrap())
             .spawn()
@@ -1102,6 +1143,45 @@ async fn serve_logs_never_show_the_token_and_sigterm_stops_it_cleanly() {
         !logs.contains(token) && !logs.contains(secret),
         "the token (or its secret part) is in the logs"
     );
+    // Nor, at any level, is an interaction's token (the 429 retry's URL, serenity's debug lines).
+    assert!(
+        !logs.contains("token-"),
+        "an interaction token is in the logs: {}",
+        logs.lines().find(|l| l.contains("token-")).unwrap_or("")
+    );
+    fake.assert_no_violations();
+}
+
+/// At the default level `serve` logs neither question text (a slash ask, a mention that poise
+/// must not read as an unknown command) nor an interaction token (a 429 is retried).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn default_logs_hold_no_question_text_and_no_interaction_token() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start_logging(&fake, None).await;
+    fake.rate_limit_next("POST", "/interactions/", 0.2, 1);
+    let id = ask(&fake, "how long is the NPQH for zanzibarquokka").await;
+    callback(&fake, id).await;
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let message = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> quokkabanana is the NPQH funded?"),
+        vec![me],
+    );
+    fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    fake.wait_for_request(|r| r.is("POST", r"/channels/\d+/messages"), WAIT)
+        .await
+        .expect("the mention is answered");
+    let exited = served.stop_with("TERM").await;
+    let logs = served.logs();
+    assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
+    assert!(logs.contains("answered 429"), "the 429 is logged: {logs}");
+    assert!(logs.contains("question answered"), "{logs}");
+    for secret in ["zanzibarquokka", "quokkabanana", &format!("token-{id}")] {
+        assert!(!logs.contains(secret), "{secret} is in the logs:\n{logs}");
+    }
     fake.assert_no_violations();
 }
 
@@ -1119,4 +1199,572 @@ async fn ctrl_c_stops_serve_cleanly() {
         served.logs()
     );
     fake.assert_no_violations();
+}
+
+/// `/npq <sub>` from the usual member in `channel` of `guild` (`None`: a DM).
+async fn slash_in(
+    fake: &FakeDiscord,
+    guild: Option<u64>,
+    channel: u64,
+    user: (u64, &str),
+    command: &str,
+    sub: &str,
+    options: Vec<(&str, Value)>,
+) -> u64 {
+    let id = fixtures::snowflake();
+    let permissions = guild.map(|_| ADMIN_PERMISSIONS);
+    let interaction = fixtures::slash_command(
+        id,
+        &format!("token-{id}"),
+        guild,
+        channel,
+        user,
+        permissions,
+        vec![],
+        command,
+        Some(sub),
+        options,
+    );
+    fake.dispatch("INTERACTION_CREATE", interaction)
+        .await
+        .expect("dispatched");
+    id
+}
+
+fn content(body: &Value) -> String {
+    body.pointer("/data/content")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Every `/npq` subcommand, not only `ask`, keeps to the channel allow-list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_npq_subcommand_keeps_to_the_channel_allow_list() {
+    let bot = Bot::start(|c| c.discord.allowed_channels = vec![CHANNEL_ID]).await;
+    let elsewhere = fixtures::snowflake();
+    for (sub, options) in [
+        ("list", vec![]),
+        ("sources", vec![]),
+        ("help", vec![]),
+        ("programme", vec![("name", json!("NPQH"))]),
+        ("ask", vec![("question", json!("how long is the NPQH"))]),
+    ] {
+        let id = slash_in(
+            &bot.fake,
+            Some(GUILD_ID),
+            elsewhere,
+            (USER_ID, USER_NAME),
+            "npq",
+            sub,
+            options,
+        )
+        .await;
+        let body = bot.callback(id).await;
+        assert!(content(&body).contains("in this channel"), "{sub}: {body}");
+        assert_ne!(flags(&body) & EPHEMERAL, 0, "{sub}");
+        assert!(body.pointer("/data/embeds/0").is_none(), "{sub}: {body}");
+    }
+    // In the allowed channel they still work.
+    let id = slash_in(
+        &bot.fake,
+        Some(GUILD_ID),
+        CHANNEL_ID,
+        (USER_ID, USER_NAME),
+        "npq",
+        "list",
+        vec![],
+    )
+    .await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("NPQH"));
+    bot.finish();
+}
+
+/// With no `guilds` set, `/npq` is registered globally but `/npq-admin` is not, and an admin
+/// command that arrives from a server anyway (registered by an older version) is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_are_never_global_and_refused_outside_their_guilds() {
+    let bot =
+        Bot::start_waiting_for(|c| c.discord.guilds = vec![], r"/applications/\d+/commands").await;
+    let global = bot.fake.registered_commands(None);
+    let names: Vec<&str> = global.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, vec!["npq"], "{names:?}");
+    let id = bot.admin(ADMIN_PERMISSIONS, "stats").await;
+    let body = bot.callback(id).await;
+    assert!(
+        content(&body).contains("not available in this server"),
+        "{body}"
+    );
+    assert!(body.pointer("/data/embeds/0").is_none(), "{body}");
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
+    let body = bot.callback(id).await;
+    assert!(
+        content(&body).contains("not available in this server"),
+        "{body}"
+    );
+    bot.finish();
+}
+
+/// `allowed_guilds` without `guilds`: `/npq` is global, `/npq-admin` only in the allowed guild,
+/// where it works; a server outside `allowed_guilds` gets no answers and no admin commands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_commands_live_only_in_the_allowed_guilds() {
+    let bot = Bot::start(|c| {
+        c.discord.guilds = vec![];
+        c.discord.allowed_guilds = vec![GUILD_ID];
+    })
+    .await;
+    bot.fake
+        .wait_for_request(|r| r.is("PUT", r"/applications/\d+/commands"), WAIT)
+        .await
+        .expect("global commands");
+    let global = bot.fake.registered_commands(None);
+    assert!(
+        global.iter().all(|c| c["name"] != "npq-admin"),
+        "{global:?}"
+    );
+    let here = bot.fake.registered_commands(Some(GUILD_ID));
+    let names: Vec<&str> = here.iter().filter_map(|c| c["name"].as_str()).collect();
+    assert_eq!(names, vec!["npq-admin"], "{names:?}");
+    let id = bot.admin(ADMIN_PERMISSIONS, "stats").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("since start"));
+
+    let other_guild = fixtures::snowflake();
+    let id = slash_in(
+        &bot.fake,
+        Some(other_guild),
+        fixtures::snowflake(),
+        (USER_ID, USER_NAME),
+        "npq-admin",
+        "stats",
+        vec![],
+    )
+    .await;
+    let body = bot.callback(id).await;
+    assert!(content(&body).contains("not available"), "{body}");
+    let id = slash_in(
+        &bot.fake,
+        Some(other_guild),
+        fixtures::snowflake(),
+        (USER_ID, USER_NAME),
+        "npq",
+        "help",
+        vec![],
+    )
+    .await;
+    assert!(content(&bot.callback(id).await).contains("in this channel"));
+    bot.finish();
+}
+
+/// With `allowed_guilds` set, direct messages (and slash commands in DMs) are answered only for
+/// members of an allowed guild.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn direct_messages_respect_allowed_guilds() {
+    let bot = Bot::start(|c| c.discord.allowed_guilds = vec![GUILD_ID]).await;
+    let stranger = (USER_ID + 999, "stranger");
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        fixtures::snowflake(),
+        None,
+        stranger,
+        "is the NPQH funded?",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    let id = slash_in(
+        &bot.fake,
+        None,
+        fixtures::snowflake(),
+        stranger,
+        "npq",
+        "ask",
+        vec![("question", json!("is the NPQH funded?"))],
+    )
+    .await;
+    let body = bot.callback(id).await;
+    assert!(content(&body).contains("direct messages"), "{body}");
+    assert!(
+        bot.fake.channel_messages().is_empty(),
+        "no reply to the stranger's DM"
+    );
+
+    // A member of the allowed guild is answered.
+    let channel = fixtures::snowflake();
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        channel,
+        None,
+        (USER_ID, USER_NAME),
+        "is the NPQH funded?",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{channel}/messages")),
+            WAIT,
+        )
+        .await
+        .expect("the member's DM is answered");
+    assert!(text_of(embed(sent.body.as_ref().unwrap())).contains("NPQH"));
+    bot.finish();
+}
+
+/// Button ids are the asking interaction's snowflake (unique across restarts, unlike a counter
+/// from 1), act only on the message they were sent with, and a vote on an id the bot never
+/// gave out is not counted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_are_bound_to_their_answer_and_made_up_ids_count_nothing() {
+    let bot = Bot::start(|_| {}).await;
+    let id = bot.ask("How is the NPQ funded?").await;
+    let first = bot.callback(id).await;
+    assert_eq!(question_id(&first), id, "the button names its interaction");
+    let more = custom_ids(&first)
+        .into_iter()
+        .find(|c| c.starts_with("npq:more:"))
+        .expect("a More button");
+
+    // The same button on another answer (a newer one, say) does nothing to it.
+    let other = bot.ask("how long is the NPQH").await;
+    bot.callback(other).await;
+    let moved = press_on(&bot, (USER_ID, USER_NAME), &more, other).await;
+    let body = bot.callback(moved).await;
+    assert_eq!(body["type"], 4, "not an update: {body}");
+    assert!(content(&body).contains("too old"), "{body}");
+
+    // Votes on an id the bot never gave out, or on the wrong message, count for nothing.
+    for (custom_id, origin) in [
+        ("npq:up:1".to_string(), 1),
+        ("npq:up:424242".to_string(), 424242),
+        (format!("npq:down:{id}"), other),
+    ] {
+        let pressed = press_on(&bot, (USER_ID, USER_NAME), &custom_id, origin).await;
+        assert!(content(&bot.callback(pressed).await).contains("too old"));
+    }
+    let stats = bot.admin(ADMIN_PERMISSIONS, "stats").await;
+    let stats = text_of(embed(&bot.callback(stats).await));
+    assert!(
+        stats.contains("Helpful\n0") && stats.contains("Not helpful\n0"),
+        "{stats}"
+    );
+    bot.finish();
+}
+
+/// Without `knowledge.strict`, a reload with one broken file swaps in everything else and names
+/// the file it left out (path:line); the bot also starts with a broken file in the folder.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_skips_a_broken_file_and_serves_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&bundled_knowledge(), dir.path());
+    std::fs::write(
+        dir.path().join("latin1.md"),
+        b"+++\ntitle = \"Caf\xe9\"\n+++\n",
+    )
+    .unwrap();
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+    std::fs::write(
+        dir.path().join("staffroom-kettle.md"),
+        "+++\ntitle = \"Staffroom kettle rota\"\nupdated = \"2026-11-01\"\ncite = [\"neu-2023\"]\n+++\n\n## Who fills the staffroom kettle?\n\nThe staffroom kettle rota gives each department one week per half term.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("broken.md"),
+        "+++\ntitle = \"Never closed\"\n\n## Section\n\nText.\n",
+    )
+    .unwrap();
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
+    bot.callback(id).await;
+    let done = bot.followup(id).await;
+    let text = text_of(embed(&done));
+    assert!(
+        text.contains("Reloaded") && text.contains("broken.md:1") && text.contains("latin1.md:2"),
+        "{text}"
+    );
+    let id = bot.ask("who fills the staffroom kettle").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("kettle rota"));
+    bot.finish();
+}
+
+/// GET `path` on `address` with a plain HTTP/1.1 request; the status code and the body.
+async fn http_get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).await.unwrap();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// With `metrics.address` set, `/healthz` says the bot is connected and `/metrics` counts
+/// questions, answers and refusals in the Prometheus format, with a latency histogram.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_metrics_are_served_on_the_configured_address() {
+    let address = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let bot = Bot::start(|c| c.metrics_address = Some(address)).await;
+    bot.fake.wait_ready(WAIT).await.unwrap();
+    let id = bot.ask("how long is the NPQH").await;
+    bot.callback(id).await;
+    let id = bot.ask("what's for lunch today?").await;
+    bot.callback(id).await;
+
+    let mut health = (0, String::new());
+    for _ in 0..50 {
+        health = http_get(address, "/healthz").await;
+        if health.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(health, (200, "ok\n".to_string()));
+    let (status, metrics) = http_get(address, "/metrics").await;
+    assert_eq!(status, 200);
+    for line in [
+        "npq_questions_total 2",
+        "npq_answered_total 1",
+        "npq_refused_total 1",
+        "# TYPE npq_answer_seconds histogram",
+        "npq_answer_seconds_bucket{le=\"+Inf\"}",
+        "# TYPE npq_rate_limited_total counter",
+        "npq_gateway_connects_total",
+        "npq_reloads_total",
+        "# TYPE npq_skipped_files gauge",
+    ] {
+        assert!(metrics.contains(line), "{line} missing from:\n{metrics}");
+    }
+    assert!(!metrics.contains(&USER_ID.to_string()), "{metrics}");
+    assert_eq!(http_get(address, "/other").await.0, 404);
+    bot.finish();
+}
+
+/// A user who keeps mentioning the bot past the rate limit gets one public note a minute, not
+/// one per mention; button presses have their own limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_mentions_and_fast_presses_are_rate_limited_too() {
+    let bot = Bot::start(|c| c.discord.rate_limit_per_minute = 1).await;
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    for _ in 0..4 {
+        let message = fixtures::message_create(
+            fixtures::snowflake(),
+            CHANNEL_ID,
+            Some(GUILD_ID),
+            (USER_ID, USER_NAME),
+            &format!("<@{BOT_ID}> is the NPQH funded?"),
+            vec![me.clone()],
+        );
+        bot.fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+        // One at a time, so which is answered and which refused is fixed.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sent = bot.fake.channel_messages();
+    assert_eq!(sent.len(), 2, "an answer and one note: {sent:#?}");
+    assert!(
+        sent[1].content().unwrap_or("").contains("try again in"),
+        "{sent:#?}"
+    );
+
+    // Presses: ten a minute at this rate, then a polite note without acting on the press.
+    let id = bot
+        .ask_as((USER_ID + 5, "other"), "how long is the NPQH")
+        .await;
+    let qid = question_id(&bot.callback(id).await);
+    let mut notes = Vec::new();
+    for _ in 0..12 {
+        let pressed = press(&bot, (USER_ID + 6, "presser"), &format!("npq:up:{qid}")).await;
+        notes.push(content(&bot.callback(pressed).await));
+    }
+    assert!(
+        notes[..10].iter().all(|n| !n.contains("very fast")),
+        "{notes:#?}"
+    );
+    assert!(
+        notes[10..].iter().all(|n| n.contains("very fast")),
+        "{notes:#?}"
+    );
+    bot.finish();
+}
+
+/// Discord's server errors (503, then 502 on the retry) on an interaction callback, and a 500
+/// on a channel message, are retried after 0.25 and then 0.5 seconds (within the interaction's
+/// 3 seconds), and the replies arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_with_backoff_and_the_reply_arrives() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.fail_next("POST", "/interactions/", 503, 1);
+    bot.fake.fail_next("POST", "/interactions/", 502, 1);
+    let id = bot.ask("how long is the NPQH").await;
+    let body = bot.callback(id).await;
+    assert!(text_of(embed(&body)).contains("months"));
+    let failed = bot.fake.failed();
+    assert_eq!(failed.len(), 2, "{failed:#?}");
+    let retried = bot
+        .fake
+        .requests()
+        .into_iter()
+        .find(|r| r.is("POST", CALLBACK) && r.status < 300)
+        .unwrap();
+    let first_wait = failed[1].received_at.duration_since(failed[0].received_at);
+    let second_wait = retried.received_at.duration_since(failed[1].received_at);
+    assert!(first_wait >= Duration::from_millis(240), "{first_wait:?}");
+    assert!(second_wait >= Duration::from_millis(490), "{second_wait:?}");
+
+    bot.fake
+        .fail_next("POST", r"/channels/\d+/messages", 500, 1);
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let message = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        (USER_ID, USER_NAME),
+        &format!("<@{BOT_ID}> is the NPQH funded?"),
+        vec![me],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", r"/channels/\d+/messages") && r.status < 300,
+            WAIT,
+        )
+        .await
+        .expect("the mention's reply arrives after the 500");
+    assert!(text_of(embed(sent.body.as_ref().unwrap())).contains("NPQH"));
+    bot.finish();
+}
+
+/// When Discord keeps failing, `serve` gives up after four tries with one clear warning that
+/// names the route (and not the interaction's token).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_that_keeps_failing_is_given_up_with_a_clear_log_line() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start_logging(&fake, None).await;
+    fake.fail_next("POST", "/interactions/", 503, 10);
+    let id = ask(&fake, "how long is the NPQH").await;
+    let mut tries = 0;
+    for _ in 0..120 {
+        tries = fake
+            .failed()
+            .iter()
+            .filter(|r| r.route().starts_with(&format!("/interactions/{id}/")))
+            .count();
+        if tries >= 4 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // Four tries of the answer (the fifth request is the error handler's apology, not retried).
+    assert!(tries >= 4, "{tries} tries");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let exited = served.stop_with("TERM").await;
+    let logs = served.logs();
+    assert!(exited.success(), "{logs}");
+    let gave_up: Vec<&str> = logs.lines().filter(|l| l.contains("giving up")).collect();
+    assert_eq!(gave_up.len(), 1, "{logs}");
+    assert!(
+        gave_up[0].contains("503") && gave_up[0].contains("/interactions/"),
+        "{}",
+        gave_up[0]
+    );
+    assert!(!logs.contains(&format!("token-{id}")), "{logs}");
+}
+
+/// The gateway asks for a reconnect (op 7), then invalidates the session, resumable and not
+/// (op 9): the bot resumes or identifies again each time and keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reconnect_requests_and_invalid_sessions_are_survived() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.wait_ready(WAIT).await.unwrap();
+    bot.fake.request_reconnect().unwrap();
+    bot.fake
+        .wait_resume_count(1, WAIT)
+        .await
+        .expect("RECONNECT is followed by a RESUME");
+    let id = bot.ask("how long is the NPQH").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
+
+    let identified = bot.fake.identify_count();
+    bot.fake.invalidate_session(false).unwrap();
+    bot.fake
+        .wait_identify_count(identified + 1, Duration::from_secs(30))
+        .await
+        .expect("a session that cannot be resumed is identified again");
+    let id = bot.ask("is the NPQH funded").await;
+    bot.callback(id).await;
+
+    let (identified, resumed) = (bot.fake.identify_count(), bot.fake.resume_count());
+    bot.fake.invalidate_session(true).unwrap();
+    for _ in 0..300 {
+        if bot.fake.identify_count() > identified || bot.fake.resume_count() > resumed {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        bot.fake.identify_count() > identified || bot.fake.resume_count() > resumed,
+        "a resumable INVALID_SESSION is followed by a RESUME or an IDENTIFY"
+    );
+    let id = bot.ask("what does the NPQ for SENCOs cost").await;
+    bot.callback(id).await;
+    bot.finish();
+}
+
+/// Heartbeats that are never acknowledged (a zombie connection): the bot drops the connection,
+/// reconnects and keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_connection_is_replaced() {
+    let bot = Bot::start(|_| {}).await;
+    bot.fake.wait_ready(WAIT).await.unwrap();
+    let connections = bot.fake.gateway_connections().len();
+    bot.fake.withhold_heartbeat_acks(1);
+    for _ in 0..300 {
+        if bot.fake.gateway_connections().len() > connections {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        bot.fake.gateway_connections().len() > connections,
+        "no new gateway connection after a missed heartbeat ACK"
+    );
+    let id = bot.ask("how long is the NPQH").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
+    bot.finish();
+}
+
+/// The knowledge folder deleted before a reload: the reload is refused with the reason, and the
+/// guidance loaded before keeps answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_of_a_deleted_folder_keeps_the_old_guidance() {
+    let dir = tempfile::tempdir().unwrap();
+    let knowledge = dir.path().join("knowledge");
+    copy_dir(&bundled_knowledge(), &knowledge);
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge.clone()).await;
+    std::fs::remove_dir_all(&knowledge).unwrap();
+    let id = bot.admin(ADMIN_PERMISSIONS, "reload").await;
+    bot.callback(id).await;
+    let refused = text_of(embed(&bot.followup(id).await));
+    assert!(
+        refused.contains("Reload refused") && refused.contains("cannot read the knowledge folder"),
+        "{refused}"
+    );
+    let id = bot.ask("how long is the NPQH").await;
+    assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
+    bot.finish();
 }

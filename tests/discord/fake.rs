@@ -212,6 +212,9 @@ struct State {
     violations: Vec<String>,
     protocol_violations: Vec<String>,
     rate_limits: Vec<RateLimitRule>,
+    failures: Vec<FailureRule>,
+    /// How many more heartbeats go unacknowledged (a zombie connection).
+    unacked_heartbeats: u32,
     /// `None` for global commands, else the guild's.
     commands: HashMap<Option<u64>, Vec<Value>>,
     messages: HashMap<u64, Value>,
@@ -233,6 +236,14 @@ struct RateLimitRule {
     method: String,
     path: Regex,
     retry_after: f64,
+    times: u32,
+}
+
+/// The next `times` matching requests are answered with `status` (a server error).
+struct FailureRule {
+    method: String,
+    path: Regex,
+    status: u16,
     times: u32,
 }
 
@@ -476,6 +487,33 @@ impl FakeDiscord {
             retry_after: retry_after_secs,
             times,
         });
+    }
+
+    /// The next `times` requests of `method` whose path matches `path_regex` (as for
+    /// [`Self::rate_limit_next`]) are answered with the server error `status` (500, 502, 503...).
+    pub fn fail_next(&self, method: &str, path_regex: &str, status: u16, times: u32) {
+        let path = Regex::new(path_regex).expect("a valid path regex");
+        self.state().failures.push(FailureRule {
+            method: method.to_uppercase(),
+            path,
+            status,
+            times,
+        });
+    }
+
+    /// Leaves the next `n` heartbeats without their ACK (op 11), as a zombie connection does.
+    pub fn withhold_heartbeat_acks(&self, n: u32) {
+        self.state().unacked_heartbeats = n;
+    }
+
+    /// Requests answered with a server error (5xx).
+    pub fn failed(&self) -> Vec<RecordedRequest> {
+        self.state()
+            .requests
+            .iter()
+            .filter(|r| r.status >= 500)
+            .cloned()
+            .collect()
     }
 
     /// Every way a request body broke Discord's OpenAPI description, as
@@ -1069,6 +1107,18 @@ async fn handle_rest(shared: &Shared, request: Request<Incoming>) -> Response<Fu
             rate_limit = Some(rule.retry_after);
         }
         state.rate_limits.retain(|r| r.times > 0);
+        let mut failure = None;
+        if rate_limit.is_none() {
+            if let Some(rule) = state
+                .failures
+                .iter_mut()
+                .find(|r| r.times > 0 && r.method == method && r.path.is_match(&path))
+            {
+                rule.times -= 1;
+                failure = Some(rule.status);
+            }
+            state.failures.retain(|r| r.times > 0);
+        }
 
         if !token_ok {
             state.protocol_violations.push(format!(
@@ -1079,6 +1129,8 @@ async fn handle_rest(shared: &Shared, request: Request<Incoming>) -> Response<Fu
                 }
             ));
             Reply::error(401, 0, "401: Unauthorized")
+        } else if let Some(status) = failure {
+            Reply::error(status, 0, "Internal Server Error")
         } else if let Some(retry_after) = rate_limit {
             Reply {
                 status: 429,
@@ -1848,6 +1900,8 @@ async fn serve_gateway(shared: Arc<Shared>, listener: TcpListener) {
     }
 }
 
+// The handshake callback's error type is tungstenite's, not ours to shrink.
+#[allow(clippy::result_large_err)]
 async fn gateway_connection(shared: Arc<Shared>, stream: TcpStream) {
     let query = Arc::new(Mutex::new(None));
     let seen_query = Arc::clone(&query);
@@ -1972,8 +2026,16 @@ impl Connection<'_> {
         let d = frame.get("d").cloned().unwrap_or(Value::Null);
         match op {
             Some(1) => {
-                self.shared.state().heartbeats.push(Instant::now());
-                self.send(json!({"op": 11, "d": null, "s": null, "t": null}));
+                let ack = {
+                    let mut state = self.shared.state();
+                    state.heartbeats.push(Instant::now());
+                    let withhold = state.unacked_heartbeats > 0;
+                    state.unacked_heartbeats = state.unacked_heartbeats.saturating_sub(1);
+                    !withhold
+                };
+                if ack {
+                    self.send(json!({"op": 11, "d": null, "s": null, "t": null}));
+                }
             }
             Some(2) => self.identify(&d, recorded["d"].clone()),
             Some(6) => self.resume(&d, recorded["d"].clone()),

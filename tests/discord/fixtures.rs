@@ -734,6 +734,7 @@ fn option(name: &str, value: &Value) -> Value {
 }
 
 /// The fields every interaction shares: who, where, the token, permissions, locale.
+#[allow(clippy::too_many_arguments)]
 fn interaction_base(
     kind: u8,
     interaction_id: u64,

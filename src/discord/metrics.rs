@@ -1,0 +1,237 @@
+//! `/healthz` and Prometheus `/metrics` on a local address (`metrics.address`, off by default):
+//! questions, answers, refusals, answer latency, gateway connections and resumes, 429s,
+//! reloads and skipped knowledge files. Counters only; no user, guild or question is recorded.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use super::state::State;
+
+/// Upper bounds of the answer latency buckets, in seconds.
+const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// Counters shared by the whole process (the 429 retry has no state to hand).
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Latency observations per bucket (not cumulative), and one for above the last.
+    latency: [AtomicU64; BUCKETS.len() + 1],
+    latency_micros: AtomicU64,
+    pub connected: AtomicU64,
+    pub resumed: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub reloads: AtomicU64,
+    pub reloads_refused: AtomicU64,
+    pub skipped_files: AtomicU64,
+    pub ready: AtomicBool,
+}
+
+/// The process's metrics.
+pub fn get() -> &'static Metrics {
+    static METRICS: std::sync::OnceLock<Metrics> = std::sync::OnceLock::new();
+    METRICS.get_or_init(Metrics::default)
+}
+
+impl Metrics {
+    pub fn observe(&self, took: Duration) {
+        let secs = took.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|&b| secs <= b)
+            .unwrap_or(BUCKETS.len());
+        self.latency[bucket].fetch_add(1, Ordering::Relaxed);
+        self.latency_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text format (version 0.0.4).
+    pub fn render(&self, state: &State) -> String {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let s = &state.stats;
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        counter("npq_questions_total", "Questions asked.", get(&s.asked));
+        counter(
+            "npq_answered_total",
+            "Questions answered.",
+            get(&s.answered),
+        );
+        counter(
+            "npq_refused_total",
+            "Questions refused as not covered by the guidance.",
+            get(&s.refused),
+        );
+        counter(
+            "npq_feedback_helpful_total",
+            "Helpful votes.",
+            get(&s.helpful),
+        );
+        counter(
+            "npq_feedback_not_helpful_total",
+            "Not helpful votes.",
+            get(&s.not_helpful),
+        );
+        counter(
+            "npq_gateway_connects_total",
+            "Gateway sessions started (READY), reconnects included.",
+            get(&self.connected),
+        );
+        counter(
+            "npq_gateway_resumes_total",
+            "Gateway sessions resumed.",
+            get(&self.resumed),
+        );
+        counter(
+            "npq_rate_limited_total",
+            "Replies Discord answered with 429 and that were retried.",
+            get(&self.rate_limited),
+        );
+        counter(
+            "npq_reloads_total",
+            "Reloads that swapped in new guidance.",
+            get(&self.reloads),
+        );
+        counter(
+            "npq_reloads_refused_total",
+            "Reloads refused because of errors.",
+            get(&self.reloads_refused),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP npq_skipped_files Knowledge files left out of the guidance now served.\n# TYPE npq_skipped_files gauge\nnpq_skipped_files {}",
+            get(&self.skipped_files)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP npq_answer_seconds Time to answer a question.\n# TYPE npq_answer_seconds histogram"
+        );
+        let mut cumulative = 0;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            cumulative += get(&self.latency[i]);
+            let _ = writeln!(
+                out,
+                "npq_answer_seconds_bucket{{le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        cumulative += get(&self.latency[BUCKETS.len()]);
+        let _ = writeln!(out, "npq_answer_seconds_bucket{{le=\"+Inf\"}} {cumulative}");
+        let _ = writeln!(
+            out,
+            "npq_answer_seconds_sum {}\nnpq_answer_seconds_count {cumulative}",
+            get(&self.latency_micros) as f64 / 1e6
+        );
+        out
+    }
+}
+
+/// Binds `address` and serves `/healthz` and `/metrics` until the process ends.
+pub async fn serve(address: SocketAddr, state: Arc<State>) -> anyhow::Result<()> {
+    let listener = TcpListener::bind(address).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen for metrics on {address} (metrics.address): {e}")
+    })?;
+    tracing::info!(%address, "serving /healthz and /metrics");
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let state = state.clone();
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(Duration::from_secs(5), respond(stream, &state)).await;
+            });
+        }
+    });
+    Ok(())
+}
+
+async fn respond(mut stream: tokio::net::TcpStream, state: &State) -> std::io::Result<()> {
+    let mut request = Vec::with_capacity(512);
+    let mut buf = [0u8; 512];
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < 8192 {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        request.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&request);
+    let mut parts = line.split_whitespace();
+    let (method, path) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+    let path = path.split('?').next().unwrap_or("");
+    let metrics = get();
+    let (status, kind, body) = match (method, path) {
+        ("GET", "/healthz") if metrics.ready.load(Ordering::Relaxed) => {
+            ("200 OK", "text/plain", "ok\n".to_string())
+        }
+        ("GET", "/healthz") => (
+            "503 Service Unavailable",
+            "text/plain",
+            "not connected to Discord yet\n".to_string(),
+        ),
+        ("GET", "/metrics") => ("200 OK", "text/plain; version=0.0.4", metrics.render(state)),
+        ("GET", _) => ("404 Not Found", "text/plain", "not found\n".to_string()),
+        _ => (
+            "405 Method Not Allowed",
+            "text/plain",
+            "only GET\n".to_string(),
+        ),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: {kind}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_lands_in_cumulative_buckets() {
+        let m = Metrics::default();
+        m.observe(Duration::from_micros(800));
+        m.observe(Duration::from_millis(30));
+        m.observe(Duration::from_secs(3));
+        let engine =
+            crate::Engine::new(crate::Knowledge::default(), crate::Settings::default()).unwrap();
+        let state = State::new(
+            engine,
+            "k".into(),
+            crate::Settings::default(),
+            None,
+            crate::config::Config::defaults().discord,
+            false,
+        );
+        let text = m.render(&state);
+        assert!(
+            text.contains("npq_answer_seconds_bucket{le=\"0.001\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("npq_answer_seconds_bucket{le=\"0.05\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("npq_answer_seconds_bucket{le=\"+Inf\"} 3"),
+            "{text}"
+        );
+        assert!(text.contains("npq_answer_seconds_count 3"), "{text}");
+        assert!(
+            text.contains("# TYPE npq_questions_total counter"),
+            "{text}"
+        );
+    }
+}
