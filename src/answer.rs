@@ -103,6 +103,10 @@ pub struct Answer {
     /// How sure the bot is that the best passage answers (0 to 1), against the threshold.
     #[serde(skip)]
     pub coverage: f32,
+    /// For a question about the current or next period: which cohort the rules shown belong
+    /// to, read against today's date, and that nothing newer is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// A document's title and sources, for listings.
@@ -161,6 +165,8 @@ pub struct Engine {
     pub documents: Vec<DocumentInfo>,
     /// Passage vectors and the model, once they are ready; until then answers are lexical.
     semantic: Arc<ArcSwapOption<Semantic>>,
+    /// Every dated cohort the guidance names, found when a question first needs them.
+    periods: std::sync::OnceLock<Vec<crate::period::Period>>,
 }
 
 /// The semantic stage of an engine: the model and one pair of vectors per passage.
@@ -209,6 +215,7 @@ impl Engine {
             programmes: knowledge.programmes.clone(),
             documents,
             semantic: Arc::new(ArcSwapOption::empty()),
+            periods: std::sync::OnceLock::new(),
         }
     }
 
@@ -429,9 +436,10 @@ impl Engine {
                 results: Vec::new(),
                 refusal: Some(self.refusal.clone()),
                 coverage: best,
+                note: None,
             };
         };
-        let results = picks
+        let results: Vec<ResultItem> = picks
             .into_iter()
             .skip(offset)
             .take(limit)
@@ -454,13 +462,40 @@ impl Engine {
                 }
             })
             .collect();
+        let note = crate::period::asks(question).and_then(|asks| {
+            let shown: Vec<crate::period::Period> = results
+                .iter()
+                .flat_map(|r: &ResultItem| crate::period::periods(&r.snippet))
+                .collect();
+            if shown.is_empty() {
+                return None;
+            }
+            crate::period::note(asks, &shown, self.periods(), crate::period::today())
+        });
         Answer {
             question: question.to_string(),
             answered: true,
             results,
             refusal: None,
             coverage: confidence,
+            note,
         }
+    }
+
+    /// Every dated cohort any passage names, oldest first.
+    pub fn periods(&self) -> &[crate::period::Period] {
+        self.periods.get_or_init(|| {
+            let mut all: Vec<crate::period::Period> = self
+                .index
+                .embedding_texts()
+                .iter()
+                .filter_map(|texts| texts.get(1))
+                .flat_map(|body| crate::period::periods(body))
+                .collect();
+            all.sort_unstable();
+            all.dedup();
+            all
+        })
     }
 
     /// How a question was read and scored: each concept with its weight and variants, and the

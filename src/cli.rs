@@ -305,21 +305,16 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
     let engine = Engine::new(k, Default::default()).context("cannot index the knowledge")?;
     let indexed = started.elapsed();
     let cache = dir.join(npq_bot::EMBEDDINGS_FILE);
-    let mut warnings = warnings;
+    // Not a problem in the folder, so a note rather than a warning: the vectors of passages
+    // missing from the cache are made at start-up.
     match engine.embedding_coverage(&cache) {
-        Ok((held, total)) if held < total => {
-            warnings += 1;
-            println!(
-                "{}: warning: the embedding cache lacks {} of {total} passage texts, which will be embedded at start-up (fix: run `npq-bot embed`)",
-                cache.display(),
-                total - held
-            );
-        }
+        Ok((held, total)) if held < total => println!(
+            "{}: note: the embedding cache lacks {} of {total} passage texts, which will be embedded at start-up (run `npq-bot embed` to store them)",
+            cache.display(),
+            total - held
+        ),
         Ok(_) => {}
-        Err(e) => {
-            warnings += 1;
-            println!("warning: semantic retrieval is off: {e:#}");
-        }
+        Err(e) => println!("note: semantic retrieval is off: {e:#}"),
     }
     println!(
         "ok: {} documents, {} passages, {} sources, {} programmes, {} glossary terms, {} warning(s); indexed in {:.1} ms",
@@ -353,6 +348,16 @@ fn evaluate(
         }
     }
     println!("{figures}");
+    let (p50, p99) = eval::latency(&outcomes);
+    println!(
+        "time per question: median {p50:.2} ms, p99 {p99:.2} ms ({} questions{})",
+        outcomes.len(),
+        if engine.has_semantic() {
+            ", semantic retrieval on"
+        } else {
+            ", lexical only"
+        }
+    );
     if let Some(k) = folds {
         let prepared = eval::prepare(engine, &questions)?;
         let grid = eval::grid();

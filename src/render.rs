@@ -53,6 +53,9 @@ pub fn text(answer: &Answer) -> String {
         let _ = writeln!(out, "{}. {} [{n}{also}]", i + 1, r.snippet);
         let _ = writeln!(out, "   ({} \u{203a} {})\n", r.title, r.section);
     }
+    if let Some(note) = &answer.note {
+        let _ = writeln!(out, "Note: {note}\n");
+    }
     let _ = writeln!(out, "Sources:");
     for (i, s) in sources.iter().enumerate() {
         let _ = write!(out, "  [{}] {}", i + 1, s.cite());
@@ -118,6 +121,8 @@ struct JsonAnswer<'a> {
     results: Vec<JsonResult<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<&'a crate::answer::RefusalText>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<&'a str>,
 }
 
 /// One JSON object on one line: `{"question", "answered", "results": [...]}`.
@@ -140,6 +145,7 @@ pub fn json(answer: &Answer) -> String {
         answered: answer.answered,
         results,
         refusal: answer.refusal.as_ref(),
+        note: answer.note.as_deref(),
     };
     serde_json::to_string(&value).expect("answers always serialize")
 }

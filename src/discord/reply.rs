@@ -237,9 +237,14 @@ pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
         limits::EMBED_TITLE,
     );
     let best = &answer.results[0];
+    let note = answer
+        .note
+        .as_deref()
+        .map(|n| format!("\n\n*{}*", escape(n)))
+        .unwrap_or_default();
     let description = truncate(
         &format!(
-            "{}\n\n*{}*\n{}",
+            "{}\n\n*{}*\n{}{note}",
             bold_snippet(best),
             escape(&heading_of(best)),
             citations_of(best)
@@ -652,6 +657,7 @@ mod tests {
             results: vec![item(1, &huge), item(2, &huge), item(3, &huge)],
             refusal: None,
             coverage: 1.0,
+            note: None,
         };
         let reply = super::answer(
             &answer,
@@ -702,6 +708,7 @@ mod tests {
                 elsewhere: vec!["your rep".into()],
             }),
             coverage: 0.0,
+            note: None,
         };
         let e = json(&refusal(&answer).embed);
         let d = e["description"].as_str().unwrap();
@@ -771,6 +778,7 @@ mod tests {
             results: vec![],
             refusal: None,
             coverage: 0.0,
+            note: None,
         };
         let e = json(&refusal(&answer).embed);
         let title = e["title"].as_str().unwrap();

@@ -61,6 +61,12 @@ pub struct Confidence {
     pub known: f32,
     /// How far the closest passage stands out (a tenth of its standard deviations).
     pub peak: f32,
+    /// The candidate's lexical score.
+    pub lexical: f32,
+    /// The best similarity of meaning among all the candidates.
+    pub best_meaning: f32,
+    /// Meaning and coverage together: both at once are stronger evidence than either.
+    pub both: f32,
 }
 
 /// The evidence the confidence model reads, for one candidate.
@@ -72,10 +78,13 @@ pub struct Evidence {
     pub coverage_all: f32,
     pub known: f32,
     pub peak: f32,
+    pub lexical: f32,
+    pub best_meaning: f32,
+    pub both: f32,
 }
 
 /// How many kinds of evidence the confidence model reads.
-pub const EVIDENCE: usize = 6;
+pub const EVIDENCE: usize = 9;
 
 impl Evidence {
     pub fn as_array(&self) -> [f32; EVIDENCE] {
@@ -86,6 +95,9 @@ impl Evidence {
             self.coverage_all,
             self.known,
             self.peak,
+            self.lexical,
+            self.best_meaning,
+            self.both,
         ]
     }
 }
@@ -98,7 +110,10 @@ impl Confidence {
             + self.coverage * e.coverage
             + self.coverage_all * e.coverage_all
             + self.known * e.known
-            + self.peak * e.peak;
+            + self.peak * e.peak
+            + self.lexical * e.lexical
+            + self.best_meaning * e.best_meaning
+            + self.both * e.both;
         1.0 / (1.0 + (-z).exp())
     }
 
@@ -111,6 +126,9 @@ impl Confidence {
             coverage_all: w[3],
             known: w[4],
             peak: w[5],
+            lexical: w[6],
+            best_meaning: w[7],
+            both: w[8],
         }
     }
 }
@@ -124,19 +142,22 @@ impl Weights {
         precision: 0.1,
         bm25: 0.13,
         recency: 0.05,
-        semantic: 2.0,
-        heading_similarity: 1.0,
-        unknown_word: 0.25,
+        semantic: 1.5,
+        heading_similarity: 0.9,
+        unknown_word: 0.0,
         confidence: Confidence {
-            bias: -7.014,
-            meaning: 5.466,
-            heading: 3.836,
-            coverage: -0.213,
-            coverage_all: 3.406,
-            known: 1.563,
-            peak: 0.0,
+            bias: -8.089,
+            meaning: 3.718,
+            heading: 2.641,
+            coverage: -1.024,
+            coverage_all: 1.536,
+            known: 1.015,
+            peak: 2.591,
+            lexical: 1.498,
+            best_meaning: 3.241,
+            both: 2.436,
         },
-        threshold: 0.43,
+        threshold: 0.53,
         floor: 0.0,
         duplicate: 0.6,
     };
@@ -244,6 +265,11 @@ impl Reading {
         let unknown_weight = self.question.unknown_weight();
         let total = (known_weight + w.unknown_word * unknown_weight).max(f32::MIN_POSITIVE);
         let known = known_weight / (known_weight + unknown_weight).max(f32::MIN_POSITIVE);
+        let best_meaning = self
+            .candidates
+            .iter()
+            .filter_map(|c| c.meaning(w))
+            .fold(0.0, f32::max);
         let mut out: Vec<Scored> = self
             .candidates
             .iter()
@@ -256,15 +282,19 @@ impl Reading {
                     + w.precision * l.precision
                     + w.bm25 * l.bm25
                     + w.recency * l.recency;
+                let coverage_all =
+                    (l.found / (known_weight + unknown_weight).max(f32::MIN_POSITIVE)).min(1.0);
+                let meaning = c.meaning(w).unwrap_or(0.0);
                 let evidence = Evidence {
-                    meaning: c.meaning(w).unwrap_or(0.0),
+                    meaning,
                     heading: c.similarity.map_or(0.0, |s| s.heading),
                     coverage: (l.found / known_weight.max(f32::MIN_POSITIVE)).min(1.0),
-                    coverage_all: (l.found
-                        / (known_weight + unknown_weight).max(f32::MIN_POSITIVE))
-                    .min(1.0),
+                    coverage_all,
                     known,
                     peak: self.peak / 10.0,
+                    lexical,
+                    best_meaning,
+                    both: meaning * coverage_all,
                 };
                 let (score, confidence) = match c.meaning(w) {
                     Some(m) => (lexical + w.semantic * m, w.confidence.of(&evidence)),
