@@ -396,6 +396,11 @@ pub fn fit(
     best.0
 }
 
+/// Evidence the confidence model is not fitted on: the share of words the index knows
+/// (`known`, `coverage_all`). Off-topic questions hold unknown words, but so do friendly
+/// ones ("hiya ... pls mate"), and an unknown word must not veto an answer.
+const UNREAD: [usize; 2] = [3, 4];
+
 /// Logistic regression by gradient descent, the two classes weighed equally, with a little
 /// L2 shrinkage; returns the fitted model.
 pub fn logistic(xs: &[[f32; EVIDENCE]], ys: &[f32]) -> Confidence {
@@ -422,6 +427,9 @@ pub fn logistic(xs: &[[f32; EVIDENCE]], ys: &[f32]) -> Confidence {
         }
         let total = total.max(f32::MIN_POSITIVE);
         for j in 0..EVIDENCE {
+            if UNREAD.contains(&j) {
+                continue;
+            }
             w[j] -= rate * (gw[j] / total + lambda * w[j]);
         }
         b -= rate * gb / total;

@@ -65,7 +65,8 @@ pub struct Confidence {
     pub lexical: f32,
     /// The best similarity of meaning among all the candidates.
     pub best_meaning: f32,
-    /// Meaning and coverage together: both at once are stronger evidence than either.
+    /// Meaning and coverage (of known words) together: both at once are stronger evidence
+    /// than either.
     pub both: f32,
 }
 
@@ -146,18 +147,18 @@ impl Weights {
         heading_similarity: 0.9,
         unknown_word: 0.0,
         confidence: Confidence {
-            bias: -8.089,
-            meaning: 3.718,
-            heading: 2.641,
-            coverage: -1.024,
-            coverage_all: 1.536,
-            known: 1.015,
-            peak: 2.591,
-            lexical: 1.498,
-            best_meaning: 3.241,
-            both: 2.436,
+            bias: -7.609,
+            meaning: 3.961,
+            heading: 2.025,
+            coverage: -0.665,
+            coverage_all: 0.0,
+            known: 0.0,
+            peak: 3.51,
+            lexical: 2.142,
+            best_meaning: 3.687,
+            both: 1.782,
         },
-        threshold: 0.53,
+        threshold: 0.41,
         floor: 0.0,
         duplicate: 0.6,
     };
@@ -294,7 +295,7 @@ impl Reading {
                     peak: self.peak / 10.0,
                     lexical,
                     best_meaning,
-                    both: meaning * coverage_all,
+                    both: meaning * (l.found / known_weight.max(f32::MIN_POSITIVE)).min(1.0),
                 };
                 let (score, confidence) = match c.meaning(w) {
                     Some(m) => (lexical + w.semantic * m, w.confidence.of(&evidence)),
