@@ -27,6 +27,22 @@ struct Folder {
     index: PathBuf,
 }
 
+impl Folder {
+    /// The bundled folder answers with semantic retrieval (its vectors ship with it); a
+    /// generated folder would be embedded in the background for hours, so its figures are of
+    /// the lexical stage (semantic figures at scale: `npq-bot embed` and BENCHMARKS.md).
+    fn settings(&self) -> Settings {
+        Settings {
+            semantic: if self.name == "bundled" {
+                npq_bot::SemanticMode::Auto
+            } else {
+                npq_bot::SemanticMode::Off
+            },
+            ..Settings::default()
+        }
+    }
+}
+
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -113,7 +129,7 @@ fn sized_group<'a>(
 }
 
 fn bench_index(c: &mut Criterion, folder: &Folder) {
-    let settings = Settings::default();
+    let settings = folder.settings();
     let ram = once(|| npq_bot::load_engine(&folder.dir, settings.clone()).expect("load"));
     let mut group = sized_group(c, &format!("index/{}", folder.name), ram);
     group.bench_function("load_and_index_in_ram", |b| {
@@ -224,7 +240,7 @@ fn latency(
 }
 
 fn bench_answers(c: &mut Criterion, folder: &Folder, questions: &[Question]) -> Vec<Latency> {
-    let settings = Settings::default();
+    let settings = folder.settings();
     let ram = npq_bot::load_engine(&folder.dir, settings.clone()).expect("load");
     let disk =
         npq_bot::open_engine(&folder.dir, settings, Some(&folder.index)).expect("open the index");

@@ -177,40 +177,6 @@ pub fn latency(outcomes: &[Outcome]) -> (f64, f64) {
     (at(0.5), at(0.99))
 }
 
-/// For each candidate threshold, the share of answerable questions still answered and the
-/// share of unanswerable ones refused; and the threshold in the middle of the best range.
-pub fn calibrate(outcomes: &[Outcome]) -> (f32, Vec<(f32, f64, f64)>) {
-    let ans: Vec<f32> = outcomes
-        .iter()
-        .filter(|o| o.question.answerable)
-        .map(|o| o.coverage)
-        .collect();
-    let una: Vec<f32> = outcomes
-        .iter()
-        .filter(|o| !o.question.answerable)
-        .map(|o| o.coverage)
-        .collect();
-    let rate = |xs: &[f32], keep: &dyn Fn(f32) -> bool| {
-        if xs.is_empty() {
-            1.0
-        } else {
-            xs.iter().filter(|&&c| keep(c)).count() as f64 / xs.len() as f64
-        }
-    };
-    let rows: Vec<(f32, f64, f64)> = (20..=95)
-        .map(|i| i as f32 / 100.0)
-        .map(|t| (t, rate(&ans, &|c| c >= t), rate(&una, &|c| c < t)))
-        .collect();
-    let best = rows.iter().map(|r| r.1 + r.2).fold(f64::MIN, f64::max);
-    let good: Vec<f32> = rows
-        .iter()
-        .filter(|r| (r.1 + r.2 - best).abs() < 1e-9)
-        .map(|r| r.0)
-        .collect();
-    let middle = good[good.len() / 2];
-    (middle, rows)
-}
-
 /// A question read and retrieved once, with its patterns compiled, so that many weightings
 /// can be scored without asking again.
 pub struct Prepared<'a> {

@@ -213,7 +213,12 @@ pub fn cite(snippet: &str, sources: &[Source]) -> usize {
             .and_then(|(_, rest)| rest.split_once(')'))
             .map(|(inner, _)| inner.trim().to_lowercase())
             .filter(|inner| !inner.is_empty());
-        let mut score = named(&s.publisher);
+        // The full name written out counts most; most of its words, or its short name, less.
+        let mut score = if lower.contains(&s.publisher.to_lowercase()) && !s.publisher.is_empty() {
+            2.0
+        } else {
+            named(&s.publisher)
+        };
         if let Some(short) = short {
             if lower
                 .split(|c: char| !c.is_alphanumeric())
@@ -225,13 +230,14 @@ pub fn cite(snippet: &str, sources: &[Source]) -> usize {
         if score < 0.5 {
             score = 0.0;
         }
+        // The source's year in the snippet only breaks ties.
         let year = s
             .date
             .get(..4)
             .filter(|y| y.chars().all(|c| c.is_ascii_digit()));
         if let Some(year) = year {
             if score > 0.0 && lower.contains(year) {
-                score += 0.5;
+                score += 0.1;
             }
         }
         if score > best.1 + 1e-6 {
