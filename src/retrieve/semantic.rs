@@ -501,6 +501,9 @@ pub fn fill(
             .filter(|t| !cache.touch(t) && seen.insert(*t))
             .collect()
     };
+    // Texts of like length share a batch: a batch is padded to its longest text.
+    let mut missing = missing;
+    missing.sort_by_key(|t| t.len());
     let total = missing.len();
     let mut done = 0;
     for chunk in missing.chunks(BATCH) {
