@@ -299,7 +299,7 @@ impl Reading {
                 };
                 let (score, confidence) = match c.meaning(w) {
                     Some(m) => (lexical + w.semantic * m, w.confidence.of(&evidence)),
-                    None => (lexical, coverage),
+                    None => (lexical, coverage_all),
                 };
                 Scored {
                     index,
