@@ -106,16 +106,28 @@ impl Evidence {
 impl Confidence {
     pub fn of(&self, e: &Evidence) -> f32 {
         let z = self.bias
-            + self.meaning * e.meaning
-            + self.heading * e.heading
-            + self.coverage * e.coverage
-            + self.coverage_all * e.coverage_all
-            + self.known * e.known
-            + self.peak * e.peak
-            + self.lexical * e.lexical
-            + self.best_meaning * e.best_meaning
-            + self.both * e.both;
+            + self
+                .as_array()
+                .iter()
+                .zip(e.as_array())
+                .map(|(w, x)| w * x)
+                .sum::<f32>();
         1.0 / (1.0 + (-z).exp())
+    }
+
+    /// The weights in the order of [`Evidence::as_array`].
+    pub fn as_array(&self) -> [f32; EVIDENCE] {
+        [
+            self.meaning,
+            self.heading,
+            self.coverage,
+            self.coverage_all,
+            self.known,
+            self.peak,
+            self.lexical,
+            self.best_meaning,
+            self.both,
+        ]
     }
 
     pub fn from_array(bias: f32, w: [f32; EVIDENCE]) -> Confidence {

@@ -159,28 +159,17 @@ fn is_misspelt_function_word(snapshot: &Snapshot, concept: &Concept) -> bool {
         .any(|s| within_one_edit(word, s))
 }
 
-/// True when `a` and `b` differ by at most one inserted, deleted or changed character.
+/// True when `a` and `b` differ by at most one inserted, deleted or changed character
+/// (the Levenshtein automata the index's typo correction uses, without transpositions).
 fn within_one_edit(a: &str, b: &str) -> bool {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let (short, long) = if a.len() <= b.len() {
-        (&a, &b)
-    } else {
-        (&b, &a)
-    };
-    if long.len() - short.len() > 1 {
-        return false;
-    }
-    let prefix = short
-        .iter()
-        .zip(long.iter())
-        .take_while(|(x, y)| x == y)
-        .count();
-    if short.len() == long.len() {
-        short[prefix + 1.min(short.len() - prefix)..] == long[prefix + 1.min(long.len() - prefix)..]
-    } else {
-        short[prefix..] == long[prefix + 1..]
-    }
+    static ONE: std::sync::OnceLock<levenshtein_automata::LevenshteinAutomatonBuilder> =
+        std::sync::OnceLock::new();
+    let builder =
+        ONE.get_or_init(|| levenshtein_automata::LevenshteinAutomatonBuilder::new(1, false));
+    matches!(
+        builder.build_dfa(a).eval(b),
+        levenshtein_automata::Distance::Exact(_)
+    )
 }
 
 /// The stems to search for, each with the best boost of the variants it is part of.
