@@ -174,6 +174,8 @@ pub struct Engine {
 pub struct Semantic {
     embedder: Arc<Embedder>,
     vectors: Vectors,
+    /// The folder's words, to respell a question's typos before it is embedded.
+    lexicon: crate::respell::Lexicon,
 }
 
 /// A question read and retrieved, before weights decide what is shown: the whole question and,
@@ -267,7 +269,14 @@ impl Engine {
                     }
                 }
             }
-            slot.store(Some(Arc::new(Semantic { embedder, vectors })));
+            let lexicon = crate::respell::Lexicon::new(
+                texts.iter().filter_map(|t| t.get(1)).map(String::as_str),
+            );
+            slot.store(Some(Arc::new(Semantic {
+                embedder,
+                vectors,
+                lexicon,
+            })));
         };
         let now = missing <= EMBED_NOW || self.settings.semantic == SemanticMode::Now;
         if now {
@@ -356,8 +365,13 @@ impl Engine {
             texts.extend(parts.iter().map(String::as_str));
         }
         let vectors: Option<Vec<Vec<f32>>> = semantic.as_ref().and_then(|s| {
+            let respelled: Vec<String> = texts
+                .iter()
+                .map(|t| s.lexicon.respell(t, |w| s.embedder.knows(w)))
+                .collect();
+            let respelled: Vec<&str> = respelled.iter().map(String::as_str).collect();
             s.embedder
-                .embed(&texts)
+                .embed(&respelled)
                 .map_err(|e| tracing::warn!("cannot embed a question: {e:#}"))
                 .ok()
         });

@@ -18,6 +18,7 @@ pub mod logging;
 pub mod period;
 pub mod query;
 pub mod render;
+pub mod respell;
 pub mod retrieve;
 pub mod search;
 pub mod snippet;

@@ -132,6 +132,12 @@ impl Embedder {
         Ok(out)
     }
 
+    /// True when the model's vocabulary holds `word` (lower-cased) as one piece: a real word
+    /// to the model, not a spelling it has to break up.
+    pub fn knows(&self, word: &str) -> bool {
+        self.tokenizer.token_to_id(word).is_some()
+    }
+
     /// The vector of one text.
     pub fn embed_one(&self, text: &str) -> anyhow::Result<Vec<f32>> {
         Ok(self.embed_batch(&[text])?.remove(0))

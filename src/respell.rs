@@ -1,0 +1,173 @@
+//! Respelling for the embedding model: a misspelt question word ("funnded", "dfeer") splits
+//! into word pieces that mean nothing to the model, so before a question is embedded each word
+//! that neither the folder nor the model's own vocabulary knows is replaced by the folder's most
+//! frequent word within one edit of it (two for long words). The lexical stage corrects
+//! spellings on its own stems; this gives the semantic stage the same chance.
+//!
+//! A word the model knows as one piece is a real word and is never changed, so an off-topic
+//! question keeps its meaning ("pension" stays "pension" even when the folder never says it).
+
+use std::collections::HashMap;
+
+use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder};
+use tantivy_fst::{Automaton, IntoStreamer, Map, Streamer};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Shorter words are left alone: too many real words lie one edit apart.
+const MIN_CHARS: usize = 5;
+/// Words at least this long may be two edits from their spelling.
+const TWO_EDITS_CHARS: usize = 9;
+
+/// The folder's words with how often each occurs, searchable by edit distance.
+pub struct Lexicon {
+    /// `None` only if the map could not be built, which sorted unique keys rule out.
+    words: Option<Map<Vec<u8>>>,
+}
+
+impl std::fmt::Debug for Lexicon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lexicon")
+            .field("words", &self.len())
+            .finish()
+    }
+}
+
+/// The lower-cased words of `text` with their byte ranges: runs of letters.
+fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.split_word_bound_indices()
+        .filter(|(_, w)| w.chars().all(char::is_alphabetic) && !w.is_empty())
+}
+
+impl Lexicon {
+    /// The lexicon of `texts` (passage headings and bodies).
+    pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Lexicon {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        for text in texts {
+            for (_, word) in words(text) {
+                *counts.entry(word.to_lowercase()).or_default() += 1;
+            }
+        }
+        let mut sorted: Vec<(String, u64)> = counts.into_iter().collect();
+        sorted.sort_unstable();
+        Lexicon {
+            words: Map::from_iter(sorted).ok(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.words.as_ref().map_or(0, Map::len)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn contains(&self, word: &str) -> bool {
+        self.words.as_ref().is_some_and(|m| m.contains_key(word))
+    }
+
+    /// The most frequent word within `distance` edits of `word` (a transposition is one edit).
+    fn closest(&self, word: &str, distance: u8) -> Option<String> {
+        let automaton = Dfa(builder(distance).build_dfa(word));
+        let mut stream = self.words.as_ref()?.search(automaton).into_stream();
+        let mut best: Option<(String, u64)> = None;
+        while let Some((key, count)) = stream.next() {
+            let Ok(key) = std::str::from_utf8(key) else {
+                continue;
+            };
+            if key == word {
+                continue;
+            }
+            if best.as_ref().is_none_or(|(_, c)| count > *c) {
+                best = Some((key.to_string(), count));
+            }
+        }
+        best.map(|(w, _)| w)
+    }
+
+    /// `text` with each word that the folder and `known` do not know replaced by its closest
+    /// spelling in the folder, when there is one.
+    pub fn respell(&self, text: &str, known: impl Fn(&str) -> bool) -> String {
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, word) in words(text) {
+            let lower = word.to_lowercase();
+            if lower.chars().count() < MIN_CHARS || self.contains(&lower) || known(&lower) {
+                continue;
+            }
+            let spelling = self.closest(&lower, 1).or_else(|| {
+                (lower.chars().count() >= TWO_EDITS_CHARS)
+                    .then(|| self.closest(&lower, 2))
+                    .flatten()
+            });
+            if let Some(spelling) = spelling {
+                out.push_str(&text[at..start]);
+                out.push_str(&spelling);
+                at = start + word.len();
+            }
+        }
+        out.push_str(&text[at..]);
+        out
+    }
+}
+
+fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+    static ONE: std::sync::OnceLock<LevenshteinAutomatonBuilder> = std::sync::OnceLock::new();
+    static TWO: std::sync::OnceLock<LevenshteinAutomatonBuilder> = std::sync::OnceLock::new();
+    let cell = if distance <= 1 { &ONE } else { &TWO };
+    cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
+}
+
+struct Dfa(levenshtein_automata::DFA);
+
+impl Automaton for Dfa {
+    type State = u32;
+    fn start(&self) -> u32 {
+        self.0.initial_state()
+    }
+    fn is_match(&self, state: &u32) -> bool {
+        matches!(self.0.distance(*state), Distance::Exact(_))
+    }
+    fn can_match(&self, state: &u32) -> bool {
+        *state != levenshtein_automata::SINK_STATE
+    }
+    fn accept(&self, state: &u32, byte: u8) -> u32 {
+        self.0.transition(*state, byte)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Lexicon;
+
+    fn lexicon() -> Lexicon {
+        Lexicon::new([
+            "Funded places for the autumn cohort.",
+            "You can defer once; funded places are limited.",
+            "Sessions run online.",
+        ])
+    }
+
+    #[test]
+    fn misspelt_words_take_the_folders_spelling() {
+        let l = lexicon();
+        let none = |_: &str| false;
+        assert_eq!(l.respell("is it funnded?", none), "is it funded?");
+        assert_eq!(l.respell("how many ssesions", none), "how many sessions");
+        assert_eq!(l.respell("Can I dfeer", none), "Can I defer");
+    }
+
+    #[test]
+    fn known_and_short_words_stay() {
+        let l = lexicon();
+        // A word the model knows is never changed, even one edit from a folder word.
+        assert_eq!(
+            l.respell("is my pension funnded", |w| w == "pension"),
+            "is my pension funded"
+        );
+        assert_eq!(l.respell("wat abot it", |_| false), "wat abot it");
+        // Nothing close: left as typed.
+        assert_eq!(l.respell("zzzzzzz", |_| false), "zzzzzzz");
+        assert_eq!(l.respell("", |_| false), "");
+    }
+}
