@@ -59,7 +59,7 @@ impl Default for Settings {
     fn default() -> Self {
         Settings {
             limit: 3,
-            snippet_chars: 350,
+            snippet_chars: 450,
             threshold: 0.5,
             candidates: 40,
             semantic: SemanticMode::Auto,
