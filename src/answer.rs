@@ -332,6 +332,12 @@ impl Engine {
             .ok();
     }
 
+    /// The texts each passage is embedded as, in passage order (see
+    /// [`semantic::passage_texts`]).
+    pub fn embedding_texts(&self) -> Vec<Vec<String>> {
+        self.index.embedding_texts()
+    }
+
     /// How many of this index's passage texts the cache at `cache_path` holds, of how many,
     /// for the bundled model (read without loading the model).
     pub fn embedding_coverage(&self, cache_path: &Path) -> anyhow::Result<(usize, usize)> {
