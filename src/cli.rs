@@ -1,4 +1,5 @@
-//! Command-line interface: `ask`, `check`, `eval` and `serve`.
+//! Command-line interface: `ask`, `check`, `eval`, `serve`, and the question log's `gaps` and
+//! `stats`.
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
@@ -32,6 +33,13 @@ struct KnowledgeArg {
     knowledge: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct DatabaseArg {
+    /// The question log's database: sqlite://PATH or postgres://... (default: log.database).
+    #[arg(long, value_name = "URL")]
+    database: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Answer a question, or every line of standard input when no question is given.
@@ -47,8 +55,49 @@ enum Command {
         /// Show how the question was read and scored, for tuning.
         #[arg(long, hide = true)]
         explain: bool,
+        /// Also record each question in the question log (as asked at the terminal).
+        #[arg(long)]
+        record: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
         #[command(flatten)]
         knowledge: KnowledgeArg,
+    },
+    /// List what the bot could not answer (refused, or voted down), grouped by meaning.
+    Gaps {
+        /// Only questions of the last DAYS days.
+        #[arg(long, value_name = "DAYS", default_value_t = 30)]
+        since: u32,
+        /// Print a JSON array of gaps.
+        #[arg(long, conflicts_with = "csv")]
+        json: bool,
+        /// Print CSV: key, count, last_asked, status, refused, first, examples.
+        #[arg(long)]
+        csv: bool,
+        /// Ask every open gap again against the knowledge folder and mark those it now answers.
+        #[arg(long)]
+        recheck: bool,
+        /// Mark the gap with this key dismissed.
+        #[arg(long, value_name = "KEY", conflicts_with = "recheck")]
+        dismiss: Option<String>,
+        #[command(flatten)]
+        database: DatabaseArg,
+        #[command(flatten)]
+        knowledge: KnowledgeArg,
+    },
+    /// Weekly figures of the question log: questions, answered, refused, votes, topics.
+    Stats {
+        /// How many weeks, this one included.
+        #[arg(long, value_name = "N", default_value_t = 8)]
+        weeks: u32,
+        /// Also draw the weeks as a PNG chart into FILE.
+        #[arg(long, value_name = "FILE")]
+        png: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        database: DatabaseArg,
     },
     /// Check a knowledge folder and report every problem as path:line.
     Check {
@@ -124,6 +173,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             json,
             limit,
             explain,
+            record,
+            database,
             knowledge,
         } => {
             let mut settings = config.answer.clone();
@@ -144,7 +195,78 @@ pub fn run() -> anyhow::Result<ExitCode> {
             if explain {
                 print!("{}", engine.explain(&question.join(" ")));
             }
-            ask(&engine, &question, json)
+            if !record {
+                return ask(&engine, &question, json, None);
+            }
+            let log_config = log_config(&config, &database)?;
+            let runtime = runtime()?;
+            let log = runtime.block_on(npq_bot::qlog::QuestionLog::open(&log_config))?;
+            let version = npq_bot::qlog::knowledge_version(&dir(&knowledge));
+            let asked = ask(&engine, &question, json, Some((&log, &version)));
+            runtime.block_on(log.flush());
+            asked
+        }
+        Command::Gaps {
+            since,
+            json,
+            csv,
+            recheck,
+            dismiss,
+            database,
+            knowledge,
+        } => {
+            let log_config = log_config(&config, &database)?;
+            let runtime = runtime()?;
+            let log = runtime.block_on(npq_bot::qlog::QuestionLog::open(&log_config))?;
+            if let Some(key) = dismiss {
+                runtime.block_on(log.dismiss(&key))?;
+                println!("dismissed {key}");
+                return Ok(ExitCode::SUCCESS);
+            }
+            if recheck {
+                let engine = open(
+                    &dir(&knowledge),
+                    config.answer.clone(),
+                    config.index_path.as_deref(),
+                    config.knowledge_strict,
+                )?;
+                let report = runtime.block_on(npq_bot::qlog::recheck(&log, &engine))?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    println!("{report}");
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let gaps = runtime.block_on(log.gaps(since))?;
+            print_gaps(&gaps, json, csv)
+        }
+        Command::Stats {
+            weeks,
+            png,
+            json,
+            database,
+        } => {
+            anyhow::ensure!(
+                (1..=520).contains(&weeks),
+                "--weeks must be between 1 and 520"
+            );
+            let log_config = log_config(&config, &database)?;
+            let runtime = runtime()?;
+            let log = runtime.block_on(npq_bot::qlog::QuestionLog::open(&log_config))?;
+            let stats = runtime.block_on(log.stats(weeks))?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print_stats(&stats);
+            }
+            if let Some(path) = png {
+                let bytes = npq_bot::qlog::chart_png(&stats)?;
+                std::fs::write(&path, bytes)
+                    .with_context(|| format!("cannot write the chart to {}", path.display()))?;
+                eprintln!("chart written to {}", path.display());
+            }
+            Ok(ExitCode::SUCCESS)
         }
         Command::Check { knowledge } => check(&dir(&knowledge)),
         Command::Generate {
@@ -246,9 +368,123 @@ fn open(
     Ok(started.engine)
 }
 
-fn ask(engine: &Engine, question: &[String], json: bool) -> anyhow::Result<ExitCode> {
+/// The log settings, with `--database` in place of `log.database` when given; always enabled,
+/// since the command asked for the log.
+fn log_config(config: &Config, database: &DatabaseArg) -> anyhow::Result<npq_bot::qlog::LogConfig> {
+    let mut log = config.log.clone();
+    if let Some(url) = &database.database {
+        log.database = npq_bot::qlog::Database::parse(url)
+            .map_err(|problem| anyhow::anyhow!("--database {problem}"))?;
+    }
+    log.enabled = true;
+    Ok(log)
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn print_gaps(gaps: &[npq_bot::qlog::Gap], json: bool, csv: bool) -> anyhow::Result<ExitCode> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(gaps)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if csv {
+        println!("key,count,last_asked,status,refused,first,examples");
+        for g in gaps {
+            println!(
+                "{},{},{},{},{},{},{}",
+                g.key,
+                g.count,
+                g.last_asked,
+                g.status.as_str(),
+                g.refused,
+                csv_field(&g.first),
+                csv_field(&g.examples.join(" | "))
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if gaps.is_empty() {
+        println!(
+            "no gaps: every question logged in this period was answered and none was voted down"
+        );
+    }
+    for g in gaps {
+        println!(
+            "{:>4}x  {}  [{}]  last {}  key {}",
+            g.count,
+            g.first,
+            g.status.as_str(),
+            g.last_asked,
+            g.key
+        );
+        for e in g.examples.iter().skip(1) {
+            println!("       also: {e}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A CSV field, quoted when it must be; a leading `=`, `+`, `-` or `@` is prefixed with `'` so
+/// a spreadsheet never runs a question as a formula.
+fn csv_field(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_string()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}
+
+fn print_stats(stats: &npq_bot::qlog::Stats) {
+    println!("week       starts      questions  answered  refused  up  down  top topic");
+    for w in &stats.weeks {
+        println!(
+            "{:<10} {:<11} {:>9} {:>9} {:>8} {:>3} {:>5}  {}",
+            w.week,
+            w.starts,
+            w.questions,
+            w.answered,
+            w.refused,
+            w.thumbs_up,
+            w.thumbs_down,
+            w.topics.first().map_or("", |(t, _)| t.as_str())
+        );
+    }
+    if !stats.topics.is_empty() {
+        println!("most asked topics:");
+        for (topic, n) in &stats.topics {
+            println!("  {n:>5}  {topic}");
+        }
+    }
+}
+
+fn ask(
+    engine: &Engine,
+    question: &[String],
+    json: bool,
+    log: Option<(&npq_bot::qlog::QuestionLog, &str)>,
+) -> anyhow::Result<ExitCode> {
     let show = |q: &str, out: &mut dyn Write| -> std::io::Result<()> {
         let answer = engine.answer(q);
+        if let Some((log, version)) = log {
+            log.record(npq_bot::qlog::Entry::from_answer(
+                log.new_entry_id(),
+                None,
+                npq_bot::qlog::ChannelKind::Terminal,
+                &answer,
+                version,
+            ));
+        }
         if json {
             writeln!(out, "{}", render::json(&answer))
         } else {

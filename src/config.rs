@@ -7,6 +7,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 
 use crate::answer::Settings;
+use crate::qlog::{Database, LogConfig};
 
 /// The default settings file, beside the binary's working directory.
 pub const DEFAULT_FILE: &str = "bot.toml";
@@ -24,6 +25,8 @@ pub struct Config {
     pub discord: DiscordConfig,
     /// Where `serve` answers `/healthz` and `/metrics`; `None` (the default): nowhere.
     pub metrics_address: Option<std::net::SocketAddr>,
+    /// The question log (`[log]`).
+    pub log: LogConfig,
 }
 
 /// How the bot runs on Discord.
@@ -74,6 +77,30 @@ struct RawConfig {
     discord: RawDiscord,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    log: RawLog,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLog {
+    enabled: bool,
+    database: String,
+    retention_days: u32,
+    #[serde(deserialize_with = "ids")]
+    opt_out_guilds: Vec<u64>,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        let d = LogConfig::default();
+        RawLog {
+            enabled: d.enabled,
+            database: d.database.to_string(),
+            retention_days: d.retention_days,
+            opt_out_guilds: d.opt_out_guilds,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -229,9 +256,10 @@ impl Config {
             Some(map) => map.contains_key(key),
             None => std::env::var_os(key).is_some(),
         };
-        let (dir_from_env, index_from_env) = (
+        let (dir_from_env, index_from_env, log_from_env) = (
             from_env("NPQ_BOT__KNOWLEDGE__DIR"),
             from_env("NPQ_BOT__INDEX__PATH"),
+            from_env("NPQ_BOT__LOG__DATABASE"),
         );
         let mut builder = config::Config::builder();
         match file {
@@ -257,7 +285,8 @@ impl Config {
                 .list_separator(",")
                 .with_list_parse_key("discord.guilds")
                 .with_list_parse_key("discord.allowed_guilds")
-                .with_list_parse_key("discord.allowed_channels"),
+                .with_list_parse_key("discord.allowed_channels")
+                .with_list_parse_key("log.opt_out_guilds"),
         );
         let raw: RawConfig = builder
             .build()
@@ -276,6 +305,11 @@ impl Config {
                     *index = base.join(&*index);
                 }
             }
+            if let Database::Sqlite(path) = &mut config.log.database {
+                if !log_from_env && path.is_relative() {
+                    *path = base.join(&*path);
+                }
+            }
         }
         Ok(config)
     }
@@ -288,6 +322,7 @@ impl Config {
             index: RawIndex::default(),
             discord: RawDiscord::default(),
             metrics: RawMetrics::default(),
+            log: RawLog::default(),
         })
         .expect("the defaults are valid")
     }
@@ -372,7 +407,27 @@ impl Config {
                 }
             })?),
         };
+        let l = raw.log;
+        if l.retention_days == 0 || l.retention_days > 3660 {
+            return invalid(
+                "log.retention_days",
+                "must be between 1 and 3660 (days a question is kept)",
+            );
+        }
+        if l.opt_out_guilds.contains(&0) {
+            return invalid("log.opt_out_guilds", ZERO_ID);
+        }
+        let database = Database::parse(&l.database).map_err(|problem| ConfigError::Invalid {
+            key: "log.database",
+            problem,
+        })?;
         Ok(Config {
+            log: LogConfig {
+                enabled: l.enabled,
+                database,
+                retention_days: l.retention_days,
+                opt_out_guilds: l.opt_out_guilds,
+            },
             metrics_address,
             knowledge_dir: raw.knowledge.dir,
             knowledge_strict: raw.knowledge.strict,
@@ -446,7 +501,7 @@ fn redact(message: &str) -> String {
         regex::Regex::new(r"[A-Za-z0-9_\-]{20,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{20,}")
             .expect("valid regex")
     });
-    re.replace_all(message, "[redacted]").into_owned()
+    crate::qlog::redact_url(&re.replace_all(message, "[redacted]"))
 }
 
 #[cfg(test)]
@@ -559,6 +614,43 @@ mod tests {
         std::fs::write(&file, "[knowledge]\ndir = \"/srv/kb\"\n").unwrap();
         let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
         assert_eq!(config.knowledge_dir, PathBuf::from("/srv/kb"));
+    }
+
+    #[test]
+    fn the_log_database_is_read_from_the_file_folder_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bot.toml");
+        std::fs::write(&file, "[log]\ndatabase = \"sqlite://data/q.db\"\n").unwrap();
+        let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
+        assert_eq!(
+            config.log.database,
+            Database::Sqlite(dir.path().join("data/q.db"))
+        );
+        assert!(config.log.enabled);
+        assert_eq!(config.log.retention_days, 90);
+        let env = [(
+            "NPQ_BOT__LOG__DATABASE".to_string(),
+            "postgres://bot:hunter2@db/log".to_string(),
+        )]
+        .into_iter()
+        .collect();
+        let config = Config::load_with(Some(&file), Some(env)).unwrap();
+        assert_eq!(
+            config.log.database,
+            Database::Postgres("postgres://bot:hunter2@db/log".into())
+        );
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let err = from_env(&[("NPQ_BOT__LOG__DATABASE", "mysql://bot:hunter2@db/log")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("log.database") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let guilds = from_env(&[("NPQ_BOT__LOG__OPT_OUT_GUILDS", "5,6")]).unwrap();
+        assert_eq!(guilds.log.opt_out_guilds, vec![5, 6]);
+        let err = from_env(&[("NPQ_BOT__LOG__RETENTION_DAYS", "0")]).unwrap_err();
+        assert!(err.to_string().contains("log.retention_days"), "{err}");
     }
 
     #[test]

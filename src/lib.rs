@@ -16,6 +16,7 @@ pub mod eval;
 pub mod knowledge;
 pub mod logging;
 pub mod period;
+pub mod qlog;
 pub mod query;
 pub mod render;
 pub mod respell;
