@@ -183,7 +183,8 @@ pub fn parse(
         .collect();
     if doc.sections.iter().all(|s| s.blocks.is_empty()) {
         report.error(
-            body_start + 1,
+            // The line after the front matter, or its last line when nothing follows it.
+            (body_start + 1).min(lines.len().max(1)),
             "the document has no text to answer from",
             "write at least one `## ` section with a paragraph under it",
         );
@@ -590,6 +591,18 @@ mod tests {
         assert!(
             diags[0]
                 .starts_with("a.md:1: error: the front matter opened with `+++` is never closed"),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn front_matter_with_nothing_after_it_is_reported_at_a_line_of_the_file() {
+        let (doc, diags) = parse_str("a.md", "+++\ntitle = \"x\"\n+++");
+        assert!(doc.is_none());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.starts_with("a.md:3: error: the document has no text")),
             "{diags:?}"
         );
     }
