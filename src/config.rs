@@ -24,6 +24,8 @@ pub struct Config {
     pub discord: DiscordConfig,
     /// Where `serve` answers `/healthz` and `/metrics`; `None` (the default): nowhere.
     pub metrics_address: Option<std::net::SocketAddr>,
+    /// How log lines are written (`logging.format`).
+    pub log_format: crate::logging::Format,
 }
 
 /// How the bot runs on Discord.
@@ -74,6 +76,22 @@ struct RawConfig {
     discord: RawDiscord,
     #[serde(default)]
     metrics: RawMetrics,
+    #[serde(default)]
+    logging: RawLogging,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLogging {
+    format: String,
+}
+
+impl Default for RawLogging {
+    fn default() -> Self {
+        RawLogging {
+            format: "text".to_string(),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -288,6 +306,7 @@ impl Config {
             index: RawIndex::default(),
             discord: RawDiscord::default(),
             metrics: RawMetrics::default(),
+            logging: RawLogging::default(),
         })
         .expect("the defaults are valid")
     }
@@ -372,8 +391,19 @@ impl Config {
                 }
             })?),
         };
+        let log_format = match raw.logging.format.trim() {
+            "text" => crate::logging::Format::Text,
+            "json" => crate::logging::Format::Json,
+            _ => {
+                return invalid(
+                    "logging.format",
+                    "must be \"text\" (the default) or \"json\" (one JSON object per line)",
+                )
+            }
+        };
         Ok(Config {
             metrics_address,
+            log_format,
             knowledge_dir: raw.knowledge.dir,
             knowledge_strict: raw.knowledge.strict,
             answer: Settings {
