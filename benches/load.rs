@@ -262,18 +262,19 @@ async fn run(users: usize, events: usize, seconds: usize) {
                 replies.entry(id).or_insert(r.received_at);
             }
         }
-        let sent = sent.lock().unwrap();
-        let done = sent.keys().filter(|id| replies.contains_key(id)).count();
+        let done = {
+            let sent = sent.lock().unwrap();
+            sent.keys().filter(|id| replies.contains_key(id)).count()
+        };
         if done == total || Instant::now() > deadline {
             break (acks, replies);
         }
-        drop(sent);
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
     let rss_end = memory_mb("VmRSS:");
     let peak = memory_mb("VmHWM:");
 
-    let sent = sent.lock().unwrap();
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
     let mut latencies: Vec<f64> = Vec::new();
     let mut by_kind: HashMap<&str, (usize, usize)> = HashMap::new();
     let mut slow_acks = 0usize;
