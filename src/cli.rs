@@ -160,8 +160,12 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve { .. });
-    npq_bot::logging::init(if serving { "warn,npq_bot=info" } else { "warn" });
+    // Settings first, as they say how to log; an error in them is printed by `main`.
     let mut config = Config::load(cli.config.as_deref())?;
+    npq_bot::logging::init(
+        if serving { "warn,npq_bot=info" } else { "warn" },
+        config.log_format,
+    );
     let dir = |k: &KnowledgeArg| {
         k.knowledge
             .clone()

@@ -27,6 +27,8 @@ pub struct Config {
     pub metrics_address: Option<std::net::SocketAddr>,
     /// The question log (`[log]`).
     pub log: LogConfig,
+    /// How log lines are written (`logging.format`).
+    pub log_format: crate::logging::Format,
 }
 
 /// How the bot runs on Discord.
@@ -79,6 +81,7 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     log: RawLog,
+    logging: RawLogging,
 }
 
 #[derive(Debug, Deserialize)]
@@ -99,6 +102,20 @@ impl Default for RawLog {
             database: d.database.to_string(),
             retention_days: d.retention_days,
             opt_out_guilds: d.opt_out_guilds,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawLogging {
+    format: String,
+}
+
+impl Default for RawLogging {
+    fn default() -> Self {
+        RawLogging {
+            format: "text".to_string(),
         }
     }
 }
@@ -323,6 +340,7 @@ impl Config {
             discord: RawDiscord::default(),
             metrics: RawMetrics::default(),
             log: RawLog::default(),
+            logging: RawLogging::default(),
         })
         .expect("the defaults are valid")
     }
@@ -421,6 +439,16 @@ impl Config {
             key: "log.database",
             problem,
         })?;
+        let log_format = match raw.logging.format.trim() {
+            "text" => crate::logging::Format::Text,
+            "json" => crate::logging::Format::Json,
+            _ => {
+                return invalid(
+                    "logging.format",
+                    "must be \"text\" (the default) or \"json\" (one JSON object per line)",
+                )
+            }
+        };
         Ok(Config {
             log: LogConfig {
                 enabled: l.enabled,
@@ -429,6 +457,7 @@ impl Config {
                 opt_out_guilds: l.opt_out_guilds,
             },
             metrics_address,
+            log_format,
             knowledge_dir: raw.knowledge.dir,
             knowledge_strict: raw.knowledge.strict,
             answer: Settings {

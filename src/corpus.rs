@@ -113,6 +113,8 @@ struct Model {
 struct Template {
     slug: String,
     title: String,
+    /// The day the facts of the document it comes from were last checked.
+    updated: String,
     tags: Vec<String>,
     programmes: Vec<String>,
     cites: Vec<String>,
@@ -348,6 +350,7 @@ impl Material {
             templates.push(Template {
                 slug,
                 title: doc.title.clone(),
+                updated: doc.updated.clone().unwrap_or_default(),
                 tags: doc.tags.clone(),
                 programmes: doc.programmes.clone(),
                 cites,
@@ -435,13 +438,9 @@ fn document(
         "title = {}",
         quoted(&format!("{} ({organisation})", template.title))
     );
-    let _ = writeln!(
-        out,
-        "updated = \"{}-{:02}-{:02}\"",
-        rng.between(2024, 2026),
-        rng.between(1, 12),
-        rng.between(1, 28)
-    );
+    // The facts come from the template's document, so they were checked when it was: a date
+    // of its own would make `check` warn of stale or future dates.
+    let _ = writeln!(out, "updated = {}", quoted(&template.updated));
     if !template.tags.is_empty() {
         let _ = writeln!(out, "tags = {}", quoted_list(&template.tags));
     }

@@ -33,18 +33,33 @@ impl<'a, M: MakeWriter<'a>> MakeWriter<'a> for RedactingMakeWriter<M> {
     }
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Lines for people: time, level and message.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `fields.message`, ...), for a log
+    /// collector.
+    Json,
+}
+
 /// Logs to standard error, filtered by `RUST_LOG` (else `default`), in colour only on a
 /// terminal (a log file or journal gets plain text), with interaction tokens redacted.
-pub fn init(default: &str) {
+pub fn init(default: &str, format: Format) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(RedactingMakeWriter(std::io::stderr))
-        .with_target(false)
-        .try_init();
+        .with_target(false);
+    let _ = match format {
+        Format::Text => builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init(),
+        Format::Json => builder.json().with_ansi(false).try_init(),
+    };
 }
 
 #[cfg(test)]

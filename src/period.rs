@@ -114,7 +114,12 @@ pub fn asks(question: &str) -> Option<Asks> {
 
 /// Today's date as (year, month, day), from the system clock (UTC).
 pub fn today() -> (i32, u32, u32) {
-    let days = std::time::SystemTime::now()
+    date_of(std::time::SystemTime::now())
+}
+
+/// The calendar date (UTC) of a moment, as (year, month, day); 1970-01-01 for one before it.
+pub fn date_of(time: std::time::SystemTime) -> (i32, u32, u32) {
+    let days = time
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() / 86_400) as i64;
     civil_from_days(days)

@@ -170,6 +170,10 @@ pub fn content_hash(dir: &Path) -> anyhow::Result<String> {
             Ok(bytes) => {
                 hasher.write_u64(bytes.len() as u64);
                 hasher.write(&bytes);
+                // A file without front matter is cited with the day it last changed.
+                if !knowledge::document::starts_with_front_matter(&bytes) {
+                    hasher.write(modified_day(&dir.join(&rel)).as_bytes());
+                }
             }
             Err(e) => {
                 hasher.write_u64(u64::MAX);
@@ -178,6 +182,14 @@ pub fn content_hash(dir: &Path) -> anyhow::Result<String> {
         }
     }
     Ok(format!("{:016x}", hasher.finish()))
+}
+
+/// The day a file last changed, as its citation shows it; empty when it cannot be read.
+fn modified_day(path: &Path) -> String {
+    fs::metadata(path)
+        .and_then(|m| m.modified())
+        .map(|t| knowledge::freshness::format_day(crate::period::date_of(t)))
+        .unwrap_or_default()
 }
 
 fn read_manifest(index_dir: &Path) -> Option<Manifest> {

@@ -51,6 +51,15 @@ impl Run {
             .count()
     }
 
+    /// Warnings other than those about an `updated` date over a year old, which the fixtures
+    /// (written in 2025) all carry.
+    fn warning_count_beside_stale_dates(&self) -> usize {
+        self.stdout
+            .lines()
+            .filter(|l| l.contains(": warning: ") && !l.contains("more than a year before today"))
+            .count()
+    }
+
     fn error_count(&self) -> Option<usize> {
         self.stdout
             .lines()
@@ -410,7 +419,7 @@ fn dated_versions_of_one_changing_page_are_two_sources() {
     let run = check(&broken("sources-json-page-versions"));
     assert_eq!(run.code, Some(0), "{run}");
     assert!(!run.stdout.contains(": error: "), "{run}");
-    assert_eq!(run.warning_count(), 0, "{run}");
+    assert_eq!(run.warning_count_beside_stale_dates(), 0, "{run}");
 }
 
 #[test]
@@ -459,7 +468,7 @@ fn source_that_no_section_cites_is_a_warning_at_its_entry() {
         "{run}"
     );
     // The source a section cites by default (the document's first) counts as cited.
-    assert_eq!(run.warning_count(), 1, "{run}");
+    assert_eq!(run.warning_count_beside_stale_dates(), 1, "{run}");
 }
 
 #[test]
@@ -474,7 +483,7 @@ fn front_matter_source_that_no_section_of_its_file_cites_is_a_warning_at_its_lin
             && warning.contains("(fix: add \"seed-list\" to the `<!-- sources: -->` line"),
         "{run}"
     );
-    assert_eq!(run.warning_count(), 1, "{run}");
+    assert_eq!(run.warning_count_beside_stale_dates(), 1, "{run}");
 }
 
 #[test]
@@ -568,22 +577,20 @@ fn each_problem_is_one_line_of_output() {
 }
 
 #[test]
-fn plain_files_without_front_matter_load_with_a_warning() {
+fn plain_files_without_front_matter_load_as_local_faqs_without_warnings() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plain");
     let run = check(&dir);
     assert_eq!(run.code, Some(0), "{run}");
-    for file in ["faq.txt", "notes.md"] {
-        let warning = run
-            .stdout
-            .lines()
-            .find(|l| l.contains(&format!("/{file}:1: warning: ")))
-            .unwrap_or_else(|| panic!("no warning for {file}\n{run}"));
-        assert!(warning.contains("no front matter"), "{run}");
-    }
     assert!(!run.stdout.contains(": error: "), "{run}");
+    for file in ["faq.txt", "notes.md"] {
+        assert!(!run.stdout.contains(&format!("/{file}:")), "{run}");
+    }
+    // The one warning is the front-matter document's `updated` date, written in 2025.
+    let stale = run.warning("garden.md:3");
+    assert!(stale.contains("more than a year before today"), "{run}");
     let summary = run.stdout.lines().last().unwrap_or_default();
     assert!(
-        summary.starts_with("ok: 3 documents,") && summary.contains(" 2 warning(s)"),
+        summary.starts_with("ok: 3 documents,") && summary.contains(" 1 warning(s)"),
         "{run}"
     );
 }
@@ -604,6 +611,8 @@ fn bundled_knowledge_checks_clean() {
         .and_then(|(n, _)| n.parse().ok())
         .unwrap_or_else(|| panic!("no document count in {summary:?}"));
     assert!(documents > 0, "{summary}");
+    // This fails once the bundled guidance's `updated` dates are more than a year old, as
+    // `check` then warns: read the sources again and move the dates on.
     assert_eq!(run.warning_count(), 0, "{run}");
 }
 

@@ -79,6 +79,8 @@ impl fmt::Display for Diagnostic {
 pub struct Report<'a> {
     path: &'a Path,
     pub diagnostics: Vec<Diagnostic>,
+    /// Every valid date the file gives, to be read against today once it is parsed.
+    pub dates: Vec<super::freshness::SeenDate>,
 }
 
 impl<'a> Report<'a> {
@@ -86,6 +88,7 @@ impl<'a> Report<'a> {
         Report {
             path,
             diagnostics: Vec::new(),
+            dates: Vec::new(),
         }
     }
 
@@ -101,6 +104,17 @@ impl<'a> Report<'a> {
     pub fn warning(&mut self, line: usize, message: impl Into<String>, fix: impl Into<String>) {
         self.diagnostics
             .push(Diagnostic::warning(self.path, line, message, fix));
+    }
+
+    /// Records a valid date at `line` (`what` names it in a message, such as "`updated`"),
+    /// for [`super::freshness::review`].
+    pub fn date(&mut self, line: usize, what: &str, date: &str, kind: super::freshness::DateKind) {
+        self.dates.push(super::freshness::SeenDate {
+            line,
+            what: what.to_string(),
+            date: date.to_string(),
+            kind,
+        });
     }
 
     pub fn has_errors(&self) -> bool {

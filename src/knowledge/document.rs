@@ -29,6 +29,9 @@ pub struct Document {
     pub sections: Vec<Section>,
     /// False for plain files without front matter.
     pub has_front_matter: bool,
+    /// For a plain file, the day it last changed (`YYYY-MM-DD`), which its citation shows;
+    /// set by the loader, which reads the file.
+    pub modified: Option<String>,
 }
 
 /// One `##` section as plain text blocks.
@@ -71,6 +74,14 @@ fn fence() -> &'static Regex {
     RE.get_or_init(|| Regex::new(r"^\s{0,3}(```|~~~)").expect("valid regex"))
 }
 
+/// True when a file's bytes open with `+++` front matter (after a byte order mark and blank
+/// lines).
+pub fn starts_with_front_matter(bytes: &[u8]) -> bool {
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    start.is_some_and(|i| bytes[i..].starts_with(b"+++"))
+}
+
 /// Parses a file's text. `rel` is its path inside the knowledge folder.
 /// Returns the document (None when it is unusable) and the programme codes it names.
 pub fn parse(
@@ -101,6 +112,7 @@ pub fn parse(
         programmes: Vec::new(),
         sections: Vec::new(),
         has_front_matter: false,
+        modified: None,
     };
     let mut programme_refs = Vec::new();
     // Each source the front matter names (by `cite` or `[[sources]]` id), with its line.
@@ -144,15 +156,21 @@ pub fn parse(
     }
 
     let body_lines = &lines[body_start..];
-    let sections = split_sections(body_lines, body_start, is_txt, &doc, bibliography, report);
+    let layout = Layout {
+        is_txt,
+        questions: is_question_and_answer(body_lines),
+        title_line: (!doc.has_front_matter)
+            .then(|| plain_title_line(body_lines, is_txt))
+            .flatten(),
+    };
+    let sections = split_sections(body_lines, body_start, &layout, &doc, bibliography, report);
     report_cited_by_no_section(&doc, &sections, &cite_lines, report);
     if !doc.has_front_matter {
-        doc.title = plain_title(body_lines, is_txt).unwrap_or_else(|| file.clone());
-        report.warning(
-            0,
-            "this file has no front matter, so its answers cite only the file name",
-            "add `+++` front matter with a title, an updated date and its sources (see docs/knowledge-format.md)",
-        );
+        doc.title = layout
+            .title_line
+            .map(|i| plain_title(body_lines[i]))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| title_from_file_name(&file));
     }
     doc.sections = sections
         .into_iter()
@@ -165,7 +183,8 @@ pub fn parse(
         .collect();
     if doc.sections.iter().all(|s| s.blocks.is_empty()) {
         report.error(
-            body_start + 1,
+            // The line after the front matter, or its last line when nothing follows it.
+            (body_start + 1).min(lines.len().max(1)),
             "the document has no text to answer from",
             "write at least one `## ` section with a paragraph under it",
         );
@@ -307,15 +326,76 @@ fn report_cited_by_no_section(
     }
 }
 
-/// The title of a plain file: its first `#` heading, else its first non-empty line.
-fn plain_title(lines: &[&str], is_txt: bool) -> Option<String> {
-    let first = lines.iter().map(|l| l.trim()).find(|l| !l.is_empty())?;
-    let title = if is_txt {
-        first
-    } else {
-        first.trim_start_matches('#').trim()
-    };
-    Some(title.chars().take(120).collect())
+/// How a body is laid out: which lines start sections and which line is a plain file's title.
+struct Layout {
+    is_txt: bool,
+    /// Written as `Q:` / `A:` lines: each `Q:` line starts a section named by its question.
+    questions: bool,
+    /// The body line (0-based) that is a plain file's title, not text to answer from.
+    title_line: Option<usize>,
+}
+
+/// The question of a `Q:` line.
+fn question_line(line: &str) -> Option<&str> {
+    line.trim().strip_prefix("Q:").map(str::trim)
+}
+
+/// The answer text of an `A:` line.
+fn answer_line(line: &str) -> Option<&str> {
+    line.trim().strip_prefix("A:").map(str::trim)
+}
+
+/// True when a body is written as questions and answers: it has `Q:` and `A:` lines, and
+/// either its first line of text is a `Q:` line or they make up at least half its lines of
+/// text (headings and comments aside), so answers may run over several lines.
+pub fn is_question_and_answer(lines: &[&str]) -> bool {
+    let text: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with("<!--"))
+        .collect();
+    let questions = text.iter().filter(|l| question_line(l).is_some()).count();
+    let answers = text.iter().filter(|l| answer_line(l).is_some()).count();
+    questions > 0
+        && answers > 0
+        && (text.first().is_some_and(|l| question_line(l).is_some())
+            || 2 * (questions + answers) >= text.len())
+}
+
+/// The line of a plain file that is its title: a first line of text that is a `#` heading, or
+/// in a `.txt` file, a first line that is neither a question nor an answer.
+fn plain_title_line(lines: &[&str], is_txt: bool) -> Option<usize> {
+    let i = lines.iter().position(|l| !l.trim().is_empty())?;
+    let first = lines[i].trim();
+    let heading = first.starts_with("# ");
+    let qa = question_line(first).is_some() || answer_line(first).is_some();
+    (heading || (is_txt && !qa && txt_heading(lines, i).is_none())).then_some(i)
+}
+
+/// The title written on a title line, without its `#`.
+fn plain_title(line: &str) -> String {
+    let title = line.trim();
+    let title = title
+        .strip_prefix("# ")
+        .map(|t| t.trim().trim_end_matches('#').trim())
+        .unwrap_or(title);
+    title.chars().take(120).collect()
+}
+
+/// A file name turned into words: `staff-faq_2026.md` -> "Staff faq 2026".
+pub fn title_from_file_name(file: &str) -> String {
+    let name = file.rsplit('/').next().unwrap_or(file);
+    let stem = name.rsplit_once('.').map_or(name, |(stem, _)| stem);
+    let words = stem
+        .split(|c: char| c == '-' || c == '_' || c == '.' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).take(120).collect(),
+        None => name.to_string(),
+    }
 }
 
 struct RawSection {
@@ -325,15 +405,17 @@ struct RawSection {
     sources: Vec<Source>,
 }
 
-/// Splits body lines into sections at `## ` headings (or, in `.txt` files, at question lines).
+/// Splits body lines into sections at `## ` headings (in a question-and-answer file, at `Q:`
+/// lines; in other `.txt` files, at question lines).
 fn split_sections(
     lines: &[&str],
     offset: usize,
-    is_txt: bool,
+    layout: &Layout,
     doc: &Document,
     bibliography: &Bibliography,
     report: &mut Report,
 ) -> Vec<Section> {
+    let is_txt = layout.is_txt;
     let mut raw: Vec<RawSection> = vec![RawSection {
         heading: String::new(),
         line: offset + 1,
@@ -341,15 +423,9 @@ fn split_sections(
         sources: Vec::new(),
     }];
     let mut in_fence = false;
-    // The first line of a plain text file is its title, not text to answer from.
-    let title_line = if is_txt && !doc.has_front_matter {
-        lines.iter().position(|l| !l.trim().is_empty())
-    } else {
-        None
-    };
     for (i, line) in lines.iter().enumerate() {
         let file_line = offset + i + 1;
-        if Some(i) == title_line {
+        if Some(i) == layout.title_line {
             continue;
         }
         if !is_txt && fence().is_match(line) {
@@ -358,6 +434,9 @@ fn split_sections(
         let trimmed = line.trim();
         let heading = if in_fence {
             None
+        } else if layout.questions {
+            // Only `Q:` lines start sections: an answer may hold a line ending in `?`.
+            question_line(line).map(str::to_string)
         } else if is_txt {
             txt_heading(lines, i)
         } else {
@@ -399,7 +478,10 @@ fn split_sections(
         if !is_txt && doc.has_front_matter && trimmed.starts_with("# ") && !in_fence {
             continue;
         }
-        current.lines.push(line.to_string());
+        match answer_line(line).filter(|_| layout.questions && !in_fence) {
+            Some(answer) => current.lines.push(answer.to_string()),
+            None => current.lines.push(line.to_string()),
+        }
     }
 
     let mut sections = Vec::new();
@@ -412,7 +494,13 @@ fn split_sections(
         };
         let is_preamble = n == 0;
         if blocks.is_empty() {
-            if !is_preamble {
+            if !is_preamble && layout.questions {
+                report.error(
+                    section.line,
+                    format!("the question \"{}\" has no answer", section.heading),
+                    "write the answer on an `A:` line under the question, or remove the question",
+                );
+            } else if !is_preamble {
                 report.error(
                     section.line,
                     format!("the section \"{}\" is empty", section.heading),
@@ -422,11 +510,12 @@ fn split_sections(
             continue;
         }
         if !is_preamble && section.heading.is_empty() {
-            report.error(
-                section.line,
-                "a section heading has no text",
-                "write what the section is about after `## `",
-            );
+            let fix = if layout.questions {
+                "write the question after `Q:`"
+            } else {
+                "write what the section is about after `## `"
+            };
+            report.error(section.line, "a section heading has no text", fix);
             continue;
         }
         sections.push(Section {
@@ -435,20 +524,6 @@ fn split_sections(
             blocks,
             sources: section.sources,
         });
-    }
-    let starts_with_title = lines
-        .iter()
-        .map(|l| l.trim())
-        .find(|l| !l.is_empty())
-        .is_some_and(|l| l.starts_with("# "));
-    if !doc.has_front_matter && !is_txt && starts_with_title {
-        // The first heading of a plain Markdown file is its title, not text to answer from.
-        if let Some(first) = sections.first_mut().filter(|s| s.heading.is_empty()) {
-            first.blocks.remove(0);
-            if first.blocks.is_empty() {
-                sections.remove(0);
-            }
-        }
     }
     sections
 }
@@ -462,7 +537,7 @@ fn txt_heading(lines: &[&str], i: usize) -> Option<String> {
         .unwrap_or(line)
         .trim();
     let next_has_text = lines.get(i + 1).is_some_and(|l| !l.trim().is_empty());
-    (i > 0 && question.ends_with('?') && question.chars().count() <= 150 && next_has_text)
+    (question.ends_with('?') && question.chars().count() <= 150 && next_has_text)
         .then(|| question.to_string())
 }
 
@@ -521,6 +596,18 @@ mod tests {
     }
 
     #[test]
+    fn front_matter_with_nothing_after_it_is_reported_at_a_line_of_the_file() {
+        let (doc, diags) = parse_str("a.md", "+++\ntitle = \"x\"\n+++");
+        assert!(doc.is_none());
+        assert!(
+            diags
+                .iter()
+                .any(|d| d.starts_with("a.md:3: error: the document has no text")),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
     fn bad_toml_is_reported_at_the_file_line() {
         let text = GOOD.replace("id = \"b\"", "id = b");
         let (_, diags) = parse_str("a.md", &text);
@@ -540,10 +627,77 @@ mod tests {
         assert_eq!(doc.title, "Our FAQ");
         assert_eq!(doc.sections.len(), 2);
         assert_eq!(doc.sections[0].blocks, vec!["Intro text."]);
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn plain_file_without_a_title_heading_is_named_after_the_file() {
+        let (doc, _) = parse_str(
+            "staff/cover-and-pay_faq.md",
+            "Intro text.\n\n## Pay\n\nAsk.\n",
+        );
+        let doc = doc.unwrap();
+        assert_eq!(doc.title, "Cover and pay faq");
+        assert_eq!(doc.sections[0].blocks, vec!["Intro text."]);
+        assert_eq!(title_from_file_name("x/.md"), ".md");
+    }
+
+    #[test]
+    fn question_and_answer_lines_make_one_section_per_question() {
+        let text = "# Rep FAQ\n\nQ: Can I defer my course?\nA: Yes, for up to a year,\nwith the provider's agreement.\n\nQ: Who pays for cover\nA: The school.\n\nA second paragraph.\nQ: Is there a fee?\nA: No.\n";
+        for name in ["faq.md", "faq.txt"] {
+            let (doc, diags) = parse_str(name, text);
+            assert!(diags.is_empty(), "{diags:?}");
+            let doc = doc.unwrap();
+            assert_eq!(doc.title, "Rep FAQ");
+            let headings: Vec<&str> = doc.sections.iter().map(|s| s.heading.as_str()).collect();
+            assert_eq!(
+                headings,
+                vec![
+                    "Can I defer my course?",
+                    "Who pays for cover",
+                    "Is there a fee?"
+                ],
+                "{name}"
+            );
+            assert_eq!(
+                doc.sections[0].blocks,
+                vec!["Yes, for up to a year, with the provider's agreement."],
+                "{name}"
+            );
+            assert_eq!(
+                doc.sections[1].blocks,
+                vec!["The school.", "A second paragraph."],
+                "{name}"
+            );
+            assert_eq!(doc.sections[1].line, 7);
+        }
+    }
+
+    #[test]
+    fn a_question_without_an_answer_is_reported_at_its_line() {
+        let (_, diags) = parse_str("faq.md", "Q: One?\nA: Yes.\nQ: Two?\n\nQ: Three?\nA: No.\n");
         assert!(
-            diags[0].contains("warning: this file has no front matter"),
+            diags[0].starts_with("faq.md:3: error: the question \"Two?\" has no answer"),
             "{diags:?}"
         );
+    }
+
+    #[test]
+    fn a_few_q_lines_in_prose_do_not_make_a_question_and_answer_file() {
+        let lines = [
+            "Intro.",
+            "More prose here.",
+            "Q: one",
+            "A: two",
+            "Text.",
+            "Text.",
+            "Text.",
+        ];
+        assert!(!is_question_and_answer(&lines));
+        assert!(is_question_and_answer(&[
+            "Q: one", "A: two", "x", "y", "z", "w"
+        ]));
     }
 
     #[test]

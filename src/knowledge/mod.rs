@@ -4,6 +4,7 @@
 pub mod catalogue;
 pub mod diagnostic;
 pub mod document;
+pub mod freshness;
 pub mod glossary;
 pub mod markdown;
 pub mod source;
@@ -164,7 +165,7 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
     {
         files.swap(0, i);
     }
-    let mut loaded = load_files(dir, files, true);
+    let mut loaded = load_files(dir, files, true, crate::period::today());
     for (rel, why) in listing.skipped {
         loaded.diagnostics.push(Diagnostic::warning(
             &dir.join(rel),
@@ -196,12 +197,12 @@ pub fn load_without_documents(dir: &Path) -> Result<Loaded, FolderError> {
     .map(PathBuf::from)
     .filter(|f| dir.join(f).is_file())
     .collect();
-    Ok(load_files(dir, files, false))
+    Ok(load_files(dir, files, false, crate::period::today()))
 }
 
 /// Reads `files` (relative to `dir`, the bibliography first); `whole` when they are the whole
-/// folder, so that a folder without documents is an error.
-fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
+/// folder, so that a folder without documents is an error. Dates are read against `today`.
+fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool, today: freshness::Day) -> Loaded {
     let mut knowledge = Knowledge::default();
     let mut diagnostics = Vec::new();
     let mut programme_refs = Vec::new();
@@ -240,7 +241,14 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
                     let (doc, refs) =
                         document::parse(&rel, &text, &knowledge.bibliography, &mut report);
                     programme_refs.extend(refs.into_iter().map(|r| (display.clone(), r)));
-                    if let Some(doc) = doc {
+                    if let Some(mut doc) = doc {
+                        if !doc.has_front_matter {
+                            // A plain file is dated by its last change: the one date it has.
+                            doc.modified = fs::metadata(&display)
+                                .and_then(|m| m.modified())
+                                .ok()
+                                .map(|t| freshness::format_day(crate::period::date_of(t)));
+                        }
                         if let Some(other) = ids.first_with(&doc, knowledge.documents.len()) {
                             let other = &knowledge.documents[other].file;
                             report.error(0, format!("the document id \"{}\" is also used by {}", doc.id, other), "rename one of the two files: a document's id is its path without the extension");
@@ -251,6 +259,8 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool) -> Loaded {
                 }
             }
         }
+        let dates = std::mem::take(&mut report.dates);
+        freshness::review(&dates, today, &mut report);
         diagnostics.append(&mut report.diagnostics);
     }
 
@@ -480,6 +490,11 @@ fn read_text(path: &Path, report: &mut Report) -> Option<String> {
             return None;
         }
     };
+    decode(bytes, report)
+}
+
+/// A file's bytes as UTF-8 text, or None with an error at the line of the first bad byte.
+pub fn decode(bytes: Vec<u8>, report: &mut Report) -> Option<String> {
     match String::from_utf8(bytes) {
         Ok(text) => Some(text),
         Err(e) => {
@@ -554,11 +569,12 @@ impl Knowledge {
             let citations = if !section.sources.is_empty() {
                 section.sources.clone()
             } else {
-                vec![doc
-                    .sources
-                    .first()
-                    .cloned()
-                    .unwrap_or_else(|| Source::unsourced(&doc.file))]
+                vec![doc.sources.first().cloned().unwrap_or_else(|| {
+                    Source::local(
+                        &doc.title,
+                        doc.modified.as_deref().unwrap_or(source::UNDATED),
+                    )
+                })]
             };
             for text in split_blocks(&section.blocks, MAX_PASSAGE_CHARS) {
                 out.push(Passage {
@@ -700,6 +716,7 @@ mod tests {
             programmes: vec![],
             sections: vec![],
             has_front_matter: true,
+            modified: None,
         }
     }
 

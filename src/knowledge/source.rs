@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use super::diagnostic::{line_of, Report};
+use super::freshness::DateKind;
 
 /// A cited source, as shown beside every snippet.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -19,6 +20,9 @@ pub struct Source {
     pub note: Option<String>,
 }
 
+/// The publisher shown for a file without front matter.
+pub const LOCAL_PUBLISHER: &str = "local FAQ";
+
 impl Source {
     /// The citation for a file that names no source: the file itself.
     pub fn unsourced(file_name: &str) -> Self {
@@ -28,6 +32,19 @@ impl Source {
             title: file_name.to_string(),
             url: None,
             date: String::new(),
+            note: None,
+        }
+    }
+
+    /// The citation of a file without front matter, such as a school's own FAQ: its title,
+    /// the publisher [`LOCAL_PUBLISHER`], and `date`, the day the file last changed.
+    pub fn local(title: &str, date: &str) -> Self {
+        Source {
+            id: None,
+            publisher: LOCAL_PUBLISHER.to_string(),
+            title: title.to_string(),
+            url: None,
+            date: date.to_string(),
             note: None,
         }
     }
@@ -211,8 +228,17 @@ impl Bibliography {
                 // The source is still known without its address, so its citations stand.
                 bad_url = true;
             }
-            if let Some(note) = s.note.as_deref() {
-                check_undated_note(&id, s.date.trim(), note, line, report);
+            if valid_date(s.date.trim()) {
+                report.date(
+                    line,
+                    &format!("the date of source \"{id}\""),
+                    s.date.trim(),
+                    DateKind::Source,
+                );
+            }
+            match s.note.as_deref() {
+                Some(note) => check_undated_note(&id, s.date.trim(), note, line, report),
+                None => check_undated_without_note(&id, s.date.trim(), line, report),
             }
             if ok {
                 let source = Source {
@@ -360,6 +386,23 @@ fn check_undated_note(id: &str, date: &str, note: &str, line: usize, report: &mu
     }
 }
 
+/// Warns about an undated source that has no note: nothing tells the next editor when the
+/// page was written or how far to trust it, so it is the source most likely to be out of date.
+fn check_undated_without_note(id: &str, date: &str, line: usize, report: &mut Report) {
+    if date == UNDATED {
+        let name = if id.is_empty() {
+            "this source".to_string()
+        } else {
+            format!("source \"{id}\"")
+        };
+        report.warning(
+            line,
+            format!("{name} is undated and has no note saying when the page was written"),
+            "look for a date on the page (published, updated, \"version of\") and write it as `date`; if it gives none, add a `note` with what is known of when it was written (\"mentions the 2025 cohort, so written in 2024\")",
+        );
+    }
+}
+
 pub const UNDATED_FIX: &str = "write date = \"undated\" and keep what is known about when the page was written in the note: a date the page does not give is shown to staff as if it did";
 
 /// The entries of `sources.json` in file order, duplicates kept so they can be reported.
@@ -473,10 +516,16 @@ pub fn check_date(
     report: &mut Report,
 ) -> Option<String> {
     let text = value.get_ref().as_text();
+    let line = first_line + line_of(toml_text, value.span().start) - 1;
     if valid_date(&text) {
+        let kind = if key == "updated" {
+            DateKind::Checked
+        } else {
+            DateKind::Source
+        };
+        report.date(line, &format!("`{key}`"), &text, kind);
         Some(text)
     } else {
-        let line = first_line + line_of(toml_text, value.span().start) - 1;
         report.error(
             line,
             format!("`{key}` is not a valid date: \"{text}\""),
@@ -550,14 +599,13 @@ pub fn validate_sources(
                 url = None;
             }
         }
-        if let (Some(date), Some(note)) = (&date, &raw.note) {
-            check_undated_note(
-                raw.id.as_ref().map_or("", |i| i.get_ref().trim()),
-                date,
-                note,
-                raw.date.as_ref().map_or(header, |d| line_at(d.span())),
-                report,
-            );
+        if let Some(date) = &date {
+            let id = raw.id.as_ref().map_or("", |i| i.get_ref().trim());
+            let line = raw.date.as_ref().map_or(header, |d| line_at(d.span()));
+            match &raw.note {
+                Some(note) => check_undated_note(id, date, note, line, report),
+                None => check_undated_without_note(id, date, line, report),
+            }
         }
         let id = raw.id.as_ref().map(|v| v.get_ref().trim().to_string());
         if let (Some(id), Some(spanned)) = (&id, &raw.id) {

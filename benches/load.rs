@@ -1,0 +1,330 @@
+//! Load: the real bot (`npq_bot::discord::run`, as tests/discord/bot.rs starts it) against the
+//! fake Discord of tests/discord, with many users at once asking by slash command and by
+//! mention and pressing answer buttons. Measures, for every event, the time from its dispatch
+//! on the gateway to the bot's reply reaching the fake, and the process's peak memory.
+//!
+//! `cargo bench --bench load` (`LOAD_USERS`, `LOAD_EVENTS`, `LOAD_SECONDS` change the mix's
+//! size). The bot's per-user rate limit (`discord.rate_limit_per_minute`) is raised so that no
+//! event is refused for it: the benchmark measures answering, not the limiter.
+//! The last line reads `load: delivered=N/M p50_ms=.. p99_ms=.. peak_rss_mb=.. errors=..`.
+
+#![allow(dead_code)]
+
+#[path = "../tests/discord/fake.rs"]
+mod fake;
+#[path = "../tests/discord/fixtures.rs"]
+mod fixtures;
+#[path = "../tests/discord/schema.rs"]
+mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use fake::{FakeDiscord, RecordedRequest};
+use fixtures::{UserFixture, BOT_ID, BOT_NAME, CHANNEL_ID, GUILD_ID, MEMBER_PERMISSIONS};
+
+fn env_or(key: &str, default: usize) -> usize {
+    std::env::var(key)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// What one event was and when it was dispatched.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    Slash,
+    Mention,
+    Button,
+}
+
+struct Sent {
+    kind: Kind,
+    at: Instant,
+}
+
+/// `VmHWM` or `VmRSS` of this process, in MB.
+fn memory_mb(field: &str) -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// The questions of the project's own question file that should be answered.
+fn questions() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/questions.jsonl");
+    let text = std::fs::read_to_string(path).expect("tests/questions.jsonl");
+    let all: Vec<String> = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["answerable"].as_bool() != Some(false))
+        .filter_map(|v| v["q"].as_str().map(str::to_string))
+        .collect();
+    assert!(!all.is_empty(), "no questions");
+    all
+}
+
+/// Which event a request replies to: the interaction id in a callback or webhook route (its
+/// token is `token-ID`), or the message a channel message refers to.
+fn replied_to(r: &RecordedRequest) -> Option<(u64, bool)> {
+    let route = r.route();
+    if let Some(rest) = route.strip_prefix("/interactions/") {
+        let id = rest.split('/').next()?.parse().ok()?;
+        let deferred = r.body.as_ref().and_then(|b| b["type"].as_u64()) == Some(5);
+        return Some((id, deferred));
+    }
+    if let Some(rest) = route.strip_prefix("/webhooks/") {
+        let token = rest.split('/').nth(1)?;
+        let id = token.strip_prefix("token-")?.parse().ok()?;
+        return Some((id, false));
+    }
+    if r.method == "POST" && route.ends_with("/messages") && route.starts_with("/channels/") {
+        let id = r.body.as_ref()?["message_reference"]["message_id"]
+            .as_str()?
+            .parse()
+            .ok()?;
+        return Some((id, false));
+    }
+    None
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let users = env_or("LOAD_USERS", 200);
+    let events = env_or("LOAD_EVENTS", 5_000);
+    let seconds = env_or("LOAD_SECONDS", 50);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(users, events, seconds));
+}
+
+async fn run(users: usize, events: usize, seconds: usize) {
+    let fake = FakeDiscord::start().await;
+    let mut config = npq_bot::Config::defaults();
+    config.knowledge_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+    config.discord.token = Some(fake.token().to_string().into());
+    config.discord.api_base = Some(fake.api_base());
+    config.discord.guilds = vec![GUILD_ID];
+    // Raised so that no event is refused by the per-user limits (button and mention limits
+    // are derived from it).
+    config.discord.rate_limit_per_minute = 1_000_000;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let bot = tokio::spawn(npq_bot::discord::run(config, async move {
+        let _ = stopped.await;
+    }));
+    fake.wait_for_request(
+        |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
+        Duration::from_secs(120),
+    )
+    .await
+    .expect("the bot registers its commands");
+    let rss_start = memory_mb("VmRSS:");
+
+    let questions = questions();
+    let fake = std::sync::Arc::new(fake);
+    let sent: std::sync::Arc<std::sync::Mutex<HashMap<u64, Sent>>> = Default::default();
+    let started = Instant::now();
+    let per_user = events.div_ceil(users);
+    let gap = Duration::from_secs_f64(seconds as f64 / per_user as f64);
+    let mut tasks = Vec::new();
+    for u in 0..users {
+        let (fake, sent, questions) = (fake.clone(), sent.clone(), questions.clone());
+        tasks.push(tokio::spawn(async move {
+            let user_id = 1_180_000_000_000_100_000 + u as u64;
+            let name = format!("user{u}");
+            let mut asked: Vec<u64> = Vec::new();
+            // Users start spread over the first gap, so dispatches are even.
+            tokio::time::sleep(gap.mul_f64(u as f64 / users as f64)).await;
+            let mut next = Instant::now();
+            for n in 0..per_user {
+                if u * per_user + n >= events {
+                    break;
+                }
+                let question = &questions[(u * 7 + n * 13) % questions.len()];
+                let id = fixtures::snowflake();
+                let (kind, event, data) = match n % 20 {
+                    // 15 in 20 slash asks, 3 mentions, 2 presses of a feedback button.
+                    0..=14 => (
+                        Kind::Slash,
+                        "INTERACTION_CREATE",
+                        fixtures::slash_command(
+                            id,
+                            &format!("token-{id}"),
+                            Some(GUILD_ID),
+                            CHANNEL_ID,
+                            (user_id, name.as_str()),
+                            Some(MEMBER_PERMISSIONS),
+                            vec![],
+                            "npq",
+                            Some("ask"),
+                            vec![("question", json!(question))],
+                        ),
+                    ),
+                    15..=17 => (
+                        Kind::Mention,
+                        "MESSAGE_CREATE",
+                        fixtures::message_create(
+                            id,
+                            CHANNEL_ID,
+                            Some(GUILD_ID),
+                            (user_id, name.as_str()),
+                            &format!("<@{BOT_ID}> {question}"),
+                            vec![UserFixture::bot(BOT_ID, BOT_NAME)],
+                        ),
+                    ),
+                    _ => {
+                        let origin = asked.last().copied().unwrap_or(id);
+                        let custom_id = if n % 2 == 0 {
+                            format!("npq:up:{origin}")
+                        } else {
+                            format!("npq:down:{origin}")
+                        };
+                        let message = fixtures::interaction_reply_message(
+                            fixtures::snowflake(),
+                            CHANNEL_ID,
+                            (user_id, name.as_str()),
+                            origin,
+                            Some(GUILD_ID),
+                            "",
+                            vec![fixtures::button_row(&custom_id, "button")],
+                        );
+                        (
+                            Kind::Button,
+                            "INTERACTION_CREATE",
+                            fixtures::component(
+                                id,
+                                &format!("token-{id}"),
+                                Some(GUILD_ID),
+                                CHANNEL_ID,
+                                (user_id, name.as_str()),
+                                &custom_id,
+                                message,
+                            ),
+                        )
+                    }
+                };
+                if kind == Kind::Slash {
+                    asked.push(id);
+                }
+                sent.lock().unwrap().insert(
+                    id,
+                    Sent {
+                        kind,
+                        at: Instant::now(),
+                    },
+                );
+                if let Err(e) = fake.dispatch(event, data).await {
+                    eprintln!("dispatch failed: {e:#}");
+                }
+                next += gap;
+                tokio::time::sleep_until(next.into()).await;
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let dispatched_in = started.elapsed();
+
+    // Every event's reply, read from the fake's record: the first acknowledgement of an
+    // interaction, and its final reply (the follow-up of a deferred one).
+    let total = sent.lock().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let (acks, replies) = loop {
+        let mut acks: HashMap<u64, Instant> = HashMap::new();
+        let mut replies: HashMap<u64, Instant> = HashMap::new();
+        let mut deferred: std::collections::HashSet<u64> = Default::default();
+        for r in fake.requests().iter().filter(|r| r.status < 300) {
+            let Some((id, is_deferral)) = replied_to(r) else {
+                continue;
+            };
+            if r.route().starts_with("/interactions/") {
+                acks.entry(id).or_insert(r.received_at);
+            }
+            if is_deferral {
+                deferred.insert(id);
+            } else {
+                replies.entry(id).or_insert(r.received_at);
+            }
+        }
+        let done = {
+            let sent = sent.lock().unwrap();
+            sent.keys().filter(|id| replies.contains_key(id)).count()
+        };
+        if done == total || Instant::now() > deadline {
+            break (acks, replies);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let rss_end = memory_mb("VmRSS:");
+    let peak = memory_mb("VmHWM:");
+
+    let sent = std::mem::take(&mut *sent.lock().unwrap());
+    let mut latencies: Vec<f64> = Vec::new();
+    let mut by_kind: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut slow_acks = 0usize;
+    for (id, s) in sent.iter() {
+        let name = match s.kind {
+            Kind::Slash => "slash",
+            Kind::Mention => "mention",
+            Kind::Button => "button",
+        };
+        let entry = by_kind.entry(name).or_default();
+        entry.1 += 1;
+        if let Some(at) = replies.get(id) {
+            entry.0 += 1;
+            latencies.push(at.duration_since(s.at).as_secs_f64() * 1000.0);
+        }
+        if s.kind != Kind::Mention {
+            match acks.get(id) {
+                Some(at) if at.duration_since(s.at) <= Duration::from_secs(3) => {}
+                _ => slow_acks += 1,
+            }
+        }
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let delivered = latencies.len();
+    let failed = fake.failed().len();
+    let all_violations: Vec<String> = fake
+        .schema_violations()
+        .into_iter()
+        .chain(fake.protocol_violations())
+        .collect();
+    for v in all_violations.iter().take(3) {
+        println!("violation: {v}");
+    }
+    let violations = all_violations.len();
+    let errors = (total - delivered) + failed + violations + slow_acks;
+    for (name, (done, all)) in &by_kind {
+        println!("{name}: {done}/{all} replied");
+    }
+    println!(
+        "{users} users, {total} events dispatched in {:.1} s; interactions not acknowledged within 3 s: {slow_acks}; failed requests: {failed}; schema or protocol violations: {violations}",
+        dispatched_in.as_secs_f64()
+    );
+    println!(
+        "memory: {rss_start:.0} MB resident after start-up, {rss_end:.0} MB at the end, peak {peak:.0} MB"
+    );
+    println!(
+        "load: delivered={delivered}/{total} p50_ms={:.1} p99_ms={:.1} peak_rss_mb={peak:.0} errors={errors}",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    let _ = stop.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(10), bot).await;
+}
