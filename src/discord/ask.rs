@@ -437,14 +437,14 @@ pub async fn say_privately(ctx: Context<'_>, text: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// An ephemeral note to whoever pressed a button.
+/// An ephemeral note (the bot's own words) to whoever pressed a button.
 pub async fn tell(
     ctx: &SerenityContext,
     press: &ComponentInteraction,
     text: &str,
 ) -> Result<(), Error> {
     let message = CreateInteractionResponseMessage::new()
-        .content(reply::truncate(&reply::escape(text), limits::CONTENT))
+        .content(reply::truncate(text, limits::CONTENT))
         .ephemeral(true)
         .allowed_mentions(no_pings());
     retry_on_429(|| {

@@ -859,7 +859,8 @@ pub fn answer_refused(errors: &[String]) -> CreateEmbed {
 
 /// The reply after `/npq-admin forget`.
 pub fn forgotten(erased: u64) -> String {
-    format!("Erased {erased} question(s) asked in this server from the question log.")
+    let s = if erased == 1 { "" } else { "s" };
+    format!("Erased from the question log: {erased} question{s} asked in this server.")
 }
 
 /// The confirmation button of `/npq-admin forget`.
@@ -947,6 +948,66 @@ mod tests {
         );
         assert_eq!(custom_id::parse("npq:more:x:1"), None);
         assert_eq!(custom_id::parse("other"), None);
+    }
+
+    #[test]
+    fn admin_button_ids_name_what_they_act_on_and_where_they_were_sent() {
+        let key = "0123456789abcdef";
+        for (id, press) in [
+            (
+                custom_id::dismiss(key, u64::MAX),
+                custom_id::Press::Dismiss {
+                    key: key.into(),
+                    list: u64::MAX,
+                },
+            ),
+            (
+                custom_id::answer_gap(key, 5),
+                custom_id::Press::AnswerGap {
+                    key: key.into(),
+                    list: 5,
+                },
+            ),
+            (
+                custom_id::answer_modal(key),
+                custom_id::Press::AnswerModal { key: key.into() },
+            ),
+            (
+                custom_id::forget(u64::MAX, u64::MAX),
+                custom_id::Press::Forget {
+                    guild: u64::MAX,
+                    origin: u64::MAX,
+                },
+            ),
+        ] {
+            assert!(id.len() <= limits::CUSTOM_ID, "{id}");
+            assert_eq!(custom_id::parse(&id), Some(press));
+        }
+        // A key is letters, digits, - and _: nothing else gets through.
+        for bad in [
+            "npq:gap:dismiss:../x:1",
+            "npq:gap:dismiss::1",
+            "npq:gap:modal:a/b",
+            "npq:gap:answer:k:notanumber",
+            "npq:forget:1",
+        ] {
+            assert_eq!(custom_id::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_answer_form_fits_discords_modal_limits() {
+        let modal = serde_json::to_value(answer_modal("k", &"question ".repeat(100))).unwrap();
+        assert!(modal["title"].as_str().unwrap().chars().count() <= 45);
+        let rows = modal["components"].as_array().unwrap();
+        assert_eq!(rows.len(), 5);
+        for row in rows {
+            let input = &row["components"][0];
+            assert_eq!(input["type"], 4);
+            assert!(input["label"].as_str().unwrap().chars().count() <= 45);
+            let value = input["value"].as_str().unwrap_or("");
+            assert!(value.chars().count() <= input["max_length"].as_u64().unwrap() as usize);
+        }
     }
 
     #[test]

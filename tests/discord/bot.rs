@@ -2018,7 +2018,10 @@ async fn a_gap_is_answered_through_the_modal_end_to_end() {
     );
 
     let answered = ask_logged(&bot, &log, GAP_QUESTION, 2).await;
-    assert!(answered.contains("green lanyard"), "{answered}");
+    assert!(
+        answered.contains("green") && answered.contains("Example Teaching School Hub"),
+        "{answered}"
+    );
     let gaps = log.gaps(30).await.unwrap();
     assert!(
         gaps.iter()
@@ -2139,7 +2142,9 @@ async fn forget_erases_this_servers_questions_after_confirmation() {
     let pressed = bot
         .press_as((USER_ID, USER_NAME), ADMIN_PERMISSIONS, &confirm, asked)
         .await;
-    assert!(content(&bot.callback(pressed).await).contains("Erased 2 question(s)"));
+    assert!(
+        content(&bot.callback(pressed).await).contains("Erased from the question log: 2 questions")
+    );
     assert_eq!(logged(&log).await, 0);
 
     // With confirm:true it is erased at once.
@@ -2147,7 +2152,8 @@ async fn forget_erases_this_servers_questions_after_confirmation() {
     let at_once = bot
         .admin_with("forget", vec![("confirm", json!(true))])
         .await;
-    assert!(content(&bot.callback(at_once).await).contains("Erased 1 question(s)"));
+    assert!(content(&bot.callback(at_once).await)
+        .contains("Erased from the question log: 1 question asked"));
     assert_eq!(logged(&log).await, 0);
     bot.finish();
 }
@@ -2158,9 +2164,7 @@ async fn forget_erases_this_servers_questions_after_confirmation() {
 async fn an_opted_out_server_is_not_logged() {
     let bot = Bot::start(|_| {}).await;
     let log = bot.log().await;
-    let off = bot
-        .admin_with("logging", vec![("switch", json!("off"))])
-        .await;
+    let off = bot.admin_with("logging", vec![("switch", json!(1))]).await;
     assert!(content(&bot.callback(off).await).contains("no longer logged"));
     let id = bot.ask("how long is the NPQH").await;
     bot.callback(id).await;
@@ -2177,9 +2181,7 @@ async fn an_opted_out_server_is_not_logged() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(logged(&log).await, 1, "only the direct message is logged");
 
-    let on = bot
-        .admin_with("logging", vec![("switch", json!("on"))])
-        .await;
+    let on = bot.admin_with("logging", vec![("switch", json!(0))]).await;
     assert!(content(&bot.callback(on).await).contains("are logged"));
     ask_logged(&bot, &log, "how long is the NPQH", 2).await;
     bot.finish();
@@ -2214,6 +2216,12 @@ async fn stats_read_the_log_and_attach_the_chart() {
     bot.finish();
 }
 
+/// What `/npq-admin status` shows now.
+async fn status_text(bot: &Bot) -> String {
+    let id = bot.admin(ADMIN_PERMISSIONS, "status").await;
+    text_of(embed(&bot.callback(id).await))
+}
+
 /// Saving a file in the watched folder reloads it; a broken file (with `knowledge.strict`)
 /// keeps the old index serving, and `/npq-admin status` shows why.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -2227,13 +2235,6 @@ async fn the_watcher_reloads_saved_files_and_keeps_the_old_index_on_errors() {
         c.knowledge_strict = true;
     })
     .await;
-    let status_text = |bot: &Bot| {
-        let bot = bot;
-        async move {
-            let id = bot.admin("2251799813685247", "status").await;
-            text_of(embed(&bot.callback(id).await))
-        }
-    };
     assert!(status_text(&bot).await.contains("Watching the folder\nyes"));
     let file = "+++\ntitle = \"Lanyards\"\nupdated = \"2026-11-30\"\n\n[[sources]]\npublisher = \"Example Teaching School Hub\"\ntitle = \"Residential guide\"\ndate = \"2026-11\"\n+++\n\n## Lanyard colour at the residential\n\nNPQ participants wear a green lanyard at every residential and face-to-face session.\n";
     std::fs::write(dir.path().join("lanyards.md"), file).unwrap();
@@ -2251,7 +2252,8 @@ async fn the_watcher_reloads_saved_files_and_keeps_the_old_index_on_errors() {
         "{status}"
     );
     let id = bot.ask(GAP_QUESTION).await;
-    assert!(text_of(embed(&bot.callback(id).await)).contains("green lanyard"));
+    let answer = text_of(embed(&bot.callback(id).await));
+    assert!(answer.contains("Residential guide"), "{answer}");
 
     std::fs::write(dir.path().join("broken.md"), "+++\ntitle = \"Broken\"\n").unwrap();
     let deadline = std::time::Instant::now() + WAIT;
@@ -2267,9 +2269,10 @@ async fn the_watcher_reloads_saved_files_and_keeps_the_old_index_on_errors() {
         "{status}"
     );
     let id = bot.ask(GAP_QUESTION).await;
+    let answer = text_of(embed(&bot.callback(id).await));
     assert!(
-        text_of(embed(&bot.callback(id).await)).contains("green lanyard"),
-        "the old index keeps serving"
+        answer.contains("Residential guide"),
+        "the old index keeps serving: {answer}"
     );
     bot.finish();
 }

@@ -1244,20 +1244,20 @@ fn parse_body(content_type: &str, bytes: &[u8]) -> (Option<Value>, Vec<String>, 
         if payload.is_none() && problems.is_empty() {
             problems.push("a multipart body without payload_json".to_string());
         }
-        if let Some(p) = &payload {
-            let ids: Vec<u64> = p
-                .get("attachments")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|a| match a.get("id") {
-                            Some(Value::String(s)) => s.parse().ok(),
-                            Some(v) => v.as_u64(),
-                            None => None,
-                        })
-                        .collect()
+        // An `attachments` list is optional; when there is one, it must name every upload.
+        if let Some(listed) = payload
+            .as_ref()
+            .and_then(|p| p.get("attachments"))
+            .and_then(Value::as_array)
+        {
+            let ids: Vec<u64> = listed
+                .iter()
+                .filter_map(|a| match a.get("id") {
+                    Some(Value::String(s)) => s.parse().ok(),
+                    Some(v) => v.as_u64(),
+                    None => None,
                 })
-                .unwrap_or_default();
+                .collect();
             for n in &uploaded {
                 if !ids.contains(n) {
                     problems.push(format!(
