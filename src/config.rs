@@ -639,6 +639,43 @@ mod tests {
     }
 
     #[test]
+    fn the_log_database_is_read_from_the_file_folder_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("bot.toml");
+        std::fs::write(&file, "[log]\ndatabase = \"sqlite://data/q.db\"\n").unwrap();
+        let config = Config::load_with(Some(&file), Some(Default::default())).unwrap();
+        assert_eq!(
+            config.log.database,
+            Database::Sqlite(dir.path().join("data/q.db"))
+        );
+        assert!(config.log.enabled);
+        assert_eq!(config.log.retention_days, 90);
+        let env = [(
+            "NPQ_BOT__LOG__DATABASE".to_string(),
+            "postgres://bot:hunter2@db/log".to_string(),
+        )]
+        .into_iter()
+        .collect();
+        let config = Config::load_with(Some(&file), Some(env)).unwrap();
+        assert_eq!(
+            config.log.database,
+            Database::Postgres("postgres://bot:hunter2@db/log".into())
+        );
+        assert!(!format!("{config:?}").contains("hunter2"));
+        let err = from_env(&[("NPQ_BOT__LOG__DATABASE", "mysql://bot:hunter2@db/log")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("log.database") && !err.contains("hunter2"),
+            "{err}"
+        );
+        let guilds = from_env(&[("NPQ_BOT__LOG__OPT_OUT_GUILDS", "5,6")]).unwrap();
+        assert_eq!(guilds.log.opt_out_guilds, vec![5, 6]);
+        let err = from_env(&[("NPQ_BOT__LOG__RETENTION_DAYS", "0")]).unwrap_err();
+        assert!(err.to_string().contains("log.retention_days"), "{err}");
+    }
+
+    #[test]
     fn metrics_are_off_unless_an_address_is_set() {
         assert_eq!(Config::defaults().metrics_address, None);
         let on = from_env(&[("NPQ_BOT__METRICS__ADDRESS", "127.0.0.1:9464")]).unwrap();

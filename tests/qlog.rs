@@ -112,7 +112,7 @@ impl Backend {
                             .collect();
                     for column in columns {
                         let rows = sqlx::query(&format!(
-                            "SELECT CAST(\"{column}\" AS TEXT) FROM \"{table}\""
+                            "SELECT CASE WHEN typeof(\"{column}\") = 'blob' THEN hex(\"{column}\") ELSE CAST(\"{column}\" AS TEXT) END FROM \"{table}\""
                         ))
                         .fetch_all(&mut conn)
                         .await
@@ -242,7 +242,8 @@ async fn every_field_is_read_back(b: Backend) {
         true,
     );
     e.kind = ChannelKind::Thread;
-    let dm = entry(&log, Some(42), "a private question", false);
+    let mut dm = entry(&log, Some(42), "a private question", false);
+    dm.kind = ChannelKind::Dm;
     log.record(e.clone());
     log.record(dm.clone());
     log.flush().await;
@@ -449,14 +450,26 @@ const BEHAVIOUR: [&str; 2] = [
     "Which NPQ covers behaviour management for pupils?",
 ];
 
+/// A question asked `i` milliseconds after the test began, so the order is known.
+fn asked(log: &QuestionLog, question: &str, answered: bool, i: u64) -> Entry {
+    let mut e = entry(log, Some(1), question, answered);
+    e.at = SystemTime::now() - Duration::from_secs(60) + Duration::from_millis(i);
+    e
+}
+
 async fn gaps_group_paraphrases_and_keep_topics_apart(b: Backend) {
     let log = QuestionLog::open(&b.config()).await.unwrap();
-    for q in FUNDING.iter().chain(&BEHAVIOUR).chain(&FUNDING[..1]) {
-        log.record(entry(&log, Some(1), q, false));
+    for (i, q) in FUNDING
+        .iter()
+        .chain(&BEHAVIOUR)
+        .chain(&FUNDING[..1])
+        .enumerate()
+    {
+        log.record(asked(&log, q, false, i as u64));
     }
     // Answered and thanked: not a gap. Answered and voted down: a gap.
-    let fine = entry(&log, Some(1), "When does the spring cohort start?", true);
-    let down = entry(&log, Some(1), "How long is the leadership course?", true);
+    let fine = asked(&log, "When does the spring cohort start?", true, 10);
+    let down = asked(&log, "How long is the leadership course?", true, 11);
     log.record(fine.clone());
     log.record(down.clone());
     log.feedback(fine.id, USER, true);
@@ -481,7 +494,7 @@ async fn gaps_group_paraphrases_and_keep_topics_apart(b: Backend) {
     assert!(gaps.iter().all(|g| g.status == GapStatus::Open));
     // The key stays the same as more is asked.
     let key = gaps[0].key.clone();
-    log.record(entry(&log, Some(1), "who pays the NPQ fee", false));
+    log.record(asked(&log, "who pays the NPQ fee", false, 12));
     log.flush().await;
     let again = log.gaps(30).await.unwrap();
     assert_eq!(again[0].key, key);
@@ -494,8 +507,8 @@ async fn gaps_group_paraphrases_and_keep_topics_apart(b: Backend) {
 
 async fn dismissed_gaps_stay_dismissed_and_new_phrasings_open(b: Backend) {
     let log = QuestionLog::open(&b.config()).await.unwrap();
-    for q in FUNDING {
-        log.record(entry(&log, Some(1), q, false));
+    for (i, q) in FUNDING.iter().enumerate() {
+        log.record(asked(&log, q, false, i as u64));
     }
     log.flush().await;
     let gaps = log.gaps(30).await.unwrap();
@@ -654,6 +667,8 @@ async fn postgres_down_keeps_answering_warns_and_catches_up() {
     })
     .await
     .unwrap();
+    // Past the purge at start.
+    log.flush().await;
     server.stop();
     let secret = "a question never to be logged as text";
     let entries: Vec<Entry> = (0..20)
@@ -667,7 +682,8 @@ async fn postgres_down_keeps_answering_warns_and_catches_up() {
         started.elapsed() < Duration::from_millis(50),
         "record waited"
     );
-    assert!(!log.flush_within(Duration::from_secs(3)).await);
+    // Longer than the pool waits for a connection, so a write fails and is warned about.
+    assert!(!log.flush_within(Duration::from_secs(7)).await);
     server.start_again();
     assert!(log.flush_within(Duration::from_secs(60)).await, "caught up");
     for e in &entries {
@@ -735,11 +751,11 @@ async fn recheck_marks_gaps_a_new_file_answers() {
     let b = Backend::sqlite();
     let log = QuestionLog::open(&b.config()).await.unwrap();
     let engine = npq_bot::load_engine(&dir, Default::default()).unwrap();
-    let asked = [
+    let leave_questions = [
         "How many days of annual leave do teachers get?",
         "How much annual leave does a teacher have?",
     ];
-    for q in asked {
+    for q in leave_questions {
         let answer = engine.answer(q);
         assert!(!answer.answered, "not answered yet: {q}");
         log.record(Entry::from_answer(
@@ -771,7 +787,10 @@ async fn recheck_marks_gaps_a_new_file_answers() {
         "{report}"
     );
     let gaps = log.gaps(30).await.unwrap();
-    let leave = gaps.iter().find(|g| g.first == asked[0]).unwrap();
+    let leave = gaps
+        .iter()
+        .find(|g| g.examples.iter().any(|e| e == leave_questions[0]))
+        .unwrap();
     assert_eq!(leave.status, GapStatus::Answered);
     let dog = gaps.iter().find(|g| g.first.contains("dog")).unwrap();
     assert_eq!(dog.status, GapStatus::Open);
@@ -794,3 +813,80 @@ date = "2025-02"
 Teachers take their annual leave during the school holidays: about thirteen weeks a year,
 fixed by the school calendar rather than booked as days.
 "#;
+
+/// Rows written per second, and the time to answer with and without recording. Prints the
+/// figures; run with `cargo test --release --test qlog -- --ignored --nocapture speed`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check"]
+async fn speed() {
+    const ROWS: usize = 20_000;
+    async fn rate(b: &Backend) -> f64 {
+        let log = QuestionLog::open(&b.config()).await.unwrap();
+        let started = Instant::now();
+        let mut sent = 0;
+        while sent < ROWS {
+            // In bursts that fit the queue, so nothing is dropped.
+            for _ in 0..5_000 {
+                log.record(entry(&log, Some(3), &format!("question {sent}"), true));
+                sent += 1;
+            }
+            log.flush().await;
+        }
+        assert_eq!(log.dropped(), 0);
+        ROWS as f64 / started.elapsed().as_secs_f64()
+    }
+    let sqlite = Backend::sqlite();
+    println!(
+        "sqlite: {:.0} rows/s ({ROWS} rows, 2 passages each)",
+        rate(&sqlite).await
+    );
+    if let Some(pg) = Backend::postgres("speed").await {
+        println!(
+            "postgres: {:.0} rows/s (a local test server, fsync off)",
+            rate(&pg).await
+        );
+    }
+    let engine = npq_bot::load_engine(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge"),
+        Default::default(),
+    )
+    .unwrap();
+    let questions: Vec<String> = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/questions.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+    .filter_map(|v| v["q"].as_str().map(str::to_string))
+    .collect();
+    let log = QuestionLog::open(&sqlite.config()).await.unwrap();
+    for q in questions.iter().take(5) {
+        engine.answer(q);
+    }
+    for record in [false, true, false, true] {
+        let mut times = Vec::new();
+        for q in questions.iter().take(60) {
+            let started = Instant::now();
+            let answer = engine.answer(q);
+            if record {
+                log.record(Entry::from_answer(
+                    log.new_entry_id(),
+                    Some(1),
+                    ChannelKind::Channel,
+                    &answer,
+                    "v",
+                ));
+            }
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "answer{}: median {:.2} ms, p99 {:.2} ms ({} questions)",
+            if record { " and record" } else { " only" },
+            times[times.len() / 2],
+            times[times.len() * 99 / 100],
+            times.len()
+        );
+    }
+    log.flush().await;
+}

@@ -56,15 +56,21 @@ fn draw(stats: &Stats, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Error>>
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(48)
-        .build_cartesian_2d(0f64..weeks as f64, 0f64..(top as f64 * 1.15).ceil())?;
+        .build_cartesian_2d(
+            -0.5f64..weeks as f64 - 0.5,
+            0f64..(top as f64 * 1.15).ceil(),
+        )?;
     let names: Vec<String> = stats.weeks.iter().map(|w| w.week.clone()).collect();
     chart
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(weeks.min(12))
         .x_label_formatter(&|x| {
+            if (x - x.round()).abs() > 0.01 || *x < 0.0 {
+                return String::new();
+            }
             names
-                .get(x.floor().max(0.0) as usize)
+                .get(x.round() as usize)
                 .map(|n| n.split_once('-').map_or(n.as_str(), |(_, w)| w).to_string())
                 .unwrap_or_default()
         })
@@ -73,7 +79,8 @@ fn draw(stats: &Stats, rgb: &mut [u8]) -> Result<(), Box<dyn std::error::Error>>
         .draw()?;
     let answered = RGBColor(46, 125, 50);
     let refused = RGBColor(198, 40, 40);
-    let x = |i: usize, at: f64| i as f64 + at;
+    // Week i is centred on x = i.
+    let x = |i: usize, at: f64| i as f64 + at - 0.5;
     chart
         .draw_series(stats.weeks.iter().enumerate().map(|(i, w)| {
             Rectangle::new(

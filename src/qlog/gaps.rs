@@ -92,6 +92,11 @@ pub(crate) fn group(rows: Vec<GapRow>) -> Vec<Gap> {
             .map_err(|e| tracing::warn!("gaps are grouped by shared words: {e:#}"))
             .ok()
     });
+    group_with(rows, vectors)
+}
+
+/// [`group`] with the questions' vectors, or `None` to compare their content words.
+fn group_with(rows: Vec<GapRow>, vectors: Option<Vec<Vec<f32>>>) -> Vec<Gap> {
     let stems: Vec<HashSet<String>> = rows
         .iter()
         .map(|r| {
@@ -278,4 +283,55 @@ pub async fn recheck(log: &QuestionLog, engine: &Engine) -> anyhow::Result<Reche
         open: open.len(),
         answered,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: i64, question: &str, status: GapStatus) -> GapRow {
+        GapRow {
+            id,
+            at_ms: id * 1000,
+            question: question.to_string(),
+            refused: true,
+            top_passage: None,
+            status,
+        }
+    }
+
+    #[test]
+    fn without_the_model_shared_words_group_and_statuses_stay_apart() {
+        let rows = vec![
+            row(1, "Who waters the raised beds?", GapStatus::Open),
+            row(2, "who waters raised beds", GapStatus::Open),
+            row(3, "Where does the shed key hang?", GapStatus::Open),
+            row(
+                4,
+                "Who waters the raised beds on Monday?",
+                GapStatus::Dismissed,
+            ),
+            row(5, "Who waters the raised beds?", GapStatus::Open),
+        ];
+        let gaps = group_with(rows, None);
+        let summary: Vec<(u64, &str, GapStatus)> = gaps
+            .iter()
+            .map(|g| (g.count, g.first.as_str(), g.status))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (3, "Who waters the raised beds?", GapStatus::Open),
+                (
+                    1,
+                    "Who waters the raised beds on Monday?",
+                    GapStatus::Dismissed
+                ),
+                (1, "Where does the shed key hang?", GapStatus::Open),
+            ]
+        );
+        assert_eq!(gaps[0].examples.len(), 2, "repeats are one phrasing");
+        assert_eq!(gaps[0].key, format!("{:016x}", 1));
+        assert_eq!(gaps[0].entries, vec![1, 2, 5]);
+    }
 }
