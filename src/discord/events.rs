@@ -311,7 +311,8 @@ async fn on_modal(
                 .unwrap_or(&path)
                 .display()
                 .to_string();
-            tracing::info!(file = %shown, "an answer written from Discord was saved");
+            // The file name comes from the question: not logged.
+            tracing::info!("an answer written from Discord was saved");
             report.embed().field(
                 "Saved",
                 reply::truncate(&reply::escape(&shown), limits::FIELD_VALUE),

@@ -2431,3 +2431,28 @@ async fn two_shard_processes_log_every_question_into_one_postgres() {
     }
     fake.assert_no_violations();
 }
+
+/// The More button is offered from the same ranking as the answer: the page asks for one
+/// result more and keeps it back, and what is shown is what a plain answer shows.
+#[test]
+fn the_more_button_peeks_at_the_next_result_of_the_same_ranking() {
+    let engine = npq_bot::load_engine(&bundled_knowledge(), Default::default()).unwrap();
+    for q in [
+        "How is the NPQ funded?",
+        "how long is the NPQH",
+        "is the NPQ for SENCOs funded for the next cohort?",
+        GAP_QUESTION,
+    ] {
+        for offset in [0, 3] {
+            let (page, more) = engine.answer_page_and_peek(q, offset, 3);
+            let plain = engine.answer_page(q, offset, 3);
+            assert_eq!(page.results, plain.results, "{q}");
+            assert_eq!(page.note, plain.note, "{q}");
+            assert_eq!(
+                more,
+                !engine.answer_page(q, offset + 3, 1).results.is_empty(),
+                "{q}"
+            );
+        }
+    }
+}
