@@ -2193,8 +2193,29 @@ async fn an_opted_out_server_is_not_logged() {
 async fn stats_read_the_log_and_attach_the_chart() {
     let bot = Bot::start(|_| {}).await;
     let log = bot.log().await;
-    ask_logged(&bot, &log, "how long is the NPQH", 1).await;
+    let asked = bot.ask("how long is the NPQH").await;
+    let qid = question_id(&bot.callback(asked).await);
+    assert_eq!(wait_logged(&log, 1).await, 1);
     ask_logged(&bot, &log, GAP_QUESTION, 2).await;
+    // A thumbs-up reaches the log (once per person).
+    for _ in 0..2 {
+        let up = press(&bot, (USER_ID, USER_NAME), &format!("npq:up:{qid}")).await;
+        bot.callback(up).await;
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut ups = 0;
+    while ups == 0 && std::time::Instant::now() < deadline {
+        ups = log
+            .stats(1)
+            .await
+            .unwrap()
+            .weeks
+            .iter()
+            .map(|w| w.thumbs_up)
+            .sum();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ups, 1, "one vote per person");
     let id = bot.admin_with("stats", vec![("weeks", json!(4))]).await;
     let prefix = format!("/interactions/{id}/");
     let request = bot
@@ -2210,7 +2231,10 @@ async fn stats_read_the_log_and_attach_the_chart() {
     let e = embed(&body);
     assert_eq!(e["image"]["url"], "attachment://stats.png");
     let text = text_of(e);
-    assert!(text.contains("2 asked, 1 answered, 1 refused"), "{text}");
+    assert!(
+        text.contains("2 asked, 1 answered, 1 refused, \u{1f44d} 1 \u{1f44e} 0"),
+        "{text}"
+    );
     assert!(text.contains("Most asked topics"), "{text}");
     assert_ne!(flags(&body) & EPHEMERAL, 0);
     bot.finish();
