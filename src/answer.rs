@@ -482,16 +482,7 @@ impl Engine {
                 }
             })
             .collect();
-        let note = crate::period::asks(question).and_then(|asks| {
-            let shown: Vec<crate::period::Period> = results
-                .iter()
-                .flat_map(|r: &ResultItem| crate::period::periods(&r.snippet))
-                .collect();
-            if shown.is_empty() {
-                return None;
-            }
-            crate::period::note(asks, &shown, self.periods(), crate::period::today())
-        });
+        let note = self.note_for(question, &results);
         Answer {
             question: question.to_string(),
             answered: true,
@@ -500,6 +491,37 @@ impl Engine {
             coverage: confidence,
             note,
         }
+    }
+
+    /// Results `offset..offset + limit` and whether the ranking holds another after them, from
+    /// one ranking of the question: the next result is asked for with the page and kept back.
+    pub fn answer_page_and_peek(
+        &self,
+        question: &str,
+        offset: usize,
+        limit: usize,
+    ) -> (Answer, bool) {
+        let mut answer = self.answer_page(question, offset, limit + 1);
+        let more = answer.results.len() > limit;
+        if more {
+            answer.results.truncate(limit);
+            // The note speaks of the results shown, not of the one kept back.
+            answer.note = self.note_for(question, &answer.results);
+        }
+        (answer, more)
+    }
+
+    /// Which cohort the results shown belong to, for a question about the current or next one.
+    fn note_for(&self, question: &str, results: &[ResultItem]) -> Option<String> {
+        let asks = crate::period::asks(question)?;
+        let shown: Vec<crate::period::Period> = results
+            .iter()
+            .flat_map(|r: &ResultItem| crate::period::periods(&r.snippet))
+            .collect();
+        if shown.is_empty() {
+            return None;
+        }
+        crate::period::note(asks, &shown, self.periods(), crate::period::today())
     }
 
     /// Every dated cohort any passage names, oldest first.

@@ -19,6 +19,11 @@ pub struct Config {
     pub knowledge_dir: PathBuf,
     /// Refuse to start (or reload) when any file has errors, instead of skipping those files.
     pub knowledge_strict: bool,
+    /// `serve` reloads when a file in the knowledge folder changes.
+    pub knowledge_watch: bool,
+    /// Where answers written from Discord are saved (`knowledge.local`); `None`: `local` inside
+    /// the knowledge folder. See [`Config::local_dir`].
+    pub knowledge_local: Option<PathBuf>,
     pub answer: Settings,
     /// Where to keep the index on disk; `None` builds it in RAM.
     pub index_path: Option<PathBuf>,
@@ -131,6 +136,8 @@ struct RawMetrics {
 struct RawKnowledge {
     dir: PathBuf,
     strict: bool,
+    watch: bool,
+    local: PathBuf,
 }
 
 impl Default for RawKnowledge {
@@ -138,6 +145,8 @@ impl Default for RawKnowledge {
         RawKnowledge {
             dir: PathBuf::from("knowledge"),
             strict: false,
+            watch: true,
+            local: PathBuf::new(),
         }
     }
 }
@@ -317,6 +326,9 @@ impl Config {
             if !dir_from_env && config.knowledge_dir.is_relative() {
                 config.knowledge_dir = base.join(&config.knowledge_dir);
             }
+            if let Some(local) = config.knowledge_local.as_mut().filter(|p| p.is_relative()) {
+                *local = base.join(&*local);
+            }
             if let Some(index) = config.index_path.as_mut().filter(|p| p.is_relative()) {
                 if !index_from_env {
                     *index = base.join(&*index);
@@ -329,6 +341,14 @@ impl Config {
             }
         }
         Ok(config)
+    }
+
+    /// The folder where answers written from Discord are saved: `knowledge.local`, or `local`
+    /// inside the knowledge folder.
+    pub fn local_dir(&self) -> PathBuf {
+        self.knowledge_local
+            .clone()
+            .unwrap_or_else(|| self.knowledge_dir.join("local"))
     }
 
     /// The defaults, as if `bot.toml` were empty.
@@ -460,6 +480,8 @@ impl Config {
             log_format,
             knowledge_dir: raw.knowledge.dir,
             knowledge_strict: raw.knowledge.strict,
+            knowledge_watch: raw.knowledge.watch,
+            knowledge_local: Some(raw.knowledge.local).filter(|p| !p.as_os_str().is_empty()),
             answer: Settings {
                 limit: a.limit,
                 snippet_chars: a.snippet_chars,

@@ -1,21 +1,19 @@
 //! The slash commands: `/npq ask|programme|list|sources|help` for everyone, and
-//! `/npq-admin reload|stats` for server admins only.
+//! `/npq-admin reload|stats|status|gaps|forget|logging` for server admins only.
 
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::Instant;
 
 use poise::CreateReply;
-use serenity::all::{AutocompleteChoice, CreateAutocompleteResponse, CreateEmbed, RoleId};
+use serenity::all::{
+    AutocompleteChoice, CreateAttachment, CreateAutocompleteResponse, CreateEmbed,
+};
 
+use super::ask::{in_allowed_place, say_privately, Asking};
 use super::guard;
+use super::reloads;
 use super::reply::{self, limits, no_pings};
-use super::state::{Reloaded, State};
 use super::{retry_on_429, Context, Error};
-use crate::answer::{Answer, Engine};
-
-/// Above this many passages an answer may take longer than Discord waits, so it is deferred.
-const DEFER_ABOVE_PASSAGES: u64 = 20_000;
+use crate::answer::Engine;
 
 /// Answers about National Professional Qualifications, with sources
 #[poise::command(
@@ -38,153 +36,33 @@ pub async fn ask(
     >,
 ) -> Result<(), Error> {
     let state = ctx.data().clone();
-    let private = private.unwrap_or(false);
-    if let Err(refused) = guard::admit(
-        &state.config,
-        &state.limiter,
-        ctx.author().id.get(),
-        &question,
-    ) {
-        return say_privately(ctx, &refused.message()).await;
-    }
-    let engine = state.engine();
-    if engine.num_passages() > DEFER_ABOVE_PASSAGES {
-        if private {
-            ctx.defer_ephemeral().await?;
-        } else {
-            ctx.defer().await?;
-        }
-    }
-    let (answer, buttons) = answer_question(
-        &state,
-        engine,
-        &question,
-        ctx.id(),
-        ctx.author().id.get(),
-        "slash",
-    )
-    .await?;
-    let page = reply::answer(&answer, Some(buttons));
-    let message = CreateReply::default()
-        .embed(page.embed)
-        .components(page.components)
-        .ephemeral(private)
-        .allowed_mentions(no_pings());
-    retry_on_429(|| ctx.send(message.clone())).await?;
-    Ok(())
-}
-
-/// Answers a question on the bounded answer pool, counts it, logs one line (no user ids, no
-/// question text) and remembers it for its buttons under `origin`, the id of the interaction or
-/// message that asked it.
-pub async fn answer_question(
-    state: &State,
-    engine: Arc<Engine>,
-    question: &str,
-    origin: u64,
-    asker: u64,
-    via: &str,
-) -> Result<(Answer, reply::Buttons), Error> {
-    let started = Instant::now();
-    let (limit, asked) = (state.settings.limit, question.to_string());
-    let (answer, has_more) = state
-        .on_answer_pool(move || {
-            let answer = engine.answer(&asked);
-            let has_more =
-                answer.answered && !engine.answer_page(&asked, limit, 1).results.is_empty();
-            (answer, has_more)
-        })
-        .await?;
-    state.stats.count(&answer);
-    super::metrics::get().observe(started.elapsed());
-    tracing::info!(
-        via,
-        answered = answer.answered,
-        results = answer.results.len(),
-        micros = started.elapsed().as_micros() as u64,
-        "question answered"
-    );
-    let question_id = state.remember(origin, question, asker);
-    Ok((
-        answer,
-        reply::Buttons {
-            question_id,
-            page: 0,
-            has_more,
-        },
-    ))
-}
-
-/// An autocomplete request cannot be answered with a message.
-fn is_autocomplete(ctx: Context<'_>) -> bool {
-    matches!(
+    let asking = Asking::Command {
         ctx,
-        poise::Context::Application(a)
-            if a.interaction_type == poise::CommandInteractionType::Autocomplete
-    )
+        private: private.unwrap_or(false),
+    };
+    super::ask::ask(&state, asking, &question).await
 }
 
-/// The check on `/npq`, which poise runs for each of its subcommands (and their autocomplete):
-/// the guild and channel allow-lists, and for direct messages `direct_messages` and, when
-/// `allowed_guilds` is set, membership of one of those guilds.
-async fn in_allowed_place(ctx: Context<'_>) -> Result<bool, Error> {
+/// The check on `/npq-admin` and each of its subcommands: only in the admin guilds, whatever
+/// Discord delivers, and only for members with Manage Server (or Administrator) or the
+/// configured admin role.
+pub async fn admin_only(ctx: Context<'_>) -> Result<bool, Error> {
     let state = ctx.data();
-    let place = super::events::place_of(
-        ctx.serenity_context(),
-        &state.config,
-        ctx.guild_id(),
-        ctx.channel_id(),
-    )
-    .await;
-    let allowed = guard::allowed(&state.config, &place)
-        && (place.guild.is_some()
-            || super::events::may_message_directly(ctx.serenity_context(), state, ctx.author().id)
-                .await);
-    if !allowed && !is_autocomplete(ctx) {
-        let text = if place.guild.is_some() {
-            "I don't answer questions in this channel."
-        } else {
-            "I don't answer direct messages."
-        };
-        say_privately(ctx, text).await?;
-    }
-    Ok(allowed)
-}
-
-/// The guilds where the admin commands exist: those in `guilds` (within `allowed_guilds` when
-/// both are set), or else those in `allowed_guilds`. With neither there are none: admin
-/// commands are never registered globally, where any server that adds the bot could use them.
-pub fn admin_guilds(config: &crate::config::DiscordConfig) -> Vec<u64> {
-    if config.guilds.is_empty() {
-        config.allowed_guilds.clone()
-    } else {
-        config
-            .guilds
-            .iter()
-            .copied()
-            .filter(|g| config.allowed_guilds.is_empty() || config.allowed_guilds.contains(g))
-            .collect()
-    }
-}
-
-/// The check on `/npq-admin`: only in the admin guilds, whatever Discord delivers.
-async fn in_admin_guild(ctx: Context<'_>) -> Result<bool, Error> {
-    let allowed = ctx
+    let in_admin_guild = ctx
         .guild_id()
-        .is_some_and(|g| admin_guilds(&ctx.data().config).contains(&g.get()));
-    if !allowed {
+        .is_some_and(|g| guard::admin_guilds(&state.config).contains(&g.get()));
+    if !in_admin_guild {
         say_privately(ctx, "Admin commands are not available in this server.").await?;
+        return Ok(false);
     }
-    Ok(allowed)
-}
-
-async fn say_privately(ctx: Context<'_>, text: &str) -> Result<(), Error> {
-    let message = CreateReply::default()
-        .content(reply::truncate(&reply::escape(text), limits::CONTENT))
-        .ephemeral(true)
-        .allowed_mentions(no_pings());
-    retry_on_429(|| ctx.send(message.clone())).await?;
-    Ok(())
+    let admin = match ctx.author_member().await {
+        Some(member) => guard::is_admin_member(&state.config, &member),
+        None => false,
+    };
+    if !admin {
+        say_privately(ctx, "Only server admins can do that.").await?;
+    }
+    Ok(admin)
 }
 
 /// Programme names, codes and aliases that match what the user has typed so far.
@@ -295,90 +173,42 @@ async fn send_embed(ctx: Context<'_>, embed: CreateEmbed, ephemeral: bool) -> Re
     Ok(())
 }
 
-/// Admin: reload the guidance or see usage
+/// Admin: reload the guidance, see usage and the gaps in the guidance
 #[poise::command(
     slash_command,
     rename = "npq-admin",
-    subcommands("reload", "stats"),
+    subcommands("reload", "stats", "status", "gaps", "forget", "logging"),
     subcommand_required,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
-    check = "in_admin_guild"
+    check = "admin_only"
 )]
 pub async fn npq_admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Only members with Manage Server, or the configured admin role, may use admin commands.
-async fn is_admin(ctx: Context<'_>) -> Result<bool, Error> {
-    let admin_role = ctx.data().config.admin_role;
-    let allowed = match ctx.author_member().await {
-        Some(member) => {
-            let manages = member
-                .permissions
-                .is_some_and(|p| p.manage_guild() || p.administrator());
-            manages
-                || admin_role
-                    .filter(|&r| r != 0)
-                    .is_some_and(|r| member.roles.contains(&RoleId::new(r)))
-        }
-        None => false,
-    };
-    if !allowed {
-        say_privately(ctx, "Only server admins can do that.").await?;
-    }
-    Ok(allowed)
-}
-
 /// Reload the knowledge folder; on errors the current guidance keeps serving
-#[poise::command(slash_command, check = "is_admin")]
+#[poise::command(slash_command, guild_only, check = "admin_only")]
 pub async fn reload(ctx: Context<'_>) -> Result<(), Error> {
     ctx.defer_ephemeral().await?;
-    let state: Arc<State> = ctx.data().clone();
-    let outcome = tokio::task::spawn_blocking(move || state.reload()).await?;
-    let embed = match outcome {
-        Reloaded::Swapped {
-            documents,
-            passages,
-            skipped,
-        } => {
-            for problem in &skipped {
-                tracing::warn!("skipped a knowledge file: {problem}");
-            }
-            let metrics = super::metrics::get();
-            metrics.reloads.fetch_add(1, Ordering::Relaxed);
-            metrics
-                .skipped_files
-                .store(skipped.len() as u64, Ordering::Relaxed);
-            tracing::info!(
-                documents,
-                passages,
-                skipped = skipped.len(),
-                "knowledge reloaded"
-            );
-            reply::reloaded(documents, passages, &skipped)
-        }
-        Reloaded::Kept(errors) => {
-            super::metrics::get()
-                .reloads_refused
-                .fetch_add(1, Ordering::Relaxed);
-            tracing::warn!(
-                errors = errors.len(),
-                "reload refused: the knowledge folder has errors"
-            );
-            reply::reload_refused(&errors)
-        }
-    };
-    send_embed(ctx, embed, true).await
+    let report = reloads::reload(ctx.data(), "the reload command").await;
+    send_embed(ctx, report.embed(), true).await
 }
 
-/// Questions asked, answered and refused, and feedback, since start
-#[poise::command(slash_command, check = "is_admin")]
-pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
-    let s = &ctx.data().stats;
+/// Questions asked, answered and refused, and feedback: since start and week by week
+#[poise::command(slash_command, guild_only, check = "admin_only")]
+pub async fn stats(
+    ctx: Context<'_>,
+    #[description = "How many weeks of the question log to show (default 8)"]
+    #[min = 1]
+    #[max = 52]
+    weeks: Option<u32>,
+) -> Result<(), Error> {
+    let state = ctx.data();
+    let s = &state.stats;
     let get = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-    let uptime = ctx.data().started.elapsed().as_secs();
-    let embed = CreateEmbed::new()
+    let uptime = state.started.elapsed().as_secs();
+    let mut embed = CreateEmbed::new()
         .title("npq-bot since start")
         .field("Questions asked", get(&s.asked).to_string(), true)
         .field("Answered", get(&s.answered).to_string(), true)
@@ -390,7 +220,141 @@ pub async fn stats(ctx: Context<'_>) -> Result<(), Error> {
             format!("{}h {}m", uptime / 3600, uptime / 60 % 60),
             true,
         );
+    let mut message = CreateReply::default()
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    if let Some(log) = &state.log {
+        let weeks = weeks.unwrap_or(8).clamp(1, 52);
+        match log.stats(weeks).await {
+            Ok(figures) => {
+                for (name, value) in reply::weekly_fields(&figures) {
+                    embed = embed.field(name, value, false);
+                }
+                match crate::qlog::chart_png(&figures) {
+                    Ok(png) => {
+                        embed = embed.image(format!("attachment://{}", reply::CHART_FILE));
+                        message =
+                            message.attachment(CreateAttachment::bytes(png, reply::CHART_FILE));
+                    }
+                    Err(e) => tracing::warn!("cannot draw the stats chart: {e:#}"),
+                }
+            }
+            Err(e) => {
+                tracing::warn!("cannot read the question log: {e:#}");
+                embed = embed.field(
+                    "Question log",
+                    "The question log cannot be read now.",
+                    false,
+                );
+            }
+        }
+    }
+    let message = message.embed(embed);
+    retry_on_429(|| ctx.send(message.clone())).await?;
+    Ok(())
+}
+
+/// What is serving: documents, passages, the last reload and its errors, the question log
+#[poise::command(slash_command, guild_only, check = "admin_only")]
+pub async fn status(ctx: Context<'_>) -> Result<(), Error> {
+    let state = ctx.data();
+    let engine = state.engine();
+    let embed = reply::status(&reply::Status {
+        documents: engine.documents.len(),
+        passages: engine.num_passages(),
+        last_reload: state.last_reload(),
+        watching: state.watching.load(Ordering::Relaxed),
+        log: state.log.as_ref().map(|l| l.dropped()),
+    });
     send_embed(ctx, embed, true).await
+}
+
+/// The questions I could not answer (or that were voted down), most asked first
+#[poise::command(slash_command, guild_only, check = "admin_only")]
+pub async fn gaps(
+    ctx: Context<'_>,
+    #[description = "Questions of the last how many days (default 30)"]
+    #[min = 1]
+    #[max = 3650]
+    days: Option<u32>,
+) -> Result<(), Error> {
+    let Some(log) = &ctx.data().log else {
+        return say_privately(ctx, reply::LOG_OFF).await;
+    };
+    let days = days.unwrap_or(30);
+    let open: Vec<crate::qlog::Gap> = log
+        .gaps(days)
+        .await?
+        .into_iter()
+        .filter(|g| g.status == crate::qlog::GapStatus::Open)
+        .collect();
+    let (embed, components) = reply::gaps(&open, days, ctx.id());
+    let message = CreateReply::default()
+        .embed(embed)
+        .components(components)
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    retry_on_429(|| ctx.send(message.clone())).await?;
+    Ok(())
+}
+
+/// Erase this server's questions from the question log
+#[poise::command(slash_command, guild_only, check = "admin_only")]
+pub async fn forget(
+    ctx: Context<'_>,
+    #[description = "True to erase at once, without a confirmation button"] confirm: Option<bool>,
+) -> Result<(), Error> {
+    let Some(log) = &ctx.data().log else {
+        return say_privately(ctx, reply::LOG_OFF).await;
+    };
+    let Some(guild) = ctx.guild_id().map(|g| g.get()) else {
+        return Ok(());
+    };
+    if confirm == Some(true) {
+        let erased = log.forget(guild).await?;
+        tracing::info!(erased, "a server's questions were erased from the log");
+        return say_privately(ctx, &reply::forgotten(erased)).await;
+    }
+    let message = CreateReply::default()
+        .content("This erases every question asked in this server from the question log. It cannot be undone.")
+        .components(vec![reply::confirm_forget(guild, ctx.id())])
+        .ephemeral(true)
+        .allowed_mentions(no_pings());
+    retry_on_429(|| ctx.send(message.clone())).await?;
+    Ok(())
+}
+
+/// On or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
+pub enum Switch {
+    #[name = "on"]
+    On,
+    #[name = "off"]
+    Off,
+}
+
+/// Turn the question log on or off for this server
+#[poise::command(slash_command, guild_only, check = "admin_only")]
+pub async fn logging(
+    ctx: Context<'_>,
+    #[description = "on: questions asked here are logged; off: they are not"] switch: Switch,
+) -> Result<(), Error> {
+    let Some(log) = &ctx.data().log else {
+        return say_privately(ctx, reply::LOG_OFF).await;
+    };
+    let Some(guild) = ctx.guild_id().map(|g| g.get()) else {
+        return Ok(());
+    };
+    log.set_opt_out(guild, switch == Switch::Off).await?;
+    tracing::info!(
+        on = switch == Switch::On,
+        "a server changed its question logging"
+    );
+    let text = match switch {
+        Switch::On => "Questions asked in this server are logged (without who asked).",
+        Switch::Off => "Questions asked in this server are no longer logged. /npq-admin forget erases what was logged before.",
+    };
+    say_privately(ctx, text).await
 }
 
 #[cfg(test)]

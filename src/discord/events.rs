@@ -1,21 +1,21 @@
 //! Events outside slash commands: questions in mentions, direct messages or after a text
-//! prefix, and presses of the More and feedback buttons.
+//! prefix, presses of the More, feedback and admin buttons, and the answer modal.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use serenity::all::{
-    ChannelId, ChannelType, ComponentInteraction, Context as SerenityContext,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, FullEvent, GuildId,
-    Interaction, Message, MessageInteractionMetadata, UserId,
+    ActionRowComponent, ComponentInteraction, Context as SerenityContext,
+    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
+    FullEvent, Interaction, Message, ModalInteraction,
 };
 
-use super::commands::answer_question;
-use super::guard::{self, Place};
+use super::ask::{self, Asking};
+use super::authored::{Authored, NotSaved};
 use super::reply::{self, custom_id, limits, no_pings};
 use super::state::{State, Vote};
-use super::{retry_on_429, Error};
-use crate::config::DiscordConfig;
+use super::{guard, reloads, retry_on_429, Error};
+use crate::qlog::QuestionLog;
 
 /// Handles one gateway event the command framework does not.
 pub async fn handle(
@@ -28,6 +28,9 @@ pub async fn handle(
         FullEvent::InteractionCreate {
             interaction: Interaction::Component(press),
         } => on_press(ctx, press, state).await,
+        FullEvent::InteractionCreate {
+            interaction: Interaction::Modal(modal),
+        } => on_modal(ctx, modal, state).await,
         FullEvent::Ready { data_about_bot } => {
             let metrics = super::metrics::get();
             metrics.connected.fetch_add(1, Ordering::Relaxed);
@@ -91,136 +94,7 @@ async fn on_message(
     ) else {
         return Ok(());
     };
-    let place = place_of(ctx, &state.config, message.guild_id, message.channel_id).await;
-    if !guard::allowed(&state.config, &place)
-        || (is_dm && !may_message_directly(ctx, state, message.author.id).await)
-    {
-        return Ok(());
-    }
-    if let Err(refused) = guard::admit(
-        &state.config,
-        &state.limiter,
-        message.author.id.get(),
-        &question,
-    ) {
-        // In public, one note per user a minute; further refused mentions get no reply.
-        if state.note_limiter.check(message.author.id.get()).is_err() {
-            return Ok(());
-        }
-        let text = reply::truncate(&reply::escape(&refused.message()), limits::CONTENT);
-        let note = CreateMessage::new()
-            .content(text)
-            .reference_message(message)
-            .allowed_mentions(no_pings());
-        retry_on_429(|| message.channel_id.send_message(&ctx.http, note.clone())).await?;
-        return Ok(());
-    }
-    let engine = state.engine();
-    let via = if is_dm { "direct message" } else { "mention" };
-    let (answer, buttons) = answer_question(
-        state,
-        engine,
-        &question,
-        message.id.get(),
-        message.author.id.get(),
-        via,
-    )
-    .await?;
-    let page = reply::answer(&answer, Some(buttons));
-    // A reply keeps the answer beside the question in a busy channel, and (in a DM too) ties
-    // the answer's buttons to the question they were made for.
-    let builder = CreateMessage::new()
-        .embed(page.embed)
-        .components(page.components)
-        .reference_message(message)
-        .allowed_mentions(no_pings());
-    retry_on_429(|| message.channel_id.send_message(&ctx.http, builder.clone())).await?;
-    Ok(())
-}
-
-/// Where a question was asked; a thread's parent channel is looked up only when a channel
-/// allow-list needs it.
-pub async fn place_of(
-    ctx: &SerenityContext,
-    config: &DiscordConfig,
-    guild: Option<GuildId>,
-    channel: ChannelId,
-) -> Place {
-    let (guild, channel_number) = (guild.map(|g| g.get()), channel.get());
-    let needs_parent = guild.is_some()
-        && !config.allowed_channels.is_empty()
-        && !config.allowed_channels.contains(&channel_number);
-    let parent = if needs_parent {
-        let thread = |kind: ChannelType| {
-            matches!(
-                kind,
-                ChannelType::PublicThread | ChannelType::PrivateThread | ChannelType::NewsThread
-            )
-        };
-        channel
-            .to_channel(ctx)
-            .await
-            .ok()
-            .and_then(|c| c.guild())
-            .filter(|g| thread(g.kind))
-            .and_then(|g| g.parent_id)
-            .map(|p| p.get())
-    } else {
-        None
-    };
-    Place {
-        guild,
-        channel: channel_number,
-        parent,
-    }
-}
-
-/// Direct messages are answered when `direct_messages` is on and, if `allowed_guilds` is set,
-/// only from members of one of those guilds (looked up once per ten minutes per user).
-pub async fn may_message_directly(ctx: &SerenityContext, state: &State, user: UserId) -> bool {
-    let config = &state.config;
-    if !config.direct_messages {
-        return false;
-    }
-    if config.allowed_guilds.is_empty() {
-        return true;
-    }
-    if let Some(known) = state.known_membership(user.get()) {
-        return known;
-    }
-    let mut member = false;
-    for &guild in &config.allowed_guilds {
-        match GuildId::new(guild).member(ctx, user).await {
-            Ok(_) => {
-                member = true;
-                break;
-            }
-            Err(serenity::Error::Http(serenity::http::HttpError::UnsuccessfulRequest(r)))
-                if r.status_code.as_u16() == 404 => {}
-            Err(e) => {
-                // Not remembered: the next message looks again.
-                tracing::warn!(
-                    "cannot check a direct message's sender against allowed_guilds: {e}"
-                );
-                return false;
-            }
-        }
-    }
-    state.note_membership(user.get(), member);
-    member
-}
-
-/// The interaction or message an answer was made for, read from the message a button is on:
-/// a slash command's reply names its interaction, a reply to a mention references it.
-fn origin_of(message: &Message) -> Option<u64> {
-    match message.interaction_metadata.as_deref() {
-        Some(MessageInteractionMetadata::Command(command)) => Some(command.id.get()),
-        _ => message
-            .message_reference
-            .as_ref()
-            .and_then(|r| r.message_id)
-            .map(|m| m.get()),
-    }
+    ask::ask(state, Asking::Message { ctx, message }, &question).await
 }
 
 async fn on_press(
@@ -237,99 +111,226 @@ async fn on_press(
             "You are pressing buttons very fast. Please try again in {} seconds.",
             wait.as_secs().max(1)
         );
-        return tell(ctx, press, &text).await;
-    }
-    let question_id = match action {
-        custom_id::Press::More { question_id, .. } | custom_id::Press::Vote { question_id, .. } => {
-            question_id
-        }
-    };
-    // A button only acts on the answer it was sent with.
-    if origin_of(&press.message) != Some(question_id) || state.recall(question_id).is_none() {
-        return tell(
-            ctx,
-            press,
-            "That answer is too old for its buttons now: please ask again.",
-        )
-        .await;
+        return ask::tell(ctx, press, &text).await;
     }
     match action {
         custom_id::Press::More { question_id, page } => {
-            let Some(asked) = state.recall(question_id) else {
-                return tell(
-                    ctx,
-                    press,
-                    "That answer is too old to page through now: please ask again.",
-                )
-                .await;
+            let more = Asking::More {
+                ctx,
+                press,
+                question_id,
+                page,
             };
-            if asked.asker != presser {
-                return tell(ctx, press, "Only the person who asked can page through these results. Ask your own question with /npq ask.").await;
-            }
-            let engine = state.engine();
-            let limit = state.settings.limit;
-            let (answer, has_more) = state
-                .on_answer_pool(move || {
-                    let answer = engine.answer_page(&asked.question, page * limit, limit);
-                    let has_more = !engine
-                        .answer_page(&asked.question, (page + 1) * limit, 1)
-                        .results
-                        .is_empty();
-                    (answer, has_more)
-                })
-                .await?;
-            if !answer.answered || answer.results.is_empty() {
-                return tell(ctx, press, "There are no more results for that question.").await;
-            }
-            let view = reply::answer(
-                &answer,
-                Some(reply::Buttons {
-                    question_id,
-                    page,
-                    has_more,
-                }),
-            );
-            let update = CreateInteractionResponseMessage::new()
-                .embed(view.embed)
-                .components(view.components)
-                .allowed_mentions(no_pings());
-            retry_on_429(|| {
-                press.create_response(
-                    &ctx.http,
-                    CreateInteractionResponse::UpdateMessage(update.clone()),
-                )
-            })
-            .await?;
-            Ok(())
+            ask::ask(state, more, "").await
         }
         custom_id::Press::Vote { question_id, up } => {
-            let text = match state.vote(question_id, presser, up) {
+            // A button only acts on the answer it was sent with.
+            let bound = ask::origin_of(&press.message) == Some(question_id);
+            let vote = if bound {
+                state.vote(question_id, presser, up)
+            } else {
+                Vote::Unknown
+            };
+            if vote == Vote::Counted {
+                let entry = state.recall(question_id).and_then(|a| a.entry);
+                if let (Some(log), Some(entry)) = (&state.log, entry) {
+                    log.feedback(entry, presser, up);
+                }
+            }
+            let text = match vote {
                 Vote::Counted => "Thanks: your feedback is counted.",
                 Vote::AlreadyGiven => "You have already given feedback on this answer.",
                 Vote::Unknown => "That answer is too old for its buttons now: please ask again.",
             };
-            tell(ctx, press, text).await
+            ask::tell(ctx, press, text).await
         }
+        custom_id::Press::Dismiss { key, list } => {
+            let Some(log) = admin_press(ctx, press, state, list).await? else {
+                return Ok(());
+            };
+            let text = match log.dismiss(&key).await {
+                Ok(()) => {
+                    tracing::info!("a gap was dismissed");
+                    "Dismissed: that gap no longer shows as open.".to_string()
+                }
+                Err(e) => format!("Cannot dismiss that gap: {e:#}"),
+            };
+            ask::tell(ctx, press, &text).await
+        }
+        custom_id::Press::AnswerGap { key, list } => {
+            let Some(log) = admin_press(ctx, press, state, list).await? else {
+                return Ok(());
+            };
+            let days = state.log_days;
+            let first = match log.gaps(days).await {
+                Ok(gaps) => gaps
+                    .into_iter()
+                    .find(|g| g.key == key)
+                    .map(|g| g.first)
+                    .unwrap_or_default(),
+                Err(e) => {
+                    tracing::warn!("cannot read the gaps: {e:#}");
+                    String::new()
+                }
+            };
+            let modal = reply::answer_modal(&key, &first);
+            retry_on_429(|| {
+                press.create_response(&ctx.http, CreateInteractionResponse::Modal(modal.clone()))
+            })
+            .await?;
+            Ok(())
+        }
+        custom_id::Press::Forget { guild, origin } => {
+            let Some(log) = admin_press(ctx, press, state, origin).await? else {
+                return Ok(());
+            };
+            if press.guild_id.map(|g| g.get()) != Some(guild) {
+                return ask::tell(ctx, press, "That button belongs to another server.").await;
+            }
+            let text = match log.forget(guild).await {
+                Ok(erased) => {
+                    tracing::info!(erased, "a server's questions were erased from the log");
+                    reply::forgotten(erased)
+                }
+                Err(e) => format!("Cannot erase the log now: {e:#}"),
+            };
+            ask::tell(ctx, press, &text).await
+        }
+        // Modals arrive as MODAL_SUBMIT interactions, not presses.
+        custom_id::Press::AnswerModal { .. } => Ok(()),
     }
 }
 
-/// An ephemeral note to whoever pressed a button.
-async fn tell(
+/// Whether an admin button may act: pressed by an admin in an admin guild, on the message made
+/// for interaction `list`, with the question log on. Tells the presser otherwise.
+async fn admin_press<'a>(
     ctx: &SerenityContext,
     press: &ComponentInteraction,
-    text: &str,
+    state: &'a Arc<State>,
+    list: u64,
+) -> Result<Option<&'a QuestionLog>, Error> {
+    let in_admin_guild = press
+        .guild_id
+        .is_some_and(|g| guard::admin_guilds(&state.config).contains(&g.get()));
+    let admin = press
+        .member
+        .as_ref()
+        .is_some_and(|m| guard::is_admin_member(&state.config, m));
+    if !in_admin_guild || !admin {
+        ask::tell(ctx, press, "Only server admins can do that.").await?;
+        return Ok(None);
+    }
+    if ask::origin_of(&press.message) != Some(list) {
+        ask::tell(
+            ctx,
+            press,
+            "That button is not on the message it was made for.",
+        )
+        .await?;
+        return Ok(None);
+    }
+    let Some(log) = &state.log else {
+        ask::tell(ctx, press, reply::LOG_OFF).await?;
+        return Ok(None);
+    };
+    Ok(Some(log))
+}
+
+/// The value typed into the text input `id` of a submitted modal.
+fn typed(modal: &ModalInteraction, id: &str) -> String {
+    modal
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .find_map(|c| match c {
+            ActionRowComponent::InputText(input) if input.custom_id == id => input.value.clone(),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// An admin's answer from the modal: checked, saved in the local folder, reloaded, and the gap
+/// marked answered; or refused with the check's message and nothing kept.
+async fn on_modal(
+    ctx: &SerenityContext,
+    modal: &ModalInteraction,
+    state: &Arc<State>,
 ) -> Result<(), Error> {
-    let message = CreateInteractionResponseMessage::new()
-        .content(text)
-        .ephemeral(true)
-        .allowed_mentions(no_pings());
+    let Some(custom_id::Press::AnswerModal { key }) = custom_id::parse(&modal.data.custom_id)
+    else {
+        return Ok(());
+    };
+    let in_admin_guild = modal
+        .guild_id
+        .is_some_and(|g| guard::admin_guilds(&state.config).contains(&g.get()));
+    let admin = modal
+        .member
+        .as_ref()
+        .is_some_and(|m| guard::is_admin_member(&state.config, m));
+    if !in_admin_guild || !admin {
+        let message = CreateInteractionResponseMessage::new()
+            .content("Only server admins can do that.")
+            .ephemeral(true)
+            .allowed_mentions(no_pings());
+        retry_on_429(|| {
+            modal.create_response(
+                &ctx.http,
+                CreateInteractionResponse::Message(message.clone()),
+            )
+        })
+        .await?;
+        return Ok(());
+    }
+    // Checking and reloading may take longer than Discord waits for a first reply.
     retry_on_429(|| {
-        press.create_response(
+        modal.create_response(
             &ctx.http,
-            CreateInteractionResponse::Message(message.clone()),
+            CreateInteractionResponse::Defer(
+                CreateInteractionResponseMessage::new().ephemeral(true),
+            ),
         )
     })
     .await?;
+    let entry = Authored {
+        question: typed(modal, custom_id::field::QUESTION),
+        answer: typed(modal, custom_id::field::ANSWER),
+        publisher: typed(modal, custom_id::field::PUBLISHER),
+        url: typed(modal, custom_id::field::URL),
+        date: typed(modal, custom_id::field::DATE),
+    };
+    let embed = match reloads::save_answer(state, entry).await {
+        Ok((path, report)) => {
+            if let Some(log) = &state.log {
+                if let Err(e) = log.mark_answered(std::slice::from_ref(&key)).await {
+                    tracing::warn!("cannot mark the answered gap: {e:#}");
+                }
+            }
+            let shown = path
+                .strip_prefix(&state.knowledge_dir)
+                .unwrap_or(&path)
+                .display()
+                .to_string();
+            // The file name comes from the question: not logged.
+            tracing::info!("an answer written from Discord was saved");
+            report.embed().field(
+                "Saved",
+                reply::truncate(&reply::escape(&shown), limits::FIELD_VALUE),
+                false,
+            )
+        }
+        Err(NotSaved(errors)) => {
+            tracing::info!(
+                errors = errors.len(),
+                "an answer written from Discord was refused"
+            );
+            reply::answer_refused(&errors)
+        }
+    };
+    let edit = EditInteractionResponse::new()
+        .embed(embed)
+        .allowed_mentions(no_pings());
+    retry_on_429(|| modal.edit_response(&ctx.http, edit.clone())).await?;
     Ok(())
 }
 

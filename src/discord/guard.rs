@@ -5,6 +5,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use serenity::all::{Member, RoleId};
+
 use crate::config::DiscordConfig;
 
 /// A sliding one-minute window of questions per user.
@@ -62,6 +64,8 @@ pub struct Place {
     pub channel: u64,
     /// The parent channel of a thread, so that allowing a channel allows its threads.
     pub parent: Option<u64>,
+    /// A thread (in a guild), as far as the interaction or the cache tell.
+    pub thread: bool,
 }
 
 /// True when the configured allow-lists let the bot answer in `place`.
@@ -120,6 +124,35 @@ pub fn admit(
     })
 }
 
+/// The guilds where the admin commands exist: those in `guilds` (within `allowed_guilds` when
+/// both are set), or else those in `allowed_guilds`. With neither there are none: admin
+/// commands are never registered globally, where any server that adds the bot could use them.
+pub fn admin_guilds(config: &DiscordConfig) -> Vec<u64> {
+    if config.guilds.is_empty() {
+        config.allowed_guilds.clone()
+    } else {
+        config
+            .guilds
+            .iter()
+            .copied()
+            .filter(|g| config.allowed_guilds.is_empty() || config.allowed_guilds.contains(g))
+            .collect()
+    }
+}
+
+/// Manage Server or Administrator in the member's permissions (Discord sends them with every
+/// interaction), or the configured admin role.
+pub fn is_admin_member(config: &DiscordConfig, member: &Member) -> bool {
+    let manages = member
+        .permissions
+        .is_some_and(|p| p.manage_guild() || p.administrator());
+    manages
+        || config
+            .admin_role
+            .filter(|&r| r != 0)
+            .is_some_and(|r| member.roles.contains(&RoleId::new(r)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,7 +188,8 @@ mod tests {
             &Place {
                 guild: Some(10),
                 channel: 20,
-                parent: None
+                parent: None,
+                thread: false
             }
         ));
         assert!(allowed(
@@ -163,7 +197,8 @@ mod tests {
             &Place {
                 guild: Some(10),
                 channel: 99,
-                parent: Some(20)
+                parent: Some(20),
+                thread: true
             }
         ));
         assert!(!allowed(
@@ -171,7 +206,8 @@ mod tests {
             &Place {
                 guild: Some(10),
                 channel: 99,
-                parent: None
+                parent: None,
+                thread: false
             }
         ));
         assert!(!allowed(
@@ -179,7 +215,8 @@ mod tests {
             &Place {
                 guild: Some(11),
                 channel: 20,
-                parent: None
+                parent: None,
+                thread: false
             }
         ));
         assert!(allowed(
@@ -187,7 +224,8 @@ mod tests {
             &Place {
                 guild: None,
                 channel: 5,
-                parent: None
+                parent: None,
+                thread: false
             }
         ));
         config.direct_messages = false;
@@ -196,7 +234,8 @@ mod tests {
             &Place {
                 guild: None,
                 channel: 5,
-                parent: None
+                parent: None,
+                thread: false
             }
         ));
     }

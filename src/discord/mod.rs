@@ -1,12 +1,16 @@
 //! The Discord front: turns slash commands, mentions, direct messages and button presses into
 //! questions, and answers into replies. Everything it says comes from the answering engine.
 
+pub mod ask;
+pub mod authored;
 pub mod commands;
 pub mod events;
 pub mod guard;
 pub mod metrics;
+pub mod reloads;
 pub mod reply;
 pub mod state;
+pub mod watch;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -244,7 +248,17 @@ pub async fn run(
         started.skipped.len() as u64,
         std::sync::atomic::Ordering::Relaxed,
     );
-    let state = State::new(
+    let log = if config.log.enabled {
+        let log = crate::qlog::QuestionLog::open(&config.log)
+            .await
+            .with_context(|| format!("cannot open the question log {}", config.log.database))?;
+        tracing::info!(database = config.log.database.kind(), "question log open");
+        Some(log)
+    } else {
+        tracing::info!("the question log is off");
+        None
+    };
+    let mut state = State::unshared(
         engine,
         dir,
         settings,
@@ -252,12 +266,34 @@ pub async fn run(
         config.discord.clone(),
         strict,
     );
+    state.configure(config.local_dir(), log.clone(), config.log.retention_days);
+    state.note_knowledge_version();
+    let state = Arc::new(state);
+    // Kept for the life of the bot: dropping the watcher stops it.
+    let _watcher = if config.knowledge_watch {
+        match watch::start(state.clone()) {
+            Ok(w) => {
+                state
+                    .watching
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                Some(w)
+            }
+            Err(e) => {
+                tracing::warn!(
+                    "cannot watch the knowledge folder; /npq-admin reload still works: {e}"
+                );
+                None
+            }
+        }
+    } else {
+        None
+    };
     if let Some(address) = config.metrics_address {
         metrics::serve(address, state.clone()).await?;
     }
 
     let guilds = config.discord.guilds.clone();
-    let admin_guilds = commands::admin_guilds(&config.discord);
+    let admin_guilds = guard::admin_guilds(&config.discord);
     let setup_state = state.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
@@ -312,6 +348,11 @@ pub async fn run(
             client.start_shard_range(first..last + 1, total).await
         }
     };
+    if let Some(log) = &log {
+        if !log.flush_within(std::time::Duration::from_secs(5)).await {
+            tracing::warn!("some questions were not written to the log before stopping");
+        }
+    }
     started.map_err(|e| {
         anyhow::anyhow!(
             "the Discord connection failed: {}",

@@ -173,7 +173,9 @@ pub struct Buttons {
     pub has_more: bool,
 }
 
-/// Custom ids of the buttons: short, well under Discord's 100 characters.
+/// Custom ids of the buttons and modals: short, well under Discord's 100 characters. Each
+/// names what it acts on and the interaction or message it was sent with, so a button only
+/// acts where it was put.
 pub mod custom_id {
     pub fn more(question_id: u64, page: usize) -> String {
         format!("npq:more:{question_id}:{page}")
@@ -181,34 +183,83 @@ pub mod custom_id {
     pub fn vote(question_id: u64, up: bool) -> String {
         format!("npq:{}:{question_id}", if up { "up" } else { "down" })
     }
+    /// Dismiss the gap `key`, on the gap list made for interaction `list`.
+    pub fn dismiss(key: &str, list: u64) -> String {
+        format!("npq:gap:dismiss:{key}:{list}")
+    }
+    /// Open the modal to answer the gap `key`, on the gap list made for interaction `list`.
+    pub fn answer_gap(key: &str, list: u64) -> String {
+        format!("npq:gap:answer:{key}:{list}")
+    }
+    /// The modal that answers the gap `key`.
+    pub fn answer_modal(key: &str) -> String {
+        format!("npq:gap:modal:{key}")
+    }
+    /// Erase `guild`'s questions, on the confirmation made for interaction `origin`.
+    pub fn forget(guild: u64, origin: u64) -> String {
+        format!("npq:forget:{guild}:{origin}")
+    }
 
-    /// A parsed button press.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    /// A parsed button press or modal.
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub enum Press {
         More { question_id: u64, page: usize },
         Vote { question_id: u64, up: bool },
+        Dismiss { key: String, list: u64 },
+        AnswerGap { key: String, list: u64 },
+        AnswerModal { key: String },
+        Forget { guild: u64, origin: u64 },
+    }
+
+    /// A gap key as the log makes them: letters, digits, `-` and `_`, at most 40.
+    fn key(text: &str) -> Option<String> {
+        let ok = !text.is_empty()
+            && text.len() <= 40
+            && text
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        ok.then(|| text.to_string())
     }
 
     pub fn parse(id: &str) -> Option<Press> {
-        let mut parts = id.split(':');
-        if parts.next()? != "npq" {
-            return None;
-        }
-        match (parts.next()?, parts.next()?.parse().ok()?, parts.next()) {
-            ("more", question_id, Some(page)) => Some(Press::More {
-                question_id,
+        let parts: Vec<&str> = id.split(':').collect();
+        match parts.as_slice() {
+            ["npq", "more", question_id, page] => Some(Press::More {
+                question_id: question_id.parse().ok()?,
                 page: page.parse().ok()?,
             }),
-            ("up", question_id, None) => Some(Press::Vote {
-                question_id,
+            ["npq", "up", question_id] => Some(Press::Vote {
+                question_id: question_id.parse().ok()?,
                 up: true,
             }),
-            ("down", question_id, None) => Some(Press::Vote {
-                question_id,
+            ["npq", "down", question_id] => Some(Press::Vote {
+                question_id: question_id.parse().ok()?,
                 up: false,
+            }),
+            ["npq", "gap", "dismiss", k, list] => Some(Press::Dismiss {
+                key: key(k)?,
+                list: list.parse().ok()?,
+            }),
+            ["npq", "gap", "answer", k, list] => Some(Press::AnswerGap {
+                key: key(k)?,
+                list: list.parse().ok()?,
+            }),
+            ["npq", "gap", "modal", k] => Some(Press::AnswerModal { key: key(k)? }),
+            ["npq", "forget", guild, origin] => Some(Press::Forget {
+                guild: guild.parse().ok()?,
+                origin: origin.parse().ok()?,
             }),
             _ => None,
         }
+    }
+
+    /// The custom ids of the text inputs of the answer modal.
+    pub mod field {
+        pub const QUESTION: &str = "question";
+        pub const ANSWER: &str = "answer";
+        pub const PUBLISHER: &str = "publisher";
+        pub const URL: &str = "url";
+        pub const DATE: &str = "date";
     }
 }
 
@@ -568,6 +619,257 @@ fn push_errors(text: &mut String, errors: &[String]) {
     }
 }
 
+/// How many gap groups one list shows: each has its own row of buttons, and a message holds
+/// five rows.
+pub const GAPS_SHOWN: usize = 5;
+
+/// The file name of the stats chart, attached to the stats reply.
+pub const CHART_FILE: &str = "stats.png";
+
+/// The open gaps, most asked first, each with its count, when it was last asked and its
+/// phrasings (escaped), and a row of Dismiss and "Answer this" buttons bound to the list.
+pub fn gaps(
+    open: &[crate::qlog::Gap],
+    days: u32,
+    list: u64,
+) -> (CreateEmbed, Vec<CreateActionRow>) {
+    let mut embed = CreateEmbed::new()
+        .title(format!("Open gaps, last {days} days"))
+        .colour(COLOUR);
+    if open.is_empty() {
+        embed = embed.description(
+            "No open gaps: every question logged in that time was answered, or its gap dealt with.",
+        );
+        return (embed, Vec::new());
+    }
+    embed = embed.description(format!(
+        "{} open gap group(s): questions I could not answer, or whose answers were voted down. Showing the {} most asked.",
+        open.len(),
+        open.len().min(GAPS_SHOWN)
+    ));
+    let mut rows = Vec::new();
+    for (n, gap) in open.iter().take(GAPS_SHOWN).enumerate() {
+        let name = truncate(
+            &format!(
+                "{}. Asked {} time(s), last on {}",
+                n + 1,
+                gap.count,
+                plain(&gap.last_asked)
+            ),
+            limits::FIELD_NAME,
+        );
+        let examples: Vec<String> = gap
+            .examples
+            .iter()
+            .map(|e| format!("\u{2022} {}", truncate(&escape(e), 300)))
+            .collect();
+        let value = truncate(&examples.join("\n"), limits::FIELD_VALUE);
+        embed = embed.field(
+            name,
+            if value.is_empty() { "-".into() } else { value },
+            false,
+        );
+        rows.push(CreateActionRow::Buttons(vec![
+            CreateButton::new(custom_id::answer_gap(&gap.key, list))
+                .label(format!("Answer this ({})", n + 1))
+                .style(ButtonStyle::Primary),
+            CreateButton::new(custom_id::dismiss(&gap.key, list))
+                .label(format!("Dismiss ({})", n + 1))
+                .style(ButtonStyle::Secondary),
+        ]));
+    }
+    (embed, rows)
+}
+
+/// The modal an admin writes an answer in: the question (filled in with the gap's first
+/// phrasing), the answer, and its source's publisher, address and date.
+pub fn answer_modal(key: &str, question: &str) -> serenity::all::CreateModal {
+    use serenity::all::{CreateInputText, InputTextStyle};
+    let question = truncate(question.trim(), 300);
+    let mut ask = CreateInputText::new(
+        InputTextStyle::Short,
+        "Question",
+        custom_id::field::QUESTION,
+    )
+    .max_length(300)
+    .required(true);
+    if !question.is_empty() {
+        ask = ask.value(question);
+    }
+    let rows = vec![
+        CreateActionRow::InputText(ask),
+        CreateActionRow::InputText(
+            CreateInputText::new(
+                InputTextStyle::Paragraph,
+                "Answer",
+                custom_id::field::ANSWER,
+            )
+            .placeholder("Sentences that stand alone, in your own words")
+            .max_length(2000)
+            .required(true),
+        ),
+        CreateActionRow::InputText(
+            CreateInputText::new(
+                InputTextStyle::Short,
+                "Source publisher",
+                custom_id::field::PUBLISHER,
+            )
+            .max_length(200)
+            .required(true),
+        ),
+        CreateActionRow::InputText(
+            CreateInputText::new(InputTextStyle::Short, "Source URL", custom_id::field::URL)
+                .placeholder("https://...")
+                .max_length(limits::URL as u16)
+                .required(false),
+        ),
+        CreateActionRow::InputText(
+            CreateInputText::new(InputTextStyle::Short, "Source date", custom_id::field::DATE)
+                .placeholder("YYYY-MM-DD, YYYY-MM, YYYY or undated")
+                .max_length(10)
+                .required(true),
+        ),
+    ];
+    serenity::all::CreateModal::new(custom_id::answer_modal(key), "Answer a question")
+        .components(rows)
+}
+
+/// The weekly figures of the question log as embed fields: a line per week, then the most
+/// asked topics.
+pub fn weekly_fields(stats: &crate::qlog::Stats) -> Vec<(String, String)> {
+    let mut weeks = String::new();
+    for w in stats.weeks.iter().rev() {
+        let line = format!(
+            "{}: {} asked, {} answered, {} refused, \u{1f44d} {} \u{1f44e} {}\n",
+            w.week, w.questions, w.answered, w.refused, w.thumbs_up, w.thumbs_down
+        );
+        if weeks.chars().count() + line.chars().count() > limits::FIELD_VALUE {
+            break;
+        }
+        weeks.push_str(&line);
+    }
+    let mut fields = vec![(
+        "Week by week (question log)".to_string(),
+        if weeks.is_empty() {
+            "-".to_string()
+        } else {
+            weeks
+        },
+    )];
+    let topics: Vec<String> = stats
+        .topics
+        .iter()
+        .map(|(topic, n)| format!("\u{2022} {} ({n})", escape(topic)))
+        .collect();
+    if !topics.is_empty() {
+        fields.push((
+            "Most asked topics".to_string(),
+            truncate(&topics.join("\n"), limits::FIELD_VALUE),
+        ));
+    }
+    fields
+}
+
+/// What `/npq-admin status` shows.
+#[derive(Debug)]
+pub struct Status {
+    pub documents: usize,
+    pub passages: u64,
+    pub last_reload: Option<crate::discord::reloads::LastReload>,
+    pub watching: bool,
+    /// The log's dropped count, when the log is on.
+    pub log: Option<u64>,
+}
+
+pub fn status(s: &Status) -> CreateEmbed {
+    let mut embed = CreateEmbed::new()
+        .title("npq-bot status")
+        .colour(COLOUR)
+        .field("Documents", s.documents.to_string(), true)
+        .field("Passages", s.passages.to_string(), true)
+        .field(
+            "Watching the folder",
+            if s.watching { "yes" } else { "no" },
+            true,
+        );
+    let log = match s.log {
+        Some(dropped) => format!("on; {dropped} entries dropped (queue full) since start"),
+        None => "off".to_string(),
+    };
+    embed = embed.field("Question log", log, false);
+    let reload = match &s.last_reload {
+        None => "none since start".to_string(),
+        Some(r) => {
+            let ago = r.at.elapsed().map_or(0, |d| d.as_secs());
+            let what = match &r.outcome {
+                crate::discord::state::Reloaded::Swapped {
+                    documents, skipped, ..
+                } if skipped.is_empty() => format!("swapped in ({documents} documents)"),
+                crate::discord::state::Reloaded::Swapped {
+                    documents, skipped, ..
+                } => format!(
+                    "swapped in ({documents} documents), {} file(s) left out",
+                    skipped.len()
+                ),
+                crate::discord::state::Reloaded::Kept(errors) => format!(
+                    "refused ({} error(s)): the previous guidance keeps serving",
+                    errors.len()
+                ),
+            };
+            format!("{what}, after {}, {}s ago", r.trigger, ago)
+        }
+    };
+    embed = embed.field("Last reload", reload, false);
+    let errors: &[String] = match &s.last_reload {
+        Some(r) => match &r.outcome {
+            crate::discord::state::Reloaded::Swapped { skipped, .. } => skipped,
+            crate::discord::state::Reloaded::Kept(errors) => errors,
+        },
+        None => &[],
+    };
+    if !errors.is_empty() {
+        let mut text = String::from("```\n");
+        for e in errors {
+            let line = truncate(&e.replace("```", "'''"), 300);
+            if text.chars().count() + line.chars().count() > limits::FIELD_VALUE - 60 {
+                break;
+            }
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text.push_str("```");
+        embed = embed.field("Errors of the last reload", text, false);
+    }
+    embed
+}
+
+/// What to say when the question log is off in the settings.
+pub const LOG_OFF: &str = "The question log is off (log.enabled = false in the settings).";
+
+/// Why an answer written from Discord was not saved: the check's errors; nothing was kept.
+pub fn answer_refused(errors: &[String]) -> CreateEmbed {
+    let mut text = String::from(
+        "Nothing was saved: the answer does not pass the knowledge checks. Fix these and try again:\n```\n",
+    );
+    push_errors(&mut text, errors);
+    CreateEmbed::new()
+        .title("Answer not saved")
+        .description(text)
+}
+
+/// The reply after `/npq-admin forget`.
+pub fn forgotten(erased: u64) -> String {
+    let s = if erased == 1 { "" } else { "s" };
+    format!("Erased from the question log: {erased} question{s} asked in this server.")
+}
+
+/// The confirmation button of `/npq-admin forget`.
+pub fn confirm_forget(guild: u64, origin: u64) -> CreateActionRow {
+    CreateActionRow::Buttons(vec![CreateButton::new(custom_id::forget(guild, origin))
+        .label("Erase this server's questions")
+        .style(ButtonStyle::Danger)])
+}
+
 /// The help text.
 pub fn help() -> CreateEmbed {
     CreateEmbed::new()
@@ -646,6 +948,66 @@ mod tests {
         );
         assert_eq!(custom_id::parse("npq:more:x:1"), None);
         assert_eq!(custom_id::parse("other"), None);
+    }
+
+    #[test]
+    fn admin_button_ids_name_what_they_act_on_and_where_they_were_sent() {
+        let key = "0123456789abcdef";
+        for (id, press) in [
+            (
+                custom_id::dismiss(key, u64::MAX),
+                custom_id::Press::Dismiss {
+                    key: key.into(),
+                    list: u64::MAX,
+                },
+            ),
+            (
+                custom_id::answer_gap(key, 5),
+                custom_id::Press::AnswerGap {
+                    key: key.into(),
+                    list: 5,
+                },
+            ),
+            (
+                custom_id::answer_modal(key),
+                custom_id::Press::AnswerModal { key: key.into() },
+            ),
+            (
+                custom_id::forget(u64::MAX, u64::MAX),
+                custom_id::Press::Forget {
+                    guild: u64::MAX,
+                    origin: u64::MAX,
+                },
+            ),
+        ] {
+            assert!(id.len() <= limits::CUSTOM_ID, "{id}");
+            assert_eq!(custom_id::parse(&id), Some(press));
+        }
+        // A key is letters, digits, - and _: nothing else gets through.
+        for bad in [
+            "npq:gap:dismiss:../x:1",
+            "npq:gap:dismiss::1",
+            "npq:gap:modal:a/b",
+            "npq:gap:answer:k:notanumber",
+            "npq:forget:1",
+        ] {
+            assert_eq!(custom_id::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn the_answer_form_fits_discords_modal_limits() {
+        let modal = serde_json::to_value(answer_modal("k", &"question ".repeat(100))).unwrap();
+        assert!(modal["title"].as_str().unwrap().chars().count() <= 45);
+        let rows = modal["components"].as_array().unwrap();
+        assert_eq!(rows.len(), 5);
+        for row in rows {
+            let input = &row["components"][0];
+            assert_eq!(input["type"], 4);
+            assert!(input["label"].as_str().unwrap().chars().count() <= 45);
+            let value = input["value"].as_str().unwrap_or("");
+            assert!(value.chars().count() <= input["max_length"].as_u64().unwrap() as usize);
+        }
     }
 
     #[test]

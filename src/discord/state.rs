@@ -9,9 +9,12 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
+use super::authored::{Authored, NotSaved};
 use super::guard::RateLimiter;
+use super::reloads::LastReload;
 use crate::answer::{Answer, Engine, Settings};
 use crate::config::DiscordConfig;
+use crate::qlog::QuestionLog;
 
 /// How many recent questions are kept for their More and feedback buttons.
 const REMEMBERED_QUESTIONS: usize = 5_000;
@@ -50,6 +53,8 @@ impl Stats {
 pub struct Asked {
     pub question: String,
     pub asker: u64,
+    /// Its entry in the question log, for the feedback buttons; `None` when not logged.
+    pub entry: Option<i64>,
     /// Who has given feedback on this answer; forgotten with the question, so votes stay bounded.
     voters: HashSet<u64>,
 }
@@ -74,6 +79,17 @@ struct Remembered {
 pub struct State {
     engine: ArcSwap<Engine>,
     pub knowledge_dir: PathBuf,
+    /// Where answers written from Discord are saved (`knowledge.local`).
+    pub local_dir: PathBuf,
+    /// The question log, when `log.enabled`.
+    pub log: Option<QuestionLog>,
+    /// How many days of the log the gap buttons look through (`log.retention_days`).
+    pub log_days: u32,
+    /// True while the knowledge folder is watched for changes.
+    pub watching: std::sync::atomic::AtomicBool,
+    /// The content hash of the knowledge folder serving now, recorded with each question.
+    knowledge_version: Mutex<String>,
+    last_reload: Mutex<Option<LastReload>>,
     /// `knowledge.strict`: a reload with any broken file is refused rather than skipping it.
     pub strict: bool,
     pub settings: Settings,
@@ -107,7 +123,7 @@ impl std::fmt::Debug for State {
 }
 
 /// What a reload did.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Reloaded {
     Swapped {
         documents: usize,
@@ -128,12 +144,37 @@ impl State {
         config: DiscordConfig,
         strict: bool,
     ) -> Arc<State> {
+        Arc::new(State::unshared(
+            engine,
+            knowledge_dir,
+            settings,
+            index_path,
+            config,
+            strict,
+        ))
+    }
+
+    /// [`State::new`] before it is shared, for [`State::configure`].
+    pub fn unshared(
+        engine: Engine,
+        knowledge_dir: PathBuf,
+        settings: Settings,
+        index_path: Option<PathBuf>,
+        config: DiscordConfig,
+        strict: bool,
+    ) -> State {
         let limiter = RateLimiter::per_minute(config.rate_limit_per_minute);
         let press_limiter =
             RateLimiter::per_minute(config.rate_limit_per_minute.saturating_mul(4).max(10));
         let note_limiter = RateLimiter::per_minute(1);
-        Arc::new(State {
+        State {
             engine: ArcSwap::from_pointee(engine),
+            local_dir: knowledge_dir.join("local"),
+            log: None,
+            log_days: 90,
+            watching: std::sync::atomic::AtomicBool::new(false),
+            knowledge_version: Mutex::new(String::new()),
+            last_reload: Mutex::new(None),
             knowledge_dir,
             strict,
             settings,
@@ -148,7 +189,7 @@ impl State {
             memberships: Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
             answering: tokio::sync::Semaphore::new(answer_threads()),
-        })
+        }
     }
 
     /// The engine serving now; a reload swaps it without disturbing answers in flight.
@@ -159,12 +200,13 @@ impl State {
     /// Remembers a question under `id`, the Discord id (a snowflake) of the interaction or
     /// message that asked it: unique across restarts, so a button from before a restart never
     /// finds a newer question, and the buttons can be checked against the message they are on.
-    pub fn remember(&self, id: u64, question: &str, asker: u64) -> u64 {
+    pub fn remember(&self, id: u64, question: &str, asker: u64, entry: Option<i64>) -> u64 {
         let mut guard = self.asked.lock().unwrap_or_else(|e| e.into_inner());
         let remembered = &mut *guard;
         let fresh = Asked {
             question: question.to_string(),
             asker,
+            entry,
             voters: HashSet::new(),
         };
         if remembered.by_id.insert(id, fresh).is_none() {
@@ -234,11 +276,55 @@ impl State {
         map.insert(user, (Instant::now(), member));
     }
 
+    /// The knowledge folder's version as of the last load.
+    pub fn knowledge_version(&self) -> String {
+        self.knowledge_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Reads the folder's version again (a content hash of its files).
+    pub fn note_knowledge_version(&self) {
+        let version = crate::qlog::knowledge_version(&self.knowledge_dir);
+        *self
+            .knowledge_version
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = version;
+    }
+
+    pub fn note_reload(&self, last: LastReload) {
+        *self.last_reload.lock().unwrap_or_else(|e| e.into_inner()) = Some(last);
+    }
+
+    pub fn last_reload(&self) -> Option<LastReload> {
+        self.last_reload
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// Loads the knowledge folder again and swaps the engine in one step; when the files have
     /// errors the old engine stays and the errors are returned.
     pub fn reload(&self) -> Reloaded {
         let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
-        match crate::open_engine_with(
+        self.reload_locked()
+    }
+
+    /// Writes an answer into the local folder once the folder with it passes the checks of
+    /// `npq-bot check`, then reloads; both under the reload lock.
+    pub fn save_and_reload(&self, entry: &Authored) -> Result<(PathBuf, Reloaded), NotSaved> {
+        let _one_at_a_time = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
+        let today = {
+            let (y, m, d) = crate::period::today();
+            format!("{y:04}-{m:02}-{d:02}")
+        };
+        let path = super::authored::save(&self.knowledge_dir, &self.local_dir, entry, &today)?;
+        Ok((path, self.reload_locked()))
+    }
+
+    fn reload_locked(&self) -> Reloaded {
+        let outcome = match crate::open_engine_with(
             &self.knowledge_dir,
             self.settings.clone(),
             self.index_path.as_deref(),
@@ -262,7 +348,18 @@ impl State {
                 };
                 Reloaded::Kept(lines)
             }
+        };
+        if matches!(outcome, Reloaded::Swapped { .. }) {
+            self.note_knowledge_version();
         }
+        outcome
+    }
+
+    /// Sets where answers from Discord are saved and the question log (for `serve`).
+    pub fn configure(&mut self, local_dir: PathBuf, log: Option<QuestionLog>, log_days: u32) {
+        self.local_dir = local_dir;
+        self.log = log;
+        self.log_days = log_days.max(1);
     }
 }
 
@@ -287,7 +384,7 @@ mod tests {
         let state = state();
         assert_eq!(state.vote(1234, 7, true), Vote::Unknown);
         assert_eq!(state.stats.helpful.load(Ordering::Relaxed), 0);
-        state.remember(1234, "how long is the NPQH", 9);
+        state.remember(1234, "how long is the NPQH", 9, None);
         assert_eq!(state.vote(1234, 7, true), Vote::Counted);
         assert_eq!(state.vote(1234, 7, false), Vote::AlreadyGiven);
         assert_eq!(state.vote(1234, 8, false), Vote::Counted);
@@ -331,7 +428,7 @@ mod tests {
     fn old_questions_and_their_votes_are_forgotten() {
         let state = state();
         for id in 1..=(REMEMBERED_QUESTIONS as u64 + 10) {
-            state.remember(id, "q", 1);
+            state.remember(id, "q", 1, None);
             state.vote(id, 2, true);
         }
         assert!(state.recall(1).is_none());

@@ -42,6 +42,8 @@ fn bundled_knowledge() -> PathBuf {
 /// A running bot connected to a fake Discord; dropping it shuts the bot down.
 struct Bot {
     fake: FakeDiscord,
+    /// Holds the question log's SQLite file.
+    log_dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<anyhow::Result<()>>>,
 }
@@ -62,6 +64,10 @@ impl Bot {
         config.discord.token = Some(fake.token().to_string().into());
         config.discord.api_base = Some(fake.api_base());
         config.discord.guilds = vec![GUILD_ID];
+        let log_dir = tempfile::tempdir().unwrap();
+        config.log.database = npq_bot::qlog::Database::Sqlite(log_dir.path().join("questions.db"));
+        // Tests that reload on purpose turn the watcher on.
+        config.knowledge_watch = false;
         tweak(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(npq_bot::discord::run(config, async move {
@@ -69,6 +75,7 @@ impl Bot {
         }));
         let bot = Bot {
             fake,
+            log_dir,
             stop: Some(stop),
             task: Some(task),
         };
@@ -1034,6 +1041,11 @@ impl Served {
 
     /// Starts the process with `RUST_LOG=log` (`None`: unset, the default level).
     async fn start_logging(fake: &FakeDiscord, log: Option<&str>) -> Served {
+        Served::start_with(fake, log, &[]).await
+    }
+
+    /// [`Served::start_logging`] with more environment variables (settings).
+    async fn start_with(fake: &FakeDiscord, log: Option<&str>, env: &[(&str, String)]) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
         for (key, _) in std::env::vars() {
@@ -1043,6 +1055,9 @@ impl Served {
         }
         if let Some(log) = log {
             cmd.env("RUST_LOG", log);
+        }
+        for (key, value) in env {
+            cmd.env(key, value);
         }
         let child = cmd
             .current_dir(dir.path())
@@ -1773,4 +1788,695 @@ async fn a_reload_of_a_deleted_folder_keeps_the_old_guidance() {
     let id = bot.ask("how long is the NPQH").await;
     assert!(text_of(embed(&bot.callback(id).await)).contains("months"));
     bot.finish();
+}
+
+// ---- the question log and the gaps loop (issue 8) ----
+
+use npq_bot::qlog::{Database, GapStatus, LogConfig, QuestionLog};
+
+/// A question the bundled guidance does not answer, and an answer an admin writes for it.
+const GAP_QUESTION: &str = "What colour lanyard do NPQ participants wear at the residential?";
+const GAP_ANSWER: &str =
+    "NPQ participants wear a green lanyard at every residential and face-to-face session.";
+
+/// The question log at `path`, opened beside the bot (the same SQLite file).
+async fn open_log(path: &Path) -> QuestionLog {
+    let config = LogConfig {
+        database: Database::Sqlite(path.to_path_buf()),
+        ..LogConfig::default()
+    };
+    QuestionLog::open(&config).await.expect("the log opens")
+}
+
+/// The questions logged this week.
+async fn logged(log: &QuestionLog) -> u64 {
+    log.stats(1)
+        .await
+        .unwrap()
+        .weeks
+        .iter()
+        .map(|w| w.questions)
+        .sum()
+}
+
+/// Waits (up to 20 s) until `log` holds at least `n` questions this week; returns the count.
+async fn wait_logged(log: &QuestionLog, n: u64) -> u64 {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let count = logged(log).await;
+        if count >= n || std::time::Instant::now() > deadline {
+            return count;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+impl Bot {
+    async fn log(&self) -> QuestionLog {
+        open_log(&self.log_dir.path().join("questions.db")).await
+    }
+
+    /// `/npq-admin <sub> options...` from an admin.
+    async fn admin_with(&self, sub: &str, options: Vec<(&str, Value)>) -> u64 {
+        self.slash(
+            (USER_ID, USER_NAME),
+            ADMIN_PERMISSIONS,
+            "npq-admin",
+            sub,
+            options,
+        )
+        .await
+    }
+
+    /// `user` with `permissions` presses `custom_id` on the bot's reply to interaction `origin`.
+    async fn press_as(
+        &self,
+        user: (u64, &str),
+        permissions: &str,
+        custom_id: &str,
+        origin: u64,
+    ) -> u64 {
+        let id = fixtures::snowflake();
+        let message = answer_message(
+            user,
+            origin,
+            vec![fixtures::button_row(custom_id, "button")],
+        );
+        let interaction = fixtures::component_with_permissions(
+            id,
+            &format!("token-{id}"),
+            GUILD_ID,
+            CHANNEL_ID,
+            user,
+            permissions,
+            custom_id,
+            message,
+        );
+        self.fake
+            .dispatch("INTERACTION_CREATE", interaction)
+            .await
+            .expect("dispatched");
+        id
+    }
+
+    /// An admin sends the modal `custom_id` filled in with `values`.
+    async fn submit(&self, permissions: &str, custom_id: &str, values: &[(&str, &str)]) -> u64 {
+        let id = fixtures::snowflake();
+        let interaction = fixtures::modal_submit(
+            id,
+            &format!("token-{id}"),
+            GUILD_ID,
+            CHANNEL_ID,
+            (USER_ID, USER_NAME),
+            permissions,
+            custom_id,
+            values,
+        );
+        self.fake
+            .dispatch("INTERACTION_CREATE", interaction)
+            .await
+            .expect("dispatched");
+        id
+    }
+
+    /// The open gaps as `/npq-admin gaps` lists them: (list interaction, its reply).
+    async fn gap_list(&self) -> (u64, Value) {
+        let id = self.admin_with("gaps", vec![]).await;
+        let body = self.callback(id).await;
+        assert_ne!(flags(&body) & EPHEMERAL, 0, "the gap list is private");
+        assert_pings_nobody(&body);
+        (id, body)
+    }
+}
+
+/// Asks `question` and waits until the log holds `n` questions; returns the answer's embed text.
+async fn ask_logged(bot: &Bot, log: &QuestionLog, question: &str, n: u64) -> String {
+    let id = bot.ask(question).await;
+    let text = text_of(embed(&bot.callback(id).await));
+    assert_eq!(wait_logged(log, n).await, n, "the question is logged");
+    text
+}
+
+fn modal_values<'a>(question: &'a str, answer: &'a str, date: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("question", question),
+        ("answer", answer),
+        ("publisher", "Example Teaching School Hub"),
+        ("url", "https://example.org/npq/residential"),
+        ("date", date),
+    ]
+}
+
+/// The whole loop: a refused question is logged as a gap, listed for admins, answered through
+/// the modal (a knowledge file in knowledge/local, checked, reloaded), and then the question is
+/// answered and its gap marked answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_is_answered_through_the_modal_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&bundled_knowledge(), dir.path());
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge).await;
+    let log = bot.log().await;
+
+    let refused = ask_logged(&bot, &log, GAP_QUESTION, 1).await;
+    assert!(
+        refused.contains("I can answer questions about"),
+        "{refused}"
+    );
+
+    let (list, body) = bot.gap_list().await;
+    let text = text_of(embed(&body));
+    assert!(text.contains("lanyard"), "the gap is listed: {text}");
+    assert!(text.contains("Asked 1 time"), "{text}");
+    let ids = custom_ids(&body);
+    let answer_this = ids
+        .iter()
+        .find(|c| c.starts_with("npq:gap:answer:") && c.ends_with(&format!(":{list}")))
+        .expect("an Answer this button bound to the list")
+        .clone();
+    assert!(ids.iter().any(|c| c.starts_with("npq:gap:dismiss:")));
+
+    // A member who is not an admin gets no modal.
+    let stranger = bot
+        .press_as(
+            (USER_ID + 3, "member"),
+            MEMBER_PERMISSIONS,
+            &answer_this,
+            list,
+        )
+        .await;
+    assert!(content(&bot.callback(stranger).await).contains("Only server admins"));
+
+    let press = bot
+        .press_as((USER_ID, USER_NAME), ADMIN_PERMISSIONS, &answer_this, list)
+        .await;
+    let modal = bot.callback(press).await;
+    assert_eq!(modal["type"], 9, "a modal: {modal}");
+    let shown = bot
+        .fake
+        .modal(&format!("token-{press}"))
+        .expect("the fake holds the modal");
+    let modal_id = shown["custom_id"].as_str().unwrap().to_string();
+    assert!(modal_id.starts_with("npq:gap:modal:"), "{shown}");
+    assert!(
+        shown.to_string().contains("lanyard"),
+        "the question is filled in: {shown}"
+    );
+
+    let submitted = bot
+        .submit(
+            ADMIN_PERMISSIONS,
+            &modal_id,
+            &modal_values(GAP_QUESTION, GAP_ANSWER, "2026-11"),
+        )
+        .await;
+    let deferred = bot.callback(submitted).await;
+    assert_eq!(deferred["type"], 5, "saving is deferred: {deferred}");
+    let done = bot.followup(submitted).await;
+    assert_pings_nobody(&done);
+    let text = text_of(embed(&done));
+    assert!(text.contains("Saved") && text.contains("local/"), "{text}");
+    assert!(
+        text.contains("This reload answers 1 of 1 open gaps"),
+        "{text}"
+    );
+
+    let saved: Vec<_> = std::fs::read_dir(dir.path().join("local"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let file = std::fs::read_to_string(&saved[0]).unwrap();
+    assert!(
+        file.starts_with("+++\n") && file.contains("[[sources]]"),
+        "{file}"
+    );
+    assert!(file.contains(&format!("## {GAP_QUESTION}")), "{file}");
+    assert!(
+        file.contains("publisher = \"Example Teaching School Hub\""),
+        "{file}"
+    );
+
+    let answered = ask_logged(&bot, &log, GAP_QUESTION, 2).await;
+    assert!(
+        answered.contains("green") && answered.contains("Example Teaching School Hub"),
+        "{answered}"
+    );
+    let gaps = log.gaps(30).await.unwrap();
+    assert!(
+        gaps.iter()
+            .filter(|g| g.examples.iter().any(|e| e.contains("lanyard")))
+            .all(|g| g.status == GapStatus::Answered),
+        "{gaps:#?}"
+    );
+    let (_, body) = bot.gap_list().await;
+    assert!(!text_of(embed(&body)).contains("lanyard"));
+    bot.finish();
+}
+
+/// A modal entry that fails the checks (a date that is no date) is refused with the check's
+/// own message, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_modal_entry_is_refused_with_the_checks_message_and_nothing_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&bundled_knowledge(), dir.path());
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge).await;
+    let submitted = bot
+        .submit(
+            ADMIN_PERMISSIONS,
+            "npq:gap:modal:00000000000000ab",
+            &modal_values(GAP_QUESTION, GAP_ANSWER, "last week"),
+        )
+        .await;
+    bot.callback(submitted).await;
+    let done = bot.followup(submitted).await;
+    let text = text_of(embed(&done));
+    assert!(text.contains("Nothing was saved"), "{text}");
+    assert!(
+        text.contains("is not a valid date: \"last week\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains(&dir.path().display().to_string()),
+        "no server paths: {text}"
+    );
+    let kept: Vec<_> = std::fs::read_dir(dir.path().join("local"))
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(kept.is_empty(), "{kept:?}");
+
+    // A member who is not an admin cannot submit one at all.
+    let stranger = bot
+        .submit(
+            MEMBER_PERMISSIONS,
+            "npq:gap:modal:00000000000000ab",
+            &modal_values(GAP_QUESTION, GAP_ANSWER, "2026"),
+        )
+        .await;
+    assert!(content(&bot.callback(stranger).await).contains("Only server admins"));
+    assert!(
+        !dir.path().join("local").exists()
+            || std::fs::read_dir(dir.path().join("local"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dismissed_gap_is_no_longer_listed() {
+    let bot = Bot::start(|_| {}).await;
+    let log = bot.log().await;
+    ask_logged(&bot, &log, GAP_QUESTION, 1).await;
+    let (list, body) = bot.gap_list().await;
+    let dismiss = custom_ids(&body)
+        .into_iter()
+        .find(|c| c.starts_with("npq:gap:dismiss:"))
+        .expect("a Dismiss button");
+    // On another message the button does nothing.
+    let moved = bot
+        .press_as((USER_ID, USER_NAME), ADMIN_PERMISSIONS, &dismiss, list + 1)
+        .await;
+    assert!(content(&bot.callback(moved).await).contains("not on the message"));
+    let pressed = bot
+        .press_as((USER_ID, USER_NAME), ADMIN_PERMISSIONS, &dismiss, list)
+        .await;
+    assert!(content(&bot.callback(pressed).await).contains("Dismissed"));
+    let (_, body) = bot.gap_list().await;
+    let text = text_of(embed(&body));
+    assert!(
+        !text.contains("lanyard") && text.contains("No open gaps"),
+        "{text}"
+    );
+    let gaps = log.gaps(30).await.unwrap();
+    assert!(
+        gaps.iter().all(|g| g.status == GapStatus::Dismissed),
+        "{gaps:#?}"
+    );
+    bot.finish();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forget_erases_this_servers_questions_after_confirmation() {
+    let bot = Bot::start(|_| {}).await;
+    let log = bot.log().await;
+    ask_logged(&bot, &log, "how long is the NPQH", 1).await;
+    ask_logged(&bot, &log, GAP_QUESTION, 2).await;
+    let asked = bot.admin_with("forget", vec![]).await;
+    let body = bot.callback(asked).await;
+    assert_eq!(
+        logged(&log).await,
+        2,
+        "nothing is erased before the confirmation"
+    );
+    let confirm = custom_ids(&body)
+        .into_iter()
+        .find(|c| c.starts_with(&format!("npq:forget:{GUILD_ID}:{asked}")))
+        .expect("a confirmation button");
+    let member = bot
+        .press_as((USER_ID + 3, "member"), MEMBER_PERMISSIONS, &confirm, asked)
+        .await;
+    assert!(content(&bot.callback(member).await).contains("Only server admins"));
+    let pressed = bot
+        .press_as((USER_ID, USER_NAME), ADMIN_PERMISSIONS, &confirm, asked)
+        .await;
+    assert!(
+        content(&bot.callback(pressed).await).contains("Erased from the question log: 2 questions")
+    );
+    assert_eq!(logged(&log).await, 0);
+
+    // With confirm:true it is erased at once.
+    ask_logged(&bot, &log, "how long is the NPQH", 1).await;
+    let at_once = bot
+        .admin_with("forget", vec![("confirm", json!(true))])
+        .await;
+    assert!(content(&bot.callback(at_once).await)
+        .contains("Erased from the question log: 1 question asked"));
+    assert_eq!(logged(&log).await, 0);
+    bot.finish();
+}
+
+/// `/npq-admin logging off` stops logging this server's questions (a direct message, asked
+/// after, is still logged, which shows the writer has caught up); `on` starts again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_opted_out_server_is_not_logged() {
+    let bot = Bot::start(|_| {}).await;
+    let log = bot.log().await;
+    let off = bot.admin_with("logging", vec![("switch", json!(1))]).await;
+    assert!(content(&bot.callback(off).await).contains("no longer logged"));
+    let id = bot.ask("how long is the NPQH").await;
+    bot.callback(id).await;
+    let dm = fixtures::message_create(
+        fixtures::snowflake(),
+        fixtures::snowflake(),
+        None,
+        (USER_ID, USER_NAME),
+        "how long is the NPQH",
+        vec![],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", dm).await.unwrap();
+    assert_eq!(wait_logged(&log, 1).await, 1);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(logged(&log).await, 1, "only the direct message is logged");
+
+    let on = bot.admin_with("logging", vec![("switch", json!(0))]).await;
+    assert!(content(&bot.callback(on).await).contains("are logged"));
+    ask_logged(&bot, &log, "how long is the NPQH", 2).await;
+    bot.finish();
+}
+
+/// Stats read the log week by week and attach the chart as a PNG (a multipart body, which the
+/// fake checks: payload_json, files[N] matched by an attachment, a real PNG).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_read_the_log_and_attach_the_chart() {
+    let bot = Bot::start(|_| {}).await;
+    let log = bot.log().await;
+    let asked = bot.ask("how long is the NPQH").await;
+    let qid = question_id(&bot.callback(asked).await);
+    assert_eq!(wait_logged(&log, 1).await, 1);
+    ask_logged(&bot, &log, GAP_QUESTION, 2).await;
+    // A thumbs-up reaches the log (once per person).
+    for _ in 0..2 {
+        let up = press(&bot, (USER_ID, USER_NAME), &format!("npq:up:{qid}")).await;
+        bot.callback(up).await;
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut ups = 0;
+    while ups == 0 && std::time::Instant::now() < deadline {
+        ups = log
+            .stats(1)
+            .await
+            .unwrap()
+            .weeks
+            .iter()
+            .map(|w| w.thumbs_up)
+            .sum();
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(ups, 1, "one vote per person");
+    let id = bot.admin_with("stats", vec![("weeks", json!(4))]).await;
+    let prefix = format!("/interactions/{id}/");
+    let request = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300,
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(request.files, vec!["stats.png".to_string()]);
+    let body = request.body.unwrap();
+    let e = embed(&body);
+    assert_eq!(e["image"]["url"], "attachment://stats.png");
+    let text = text_of(e);
+    assert!(
+        text.contains("2 asked, 1 answered, 1 refused, \u{1f44d} 1 \u{1f44e} 0"),
+        "{text}"
+    );
+    assert!(text.contains("Most asked topics"), "{text}");
+    assert_ne!(flags(&body) & EPHEMERAL, 0);
+    bot.finish();
+}
+
+/// What `/npq-admin status` shows now.
+async fn status_text(bot: &Bot) -> String {
+    let id = bot.admin(ADMIN_PERMISSIONS, "status").await;
+    text_of(embed(&bot.callback(id).await))
+}
+
+/// Saving a file in the watched folder reloads it; a broken file (with `knowledge.strict`)
+/// keeps the old index serving, and `/npq-admin status` shows why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_watcher_reloads_saved_files_and_keeps_the_old_index_on_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&bundled_knowledge(), dir.path());
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| {
+        c.knowledge_dir = knowledge;
+        c.knowledge_watch = true;
+        c.knowledge_strict = true;
+    })
+    .await;
+    assert!(status_text(&bot).await.contains("Watching the folder\nyes"));
+    let file = "+++\ntitle = \"Lanyards\"\nupdated = \"2026-11-30\"\n\n[[sources]]\npublisher = \"Example Teaching School Hub\"\ntitle = \"Residential guide\"\ndate = \"2026-11\"\n+++\n\n## Lanyard colour at the residential\n\nNPQ participants wear a green lanyard at every residential and face-to-face session.\n";
+    std::fs::write(dir.path().join("lanyards.md"), file).unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    let mut status = String::new();
+    while std::time::Instant::now() < deadline {
+        status = status_text(&bot).await;
+        if status.contains("after a file changed") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        status.contains("swapped in") && status.contains("after a file changed"),
+        "{status}"
+    );
+    let id = bot.ask(GAP_QUESTION).await;
+    let answer = text_of(embed(&bot.callback(id).await));
+    assert!(answer.contains("Residential guide"), "{answer}");
+
+    std::fs::write(dir.path().join("broken.md"), "+++\ntitle = \"Broken\"\n").unwrap();
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < deadline {
+        status = status_text(&bot).await;
+        if status.contains("refused") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    assert!(
+        status.contains("refused") && status.contains("broken.md"),
+        "{status}"
+    );
+    let id = bot.ask(GAP_QUESTION).await;
+    let answer = text_of(embed(&bot.callback(id).await));
+    assert!(
+        answer.contains("Residential guide"),
+        "the old index keeps serving: {answer}"
+    );
+    bot.finish();
+}
+
+/// Every question of a `serve` run (slash, mention, thread, DM) is in its SQLite log, with the
+/// kind of channel and no user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_question_of_a_serve_run_is_in_the_sqlite_log() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start_logging(&fake, None).await;
+    fake.wait_ready(WAIT).await.unwrap();
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    ask(&fake, "how long is the NPQH").await;
+    ask(&fake, GAP_QUESTION).await;
+    for (channel, guild) in [
+        (CHANNEL_ID, Some(GUILD_ID)),
+        (THREAD_ID, Some(GUILD_ID)),
+        (fixtures::snowflake(), None),
+    ] {
+        let message = fixtures::message_create(
+            fixtures::snowflake(),
+            channel,
+            guild,
+            (USER_ID, USER_NAME),
+            &format!("<@{BOT_ID}> who pays for the NPQ?"),
+            vec![me.clone()],
+        );
+        fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + WAIT;
+    while (fake.channel_messages().len() < 3 || fake.interaction_callbacks().len() < 2)
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        served.stop_with("TERM").await.success(),
+        "{}",
+        served.logs()
+    );
+    let db = served.dir.path().join("questions.db");
+    assert!(
+        db.is_file(),
+        "the default log is beside the settings: {}",
+        served.logs()
+    );
+    let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let rows: Vec<(String, Option<i64>, String, bool)> =
+        sqlx::query_as("SELECT kind, guild, question, answered FROM entries ORDER BY at_ms")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 5, "{rows:?}\n{}", served.logs());
+    let mut kinds: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    kinds.sort();
+    assert_eq!(kinds, vec!["channel", "channel", "channel", "dm", "thread"]);
+    assert!(rows.iter().any(|r| r.2.contains("lanyard") && !r.3));
+    assert!(rows.iter().filter(|r| r.0 == "dm").all(|r| r.1.is_none()));
+    assert!(
+        rows.iter().all(|r| !r.2.contains(&BOT_ID.to_string())),
+        "mentions are cleaned out"
+    );
+    let logs = served.logs();
+    assert!(
+        !logs.contains("lanyard") && !logs.contains(&USER_ID.to_string()),
+        "{logs}"
+    );
+    fake.assert_no_violations();
+}
+
+/// Two `serve` processes, shards 0-0/2 and 1-1/2 of one fake Discord, log every question of
+/// both shards (a guild on each) into one PostgreSQL database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shard_processes_log_every_question_into_one_postgres() {
+    let Some(pg) = crate::postgres::Postgres::start() else {
+        return;
+    };
+    let url = pg.database("discord_shards").await;
+    // A guild whose id puts it on the other shard ((id >> 22) % 2).
+    let other = fixtures::GuildFixture::new(
+        GUILD_ID + (1 << 22),
+        "Second school",
+        fixtures::OWNER_ID,
+        CHANNEL_ID + (1 << 22),
+    );
+    let fake = FakeDiscord::start_with(crate::fake::FakeConfig {
+        guilds: vec![fixtures::GuildFixture::npq_staff_room(), other.clone()],
+        shards: 2,
+        ..Default::default()
+    })
+    .await;
+    let env = |shards: &str| {
+        vec![
+            ("NPQ_BOT__DISCORD__SHARDS", shards.to_string()),
+            ("NPQ_BOT__LOG__DATABASE", url.clone()),
+        ]
+    };
+    let mut first = Served::start_with(&fake, None, &env("0-0/2")).await;
+    let mut second = Served::start_with(&fake, None, &env("1-1/2")).await;
+    fake.wait_identify_count(2, Duration::from_secs(30))
+        .await
+        .expect("both processes identify");
+    let mut shards = fake.identified_shards();
+    shards.sort();
+    assert_eq!(shards, vec![[0, 2], [1, 2]]);
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let questions = [
+        "how long is the NPQH",
+        "who pays for the NPQ?",
+        GAP_QUESTION,
+    ];
+    for (guild, channel) in [(GUILD_ID, CHANNEL_ID), (other.id, CHANNEL_ID + (1 << 22))] {
+        for q in questions {
+            let message = fixtures::message_create(
+                fixtures::snowflake(),
+                channel,
+                Some(guild),
+                (USER_ID, USER_NAME),
+                &format!("<@{BOT_ID}> {q}"),
+                vec![me.clone()],
+            );
+            fake.dispatch("MESSAGE_CREATE", message).await.unwrap();
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while fake.channel_messages().len() < 6 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        fake.channel_messages().len(),
+        6,
+        "{}",
+        fake.describe_requests()
+    );
+    assert!(first.stop_with("TERM").await.success(), "{}", first.logs());
+    assert!(
+        second.stop_with("TERM").await.success(),
+        "{}",
+        second.logs()
+    );
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let rows: Vec<(Option<i64>, String)> =
+        sqlx::query_as("SELECT guild, kind FROM entries ORDER BY at_ms")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    for guild in [GUILD_ID, other.id] {
+        assert_eq!(
+            rows.iter().filter(|r| r.0 == Some(guild as i64)).count(),
+            3,
+            "{rows:?}"
+        );
+    }
+    fake.assert_no_violations();
+}
+
+/// The More button is offered from the same ranking as the answer: the page asks for one
+/// result more and keeps it back, and what is shown is what a plain answer shows.
+#[test]
+fn the_more_button_peeks_at_the_next_result_of_the_same_ranking() {
+    let engine = npq_bot::load_engine(&bundled_knowledge(), Default::default()).unwrap();
+    for q in [
+        "How is the NPQ funded?",
+        "how long is the NPQH",
+        "is the NPQ for SENCOs funded for the next cohort?",
+        GAP_QUESTION,
+    ] {
+        for offset in [0, 3] {
+            let (page, more) = engine.answer_page_and_peek(q, offset, 3);
+            let plain = engine.answer_page(q, offset, 3);
+            assert_eq!(page.results, plain.results, "{q}");
+            assert_eq!(page.note, plain.note, "{q}");
+            assert_eq!(
+                more,
+                !engine.answer_page(q, offset + 3, 1).results.is_empty(),
+                "{q}"
+            );
+        }
+    }
 }

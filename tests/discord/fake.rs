@@ -222,6 +222,8 @@ struct State {
     originals: HashMap<String, u64>,
     /// Interaction token -> what was dispatched.
     interactions: HashMap<String, DispatchedInteraction>,
+    /// Interaction token -> the modal (callback type 9) it was answered with.
+    modals: HashMap<String, Value>,
     dm_channels: HashMap<u64, u64>,
     sessions: HashMap<u32, Session>,
     next_connection: u64,
@@ -555,6 +557,11 @@ impl FakeDiscord {
     /// A message the bot sent or edited, as the fake holds it now.
     pub fn message(&self, message_id: u64) -> Option<Value> {
         self.state().messages.get(&message_id).cloned()
+    }
+
+    /// The modal (`data` of a type 9 callback) interaction `token` was answered with.
+    pub fn modal(&self, token: &str) -> Option<Value> {
+        self.state().modals.get(token).cloned()
     }
 
     /// The original response to the interaction with `token`, as it stands after every edit.
@@ -1201,16 +1208,66 @@ fn parse_body(content_type: &str, bytes: &[u8]) -> (Option<Value>, Vec<String>, 
         .and_then(|rest| rest.split("boundary=").nth(1))
     {
         let boundary = boundary.trim_matches('"');
-        let mut payload = None;
+        let mut payload: Option<Value> = None;
         let mut files = Vec::new();
+        let mut problems = Vec::new();
+        let mut uploaded = Vec::new();
         for part in multipart_parts(bytes, boundary) {
             if let Some(file) = part.filename {
+                // Discord reads uploads from parts named files[N], N matching an attachment id.
+                match part
+                    .name
+                    .strip_prefix("files[")
+                    .and_then(|n| n.strip_suffix(']'))
+                    .and_then(|n| n.parse::<u64>().ok())
+                {
+                    Some(n) => uploaded.push(n),
+                    None => problems.push(format!(
+                        "a file part is named {:?}, not files[N]",
+                        part.name
+                    )),
+                }
+                if part.body.is_empty() {
+                    problems.push(format!("the uploaded file {file:?} is empty"));
+                }
+                if file.ends_with(".png") && !part.body.starts_with(b"\x89PNG\r\n\x1a\n") {
+                    problems.push(format!("the uploaded file {file:?} is not a PNG image"));
+                }
                 files.push(file);
             } else if part.name == "payload_json" {
-                payload = serde_json::from_slice(&part.body).ok();
+                match serde_json::from_slice(&part.body) {
+                    Ok(p) => payload = Some(p),
+                    Err(e) => problems.push(format!("payload_json is not JSON ({e})")),
+                }
             }
         }
-        return (payload, files, None);
+        if payload.is_none() && problems.is_empty() {
+            problems.push("a multipart body without payload_json".to_string());
+        }
+        // An `attachments` list is optional; when there is one, it must name every upload.
+        if let Some(listed) = payload
+            .as_ref()
+            .and_then(|p| p.get("attachments"))
+            .and_then(Value::as_array)
+        {
+            let ids: Vec<u64> = listed
+                .iter()
+                .filter_map(|a| match a.get("id") {
+                    Some(Value::String(s)) => s.parse().ok(),
+                    Some(v) => v.as_u64(),
+                    None => None,
+                })
+                .collect();
+            for n in &uploaded {
+                if !ids.contains(n) {
+                    problems.push(format!(
+                        "the file part files[{n}] has no attachment with id {n} in payload_json"
+                    ));
+                }
+            }
+        }
+        let problem = (!problems.is_empty()).then(|| problems.join("; "));
+        return (payload, files, problem);
     }
     match serde_json::from_slice(bytes) {
         Ok(value) => (Some(value), vec![], None),
@@ -1818,6 +1875,43 @@ fn interaction_callback(
         Some(6) => {
             if let Some(message_id) = interaction.as_ref().and_then(|i| i.message_id) {
                 state.originals.insert(token.to_string(), message_id);
+            }
+        }
+        // A modal: Discord shows it to the user and sends its contents back as a MODAL_SUBMIT
+        // (type 5) interaction. A modal submit or an autocomplete cannot open another modal,
+        // and a modal needs at least one text input.
+        Some(9) => {
+            if let Some(i) = &interaction {
+                if matches!(i.kind, 4 | 5) {
+                    state.protocol_violations.push(format!(
+                        "interaction {interaction_id} (type {}) answered with a modal; Discord \
+                         allows modals only for commands and components",
+                        i.kind
+                    ));
+                    return Reply::error(400, 50035, "Invalid Form Body");
+                }
+            }
+            let inputs = data
+                .and_then(|d| d.get("components"))
+                .and_then(Value::as_array)
+                .map_or(0, |rows| {
+                    rows.iter()
+                        .flat_map(|r| {
+                            r.get("components")
+                                .and_then(Value::as_array)
+                                .cloned()
+                                .unwrap_or_default()
+                        })
+                        .filter(|c| c.get("type").and_then(Value::as_u64) == Some(4))
+                        .count()
+                });
+            if inputs == 0 {
+                state.protocol_violations.push(format!(
+                    "the modal for interaction {interaction_id} has no text input"
+                ));
+            }
+            if let Some(data) = data {
+                state.modals.insert(token.to_string(), data.clone());
             }
         }
         _ => {}

@@ -1214,3 +1214,101 @@ impl JsonValue for reqwest::Response {
         serde_json::from_slice(&bytes).expect("a JSON body")
     }
 }
+
+#[test]
+fn modal_submit_fixture_is_a_serenity_modal_interaction_with_what_was_typed() {
+    let value = fixtures::modal_submit(
+        82,
+        "tok",
+        GUILD_ID,
+        CHANNEL_ID,
+        (USER_ID, USER_NAME),
+        fixtures::ADMIN_PERMISSIONS,
+        "npq:gap:modal:ab",
+        &[("question", "Why?"), ("answer", "Because.")],
+    );
+    let Interaction::Modal(modal) = serde_json::from_value(value).expect("an Interaction") else {
+        panic!("not a modal submit");
+    };
+    assert_eq!(modal.data.custom_id, "npq:gap:modal:ab");
+    let typed: Vec<(String, Option<String>)> = modal
+        .data
+        .components
+        .iter()
+        .flat_map(|row| row.components.iter())
+        .filter_map(|c| match c {
+            serenity::all::ActionRowComponent::InputText(i) => {
+                Some((i.custom_id.clone(), i.value.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        typed,
+        vec![
+            ("question".to_string(), Some("Why?".to_string())),
+            ("answer".to_string(), Some("Because.".to_string()))
+        ]
+    );
+    assert!(modal.member.unwrap().permissions.unwrap().administrator());
+}
+
+#[tokio::test]
+async fn a_modal_callback_is_recorded_and_checked_against_the_spec() {
+    use serenity::all::{CreateActionRow, CreateInputText, CreateModal, InputTextStyle};
+    let fake = start().await;
+    let http = fake.serenity_http();
+    let interaction = slash_interaction("token-modal");
+    let modal = CreateModal::new("npq:gap:modal:ab", "Answer a question").components(vec![
+        CreateActionRow::InputText(CreateInputText::new(
+            InputTextStyle::Short,
+            "Question",
+            "question",
+        )),
+    ]);
+    interaction
+        .create_response(&http, CreateInteractionResponse::Modal(modal))
+        .await
+        .expect("the modal is accepted");
+    let shown = fake.modal("token-modal").expect("the fake keeps the modal");
+    assert_eq!(shown["custom_id"], "npq:gap:modal:ab");
+    assert_eq!(
+        fake.interaction_callbacks()[0].body.as_ref().unwrap()["type"],
+        9
+    );
+    fake.assert_no_violations();
+
+    // A title longer than Discord's 45 characters breaks the spec.
+    let interaction = slash_interaction("token-long");
+    let modal = CreateModal::new("x", "t".repeat(46)).components(vec![CreateActionRow::InputText(
+        CreateInputText::new(InputTextStyle::Short, "Q", "q"),
+    )]);
+    let _ = interaction
+        .create_response(&http, CreateInteractionResponse::Modal(modal))
+        .await;
+    assert!(
+        fake.schema_violations().iter().any(|v| v.contains("title")),
+        "{:?}",
+        fake.schema_violations()
+    );
+}
+
+#[tokio::test]
+async fn a_multipart_upload_must_be_a_named_file_part_and_a_real_png() {
+    let fake = start().await;
+    let http = fake.serenity_http();
+    let sent = ChannelId::new(CHANNEL_ID)
+        .send_message(
+            &http,
+            CreateMessage::new()
+                .content("chart")
+                .add_file(CreateAttachment::bytes(b"not a png".to_vec(), "stats.png")),
+        )
+        .await;
+    assert!(sent.is_ok(), "{sent:?}");
+    let violations = fake.schema_violations();
+    assert!(
+        violations.iter().any(|v| v.contains("is not a PNG image")),
+        "{violations:?}"
+    );
+}

@@ -929,3 +929,72 @@ pub fn component(
     interaction["message"] = message;
     interaction
 }
+
+/// [`component`] pressed by a member with `permissions` (an admin's button on an ephemeral
+/// admin reply, say).
+#[allow(clippy::too_many_arguments)]
+pub fn component_with_permissions(
+    interaction_id: u64,
+    token: &str,
+    guild_id: u64,
+    channel_id: u64,
+    user: impl Into<UserFixture>,
+    permissions: &str,
+    custom_id: &str,
+    message: Value,
+) -> Value {
+    let user = user.into();
+    let mut interaction = interaction_base(
+        3,
+        interaction_id,
+        token,
+        Some(guild_id),
+        channel_id,
+        &user,
+        Some(permissions),
+        &[],
+    );
+    interaction["data"] = json!({"custom_id": custom_id, "component_type": 2, "id": 2});
+    interaction["message"] = message;
+    interaction
+}
+
+/// An INTERACTION_CREATE of type 5 (MODAL_SUBMIT): `user` filled in the modal `custom_id` and
+/// sent it; `values` are (text input custom id, what was typed), each in its own action row
+/// as Discord sends them back.
+#[allow(clippy::too_many_arguments)]
+pub fn modal_submit(
+    interaction_id: u64,
+    token: &str,
+    guild_id: u64,
+    channel_id: u64,
+    user: impl Into<UserFixture>,
+    permissions: &str,
+    custom_id: &str,
+    values: &[(&str, &str)],
+) -> Value {
+    let user = user.into();
+    let mut interaction = interaction_base(
+        5,
+        interaction_id,
+        token,
+        Some(guild_id),
+        channel_id,
+        &user,
+        Some(permissions),
+        &[],
+    );
+    let rows: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, (id, value))| {
+            json!({
+                "type": 1,
+                "id": 2 * i + 1,
+                "components": [{"type": 4, "id": 2 * i + 2, "custom_id": id, "value": value}],
+            })
+        })
+        .collect();
+    interaction["data"] = json!({"custom_id": custom_id, "components": rows});
+    interaction
+}
