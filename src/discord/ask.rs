@@ -7,8 +7,8 @@ use std::time::Instant;
 use poise::CreateReply;
 use serenity::all::{
     ChannelId, ChannelType, ComponentInteraction, Context as SerenityContext,
-    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage, GuildId, Message,
-    MessageInteractionMetadata, PartialChannel, UserId,
+    CreateInteractionResponse, CreateInteractionResponseMessage, CreateMessage,
+    EditInteractionResponse, GuildId, Message, MessageInteractionMetadata, PartialChannel, UserId,
 };
 
 use super::guard::{self, Place};
@@ -18,8 +18,10 @@ use super::{retry_on_429, Context, Error};
 use crate::config::DiscordConfig;
 use crate::qlog::{ChannelKind, Entry};
 
-/// Above this many passages an answer may take longer than Discord waits, so it is deferred.
-const DEFER_ABOVE_PASSAGES: u64 = 20_000;
+/// An interaction whose answer is not ready this soon is acknowledged first ("thinking...") and
+/// answered after: Discord waits 3 seconds for the first response, and a burst of questions can
+/// queue an answer behind others for longer than that.
+const DEFER_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
 
 /// Where a question came from, and so where its answer goes.
 pub enum Asking<'a> {
@@ -127,7 +129,29 @@ impl Asking<'_> {
     }
 
     /// Sends the answer: the one send of this path, retried on 429 and server errors.
-    async fn send(&self, page: reply::Reply) -> Result<(), Error> {
+    /// Acknowledges an interaction whose answer will come later; a message needs none.
+    async fn defer(&self) -> Result<(), Error> {
+        match self {
+            Asking::Command { ctx, private } => {
+                if *private {
+                    ctx.defer_ephemeral().await?;
+                } else {
+                    ctx.defer().await?;
+                }
+            }
+            Asking::Message { .. } => {}
+            Asking::More { ctx, press, .. } => {
+                retry_on_429(|| {
+                    press.create_response(&ctx.http, CreateInteractionResponse::Acknowledge)
+                })
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends the reply; `deferred`: the interaction was acknowledged by [`Asking::defer`].
+    async fn send(&self, page: reply::Reply, deferred: bool) -> Result<(), Error> {
         match self {
             Asking::Command { ctx, private } => {
                 let message = CreateReply::default()
@@ -147,6 +171,13 @@ impl Asking<'_> {
                     .allowed_mentions(no_pings());
                 retry_on_429(|| message.channel_id.send_message(&ctx.http, builder.clone()))
                     .await?;
+            }
+            Asking::More { ctx, press, .. } if deferred => {
+                let edit = EditInteractionResponse::new()
+                    .embed(page.embed)
+                    .components(page.components)
+                    .allowed_mentions(no_pings());
+                retry_on_429(|| press.edit_response(&ctx.http, edit.clone())).await?;
             }
             Asking::More { ctx, press, .. } => {
                 let update = CreateInteractionResponseMessage::new()
@@ -214,21 +245,21 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
     // 3. The answer, on the bounded blocking pool, with the next result peeked in the same
     // ranking so that More is offered only when there is more.
     let engine = state.engine();
-    if let Asking::Command { ctx, private } = &asking {
-        if engine.num_passages() > DEFER_ABOVE_PASSAGES {
-            if *private {
-                ctx.defer_ephemeral().await?;
-            } else {
-                ctx.defer().await?;
-            }
-        }
-    }
     let started = Instant::now();
     let limit = state.settings.limit;
     let asked = question.clone();
-    let (answer, has_more) = state
-        .on_answer_pool(move || engine.answer_page_and_peek(&asked, page * limit, limit))
-        .await?;
+    let work =
+        state.on_answer_pool(move || engine.answer_page_and_peek(&asked, page * limit, limit));
+    tokio::pin!(work);
+    let mut deferred = false;
+    let (answer, has_more) = tokio::select! {
+        done = &mut work => done?,
+        () = tokio::time::sleep(DEFER_AFTER) => {
+            asking.defer().await?;
+            deferred = !matches!(asking, Asking::Message { .. });
+            work.await?
+        }
+    };
     if page > 0 && (!answer.answered || answer.results.is_empty()) {
         return asking
             .refuse(state, "There are no more results for that question.")
@@ -252,7 +283,9 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
         page,
         has_more: answer.answered && has_more,
     };
-    asking.send(reply::answer(&answer, Some(buttons))).await?;
+    asking
+        .send(reply::answer(&answer, Some(buttons)), deferred)
+        .await?;
 
     // 5. The record: counters, the question log (no user, the cleaned question) and one log
     // line without user ids or question text.

@@ -374,6 +374,44 @@ async fn slash_ask_gets_a_cited_embed_with_source_links() {
     bot.finish();
 }
 
+/// A burst of asks from many members queues answers behind each other for longer than Discord
+/// waits for a first response: every ask is still acknowledged, at once with its answer or
+/// first "thinking" (type 5) and then with the answer as a follow-up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_asks_is_acknowledged_and_answered_every_time() {
+    let bot = Bot::start(|_| {}).await;
+    let questions = [
+        "How long does the NPQH take?",
+        "Is the NPQ for SENCOs funded?",
+        "how is the npqsl assessed",
+        "can i defer my npq",
+    ];
+    let mut ids = Vec::new();
+    for n in 0..120u64 {
+        let user = (USER_ID + 1 + n, "member");
+        ids.push(
+            bot.ask_as(user, questions[n as usize % questions.len()])
+                .await,
+        );
+    }
+    let mut deferred = 0;
+    for id in ids {
+        let body = bot.callback(id).await;
+        match body["type"].as_u64() {
+            Some(4) => assert!(text_of(embed(&body)).contains("Source:"), "{body}"),
+            Some(5) => {
+                deferred += 1;
+                let followup = bot.followup(id).await;
+                let text = serde_json::to_string(&followup).unwrap();
+                assert!(text.contains("Source:"), "the follow-up answers: {text}");
+            }
+            _ => panic!("an ask must be answered or deferred: {body}"),
+        }
+    }
+    eprintln!("{deferred} of 120 asks were deferred before their answer");
+    bot.finish();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_ask_is_ephemeral() {
     let bot = Bot::start(|_| {}).await;
