@@ -86,6 +86,7 @@ struct RawConfig {
     metrics: RawMetrics,
     #[serde(default)]
     log: RawLog,
+    #[serde(default)]
     logging: RawLogging,
 }
 
