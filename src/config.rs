@@ -54,6 +54,9 @@ pub struct DiscordConfig {
     pub prefix: Option<String>,
     pub rate_limit_per_minute: u32,
     pub max_question_chars: usize,
+    /// A slash ask or button press whose answer is not ready within this many milliseconds is
+    /// acknowledged first and answered after (Discord waits 3 s for the first response).
+    pub defer_after_ms: u64,
     pub shards: Shards,
     /// Base URL for Discord's REST API, e.g. a rate-limiting proxy.
     pub api_base: Option<String>,
@@ -194,6 +197,7 @@ struct RawDiscord {
     prefix: String,
     rate_limit_per_minute: u32,
     max_question_chars: usize,
+    defer_after_ms: u64,
     shards: String,
     api_base: String,
 }
@@ -210,6 +214,7 @@ impl Default for RawDiscord {
             prefix: String::new(),
             rate_limit_per_minute: 5,
             max_question_chars: 300,
+            defer_after_ms: 1500,
             shards: "auto".to_string(),
             api_base: String::new(),
         }
@@ -408,6 +413,12 @@ impl Config {
         if !(20..=2000).contains(&d.max_question_chars) {
             return invalid("discord.max_question_chars", "must be between 20 and 2000");
         }
+        if d.defer_after_ms > 2500 {
+            return invalid(
+                "discord.defer_after_ms",
+                "must be at most 2500 (Discord waits 3000 ms for the first response)",
+            );
+        }
         let shards = parse_shards(&d.shards).ok_or(ConfigError::Invalid {
             key: "discord.shards",
             problem: format!(
@@ -502,6 +513,7 @@ impl Config {
                 prefix: Some(d.prefix.trim().to_string()).filter(|p| !p.is_empty()),
                 rate_limit_per_minute: d.rate_limit_per_minute,
                 max_question_chars: d.max_question_chars,
+                defer_after_ms: d.defer_after_ms,
                 shards,
                 api_base,
             },

@@ -18,11 +18,6 @@ use super::{retry_on_429, Context, Error};
 use crate::config::DiscordConfig;
 use crate::qlog::{ChannelKind, Entry};
 
-/// An interaction whose answer is not ready this soon is acknowledged first ("thinking...") and
-/// answered after: Discord waits 3 seconds for the first response, and a burst of questions can
-/// queue an answer behind others for longer than that.
-const DEFER_AFTER: std::time::Duration = std::time::Duration::from_millis(1500);
-
 /// Where a question came from, and so where its answer goes.
 pub enum Asking<'a> {
     /// `/npq ask`; `private` answers ephemerally.
@@ -251,10 +246,15 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
     let work =
         state.on_answer_pool(move || engine.answer_page_and_peek(&asked, page * limit, limit));
     tokio::pin!(work);
+    // An interaction whose answer is not ready within `defer_after_ms` is acknowledged first
+    // ("thinking...") and answered after: Discord waits 3 s for the first response, and a burst
+    // of questions can queue an answer behind others for longer than that.
+    let defer_after = std::time::Duration::from_millis(state.config.defer_after_ms);
     let mut deferred = false;
     let (answer, has_more) = tokio::select! {
+        biased;
         done = &mut work => done?,
-        () = tokio::time::sleep(DEFER_AFTER) => {
+        () = tokio::time::sleep(defer_after) => {
             asking.defer().await?;
             deferred = !matches!(asking, Asking::Message { .. });
             work.await?
