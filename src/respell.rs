@@ -9,9 +9,10 @@
 
 use std::collections::HashMap;
 
-use levenshtein_automata::{Distance, LevenshteinAutomatonBuilder};
-use tantivy_fst::{Automaton, IntoStreamer, Map, Streamer};
+use tantivy_fst::{IntoStreamer, Map, Streamer};
 use unicode_segmentation::UnicodeSegmentation;
+
+use crate::search::{levenshtein, DfaAutomaton};
 
 /// Shorter words are left alone: too many real words lie one edit apart.
 const MIN_CHARS: usize = 5;
@@ -68,7 +69,7 @@ impl Lexicon {
 
     /// The most frequent word within `distance` edits of `word` (a transposition is one edit).
     fn closest(&self, word: &str, distance: u8) -> Option<String> {
-        let automaton = Dfa(builder(distance).build_dfa(word));
+        let automaton = DfaAutomaton(levenshtein(distance).build_dfa(word));
         let mut stream = self.words.as_ref()?.search(automaton).into_stream();
         let mut best: Option<(String, u64)> = None;
         while let Some((key, count)) = stream.next() {
@@ -108,31 +109,6 @@ impl Lexicon {
         }
         out.push_str(&text[at..]);
         out
-    }
-}
-
-fn builder(distance: u8) -> &'static LevenshteinAutomatonBuilder {
-    static ONE: std::sync::OnceLock<LevenshteinAutomatonBuilder> = std::sync::OnceLock::new();
-    static TWO: std::sync::OnceLock<LevenshteinAutomatonBuilder> = std::sync::OnceLock::new();
-    let cell = if distance <= 1 { &ONE } else { &TWO };
-    cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
-}
-
-struct Dfa(levenshtein_automata::DFA);
-
-impl Automaton for Dfa {
-    type State = u32;
-    fn start(&self) -> u32 {
-        self.0.initial_state()
-    }
-    fn is_match(&self, state: &u32) -> bool {
-        matches!(self.0.distance(*state), Distance::Exact(_))
-    }
-    fn can_match(&self, state: &u32) -> bool {
-        *state != levenshtein_automata::SINK_STATE
-    }
-    fn accept(&self, state: &u32, byte: u8) -> u32 {
-        self.0.transition(*state, byte)
     }
 }
 

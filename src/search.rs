@@ -456,14 +456,17 @@ pub struct Snapshot<'a> {
     ord_columns: OnceLock<Vec<Option<Column<u64>>>>,
 }
 
-fn levenshtein(distance: u8) -> &'static LevenshteinAutomatonBuilder {
+/// The Levenshtein automaton builder for `distance` (1 or 2) edits, a transposition counting
+/// as one; built once.
+pub(crate) fn levenshtein(distance: u8) -> &'static LevenshteinAutomatonBuilder {
     static ONE: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
     static TWO: OnceLock<LevenshteinAutomatonBuilder> = OnceLock::new();
     let cell = if distance <= 1 { &ONE } else { &TWO };
     cell.get_or_init(|| LevenshteinAutomatonBuilder::new(distance.clamp(1, 2), true))
 }
 
-struct DfaAutomaton(DFA);
+/// A Levenshtein DFA as an automaton over an fst's keys.
+pub(crate) struct DfaAutomaton(pub(crate) DFA);
 
 impl tantivy_fst::Automaton for DfaAutomaton {
     type State = u32;
