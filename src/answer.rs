@@ -10,7 +10,7 @@ use arc_swap::ArcSwapOption;
 use serde::Serialize;
 
 use crate::analysis::QuestionType;
-use crate::knowledge::{Document, Knowledge, Programme, Refusal, Source};
+use crate::knowledge::{Document, Kind, Knowledge, Programme, Refusal, Source, Wording};
 use crate::query::{self, Expander};
 use crate::retrieve::fuse::{self, Candidate, Reading, Weights};
 use crate::retrieve::lexical;
@@ -158,9 +158,13 @@ pub struct Engine {
     index: SearchIndex,
     expander: Expander,
     refusal: RefusalText,
+    /// What the bot says, from the folder's `wording.toml`.
+    pub wording: Wording,
     pub settings: Settings,
     /// The ranking and refusal weights (see [`Weights::CALIBRATED`]).
     pub weights: Weights,
+    /// The kinds of programme, in the order the programme list shows them.
+    pub kinds: Vec<Kind>,
     pub programmes: Vec<Programme>,
     pub documents: Vec<DocumentInfo>,
     /// Passage vectors and the model, once they are ready; until then answers are lexical.
@@ -200,7 +204,7 @@ impl Engine {
     }
 
     /// Answers from an index built elsewhere (for example on disk) over the documents listed
-    /// in `documents`. Only the glossary, programmes and refusal of `knowledge` are read, so
+    /// in `documents`. Only the glossary, programmes and wording of `knowledge` are read, so
     /// its `documents` may be left empty: nothing here is done per passage.
     pub fn with_index(
         knowledge: &Knowledge,
@@ -211,9 +215,11 @@ impl Engine {
         Engine {
             index,
             expander: Expander::new(knowledge),
-            refusal: refusal_text(&knowledge.refusal, &documents),
+            refusal: refusal_text(&knowledge.wording.refusal, &documents),
+            wording: knowledge.wording.clone(),
             settings,
             weights: Weights::CALIBRATED,
+            kinds: knowledge.kinds.clone(),
             programmes: knowledge.programmes.clone(),
             documents,
             semantic: Arc::new(ArcSwapOption::empty()),
@@ -607,7 +613,7 @@ fn human_duration(seconds: f64) -> String {
 
 fn refusal_text(refusal: &Refusal, documents: &[DocumentInfo]) -> RefusalText {
     let message = if refusal.message.trim().is_empty() {
-        "I could not find that in the guidance I hold, so I will not guess.".to_string()
+        Wording::default().refusal.message
     } else {
         refusal.message.trim().to_string()
     };

@@ -16,7 +16,7 @@ use npq_bot::{eval, knowledge, render, Engine};
 #[command(
     name = "npq-bot",
     version,
-    about = "Answers questions about National Professional Qualifications (NPQs) with sourced snippets"
+    about = "Answers questions from a folder of guidance documents with sourced snippets"
 )]
 struct Cli {
     /// Settings file (default: bot.toml in the current folder, if present).

@@ -16,7 +16,7 @@ use crate::knowledge::{self, Knowledge, Source};
 /// Its name starts with `.`, so the loader and the content hash skip it.
 pub const MARKER: &str = ".npq-corpus.json";
 /// Bumped whenever the output for a given seed changes.
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
 /// Generated sections stay under this many characters, so each is exactly one passage.
 const MAX_SECTION_CHARS: usize = 1_000;
 const FILES_PER_FOLDER: usize = 200;
@@ -222,7 +222,7 @@ pub fn generate(from: &Path, out: &Path, passages: usize, seed: u64) -> anyhow::
     for name in [
         knowledge::PROGRAMMES_FILE,
         knowledge::GLOSSARY_FILE,
-        knowledge::REFUSAL_FILE,
+        knowledge::WORDING_FILE,
     ] {
         if from.join(name).is_file() {
             fs::copy(from.join(name), out.join(name))
@@ -484,7 +484,7 @@ fn document(
             out,
             "\n[[sources]]\nid = \"local\"\npublisher = {}\ntitle = {}\ndate = \"{date}\"\n",
             quoted(&organisation),
-            quoted(&format!("NPQ guidance for staff at {organisation}")),
+            quoted(&format!("Guidance for staff at {organisation}")),
         );
     }
     out.push_str("+++\n");
@@ -520,7 +520,7 @@ fn section_text(
     }
     if rng.chance(15) {
         chosen.push(format!(
-            "Staff at schools working with {organisation} can ask its NPQ lead about this."
+            "Staff working with {organisation} can ask its office about this."
         ));
     }
     let mut length = 0;

@@ -296,13 +296,86 @@ fn duplicate_document_id_names_both_files() {
 }
 
 #[test]
-fn programme_with_an_unknown_kind_is_reported_at_the_kind_line() {
+fn programme_with_an_unknown_kind_is_reported_at_the_kind_line_with_the_declared_kinds() {
     let run = check(&broken("programme-unknown-kind"));
     assert_single_error(
         &run,
-        "programmes.toml:13",
+        "programmes.toml:21",
         "unknown programme kind \"pottery\"",
-        "specialist",
+        "use kind = \"weekly\" or \"termly\"",
+    );
+}
+
+#[test]
+fn malformed_kinds_tables_are_reported_at_their_lines() {
+    let run = check(&broken("programme-kinds-malformed"));
+    assert_eq!(run.code, Some(1), "{run}");
+    assert_error(
+        &run,
+        "programmes.toml:14",
+        "the kind \"Weekly\" is declared twice",
+        "its own id",
+    );
+    assert_error(
+        &run,
+        "programmes.toml:17",
+        "the kind \"termly\" has no `heading`",
+        "heading = ",
+    );
+    // The programme of the kind without a heading is not reported as well.
+    assert_eq!(run.error_count(), Some(2), "{run}");
+}
+
+#[test]
+fn kinds_written_as_a_list_are_reported_with_the_table_form() {
+    let run = check(&broken("programme-kinds-not-tables"));
+    assert_single_error(
+        &run,
+        "programmes.toml:3",
+        "expected a [[kinds]] table",
+        "in its own [[kinds]] table",
+    );
+}
+
+#[test]
+fn unknown_key_in_wording_toml_names_file_line_and_the_keys() {
+    let run = check(&broken("wording-unknown-key"));
+    assert_single_error(
+        &run,
+        "wording.toml:8",
+        "unknown field `colour`",
+        "[help] title, body",
+    );
+}
+
+#[test]
+fn bad_command_name_and_unknown_placeholder_in_wording_toml_are_reported_at_their_lines() {
+    let run = check(&broken("wording-bad-command-name"));
+    assert_eq!(run.code, Some(1), "{run}");
+    assert_error(
+        &run,
+        "wording.toml:4",
+        "`commands.name` = \"Garden Club\" is not a name Discord accepts",
+        "1 to 32 lowercase letters",
+    );
+    assert_error(
+        &run,
+        "wording.toml:8",
+        "`footer.more` has the unknown placeholder `{teacher}`",
+        "{page}",
+    );
+    assert_eq!(run.error_count(), Some(2), "{run}");
+}
+
+#[test]
+fn an_old_refusal_toml_is_a_warning_naming_wording_toml() {
+    let run = check(&broken("wording-old-refusal-file"));
+    assert_eq!(run.code, Some(0), "{run}");
+    let warning = run.warning("refusal.toml:1");
+    assert!(
+        warning.contains("[refusal] section of wording.toml")
+            && warning.contains("move its message, topics and elsewhere"),
+        "{run}"
     );
 }
 
@@ -311,7 +384,7 @@ fn programme_missing_a_field_is_reported_at_its_table() {
     let run = check(&broken("programme-missing-field"));
     assert_single_error(
         &run,
-        "programmes.toml:19",
+        "programmes.toml:18",
         "programme 2 has no `duration`",
         "duration = ",
     );
@@ -322,7 +395,7 @@ fn duplicate_programme_code_is_reported_at_the_second_code() {
     let run = check(&broken("programme-duplicate-code"));
     assert_single_error(
         &run,
-        "programmes.toml:29",
+        "programmes.toml:27",
         "programme code \"POT\" is used twice",
         "its own code",
     );
@@ -518,7 +591,7 @@ fn problems_in_several_files_are_all_reported_in_one_run() {
         &run,
         "programmes.toml:10",
         "unknown programme kind \"weekly\"",
-        "legacy",
+        "declares no kinds: add a [[kinds]] table",
     );
     assert_error(&run, "sources.json:2", "invalid date \"next year\"", "YYYY");
     assert_error(

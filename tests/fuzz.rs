@@ -9,7 +9,7 @@ use std::path::Path;
 
 use npq_bot::analysis::QuestionType;
 use npq_bot::knowledge::diagnostic::Report;
-use npq_bot::knowledge::{self, catalogue, document, glossary, Bibliography, Knowledge};
+use npq_bot::knowledge::{self, catalogue, document, glossary, wording, Bibliography, Knowledge};
 use npq_bot::query::{self, Expander};
 use npq_bot::retrieve::lexical::Weighted;
 use npq_bot::search::PassageStems;
@@ -255,9 +255,12 @@ proptest! {
             Just("[[programme]]".to_string()),
             Just("[[acronym]]".to_string()),
             Just("[[synonyms]]".to_string()),
+            Just("[[kinds]]".to_string()),
+            Just("[commands]".to_string()),
+            Just("[footer]".to_string()),
             Just("words = [\"a\"]".to_string()),
             Just("kind = \"weekly\"".to_string()),
-            "(code|name|term|means|for_whom|duration|covers|funding|funding_as_of|message) = \"[A-Za-z0-9 -]{0,12}\"",
+            "(code|name|term|means|for_whom|duration|covers|funding|funding_as_of|message|id|heading|card|admin|more) = \"[A-Za-z0-9 {}-]{0,12}\"",
             front_matter_line(),
         ], 0..30).prop_map(|l| l.join("\n")),
         "\\{\"[a-z]{1,4}\": \\{\"publisher\": \"[a-z]{0,3}\", \"title\": \"t\", \"date\": \"[0-9u-]{0,10}\"(, \"url\": \"[a-z:/.]{0,12}\")?\\}\\}",
@@ -268,7 +271,7 @@ proptest! {
         let bibliography = Bibliography::parse(&text, &mut report);
         catalogue::parse(&text, &bibliography, &mut report);
         glossary::parse(&text, &mut report);
-        glossary::parse_refusal(&text, &mut report);
+        wording::parse(&text, &mut report);
         for d in &report.diagnostics {
             prop_assert!(d.line <= lines, "{d} past {lines} lines:\n{text}");
         }

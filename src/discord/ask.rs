@@ -20,7 +20,7 @@ use crate::qlog::{ChannelKind, Entry};
 
 /// Where a question came from, and so where its answer goes.
 pub enum Asking<'a> {
-    /// `/npq ask`; `private` answers ephemerally.
+    /// The `ask` slash command; `private` answers ephemerally.
     Command { ctx: Context<'a>, private: bool },
     /// A mention, a direct message or a text prefix: answered in reply to the message.
     Message {
@@ -194,7 +194,7 @@ impl Asking<'_> {
 
 /// Answers `question` (for More, the remembered question) from `asking`, start to end.
 pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Result<(), Error> {
-    // 1. Place: the allow-lists (for slash commands the check on /npq has told the asker).
+    // 1. Place: the allow-lists (for slash commands the check on the command has told the asker).
     let place = asking.place(state).await;
     let asker = asking.asker();
     if !may_answer(asking.serenity(), state, &place, asker).await {
@@ -224,14 +224,16 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
                     .await;
             };
             if asked.asker != asker.get() {
-                return asking.refuse(state, "Only the person who asked can page through these results. Ask your own question with /npq ask.").await;
+                let text = format!("Only the person who asked can page through these results. Ask your own question with /{} ask.", state.commands.name);
+                return asking.refuse(state, &text).await;
             }
             (asked.question, *page)
         }
         _ => {
             if let Err(refused) = guard::admit(&state.config, &state.limiter, asker.get(), question)
             {
-                return asking.refuse(state, &refused.message()).await;
+                let text = refused.message(&state.engine().wording);
+                return asking.refuse(state, &text).await;
             }
             (question.to_string(), 0)
         }
@@ -243,8 +245,9 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
     let started = Instant::now();
     let limit = state.settings.limit;
     let asked = question.clone();
+    let answering = engine.clone();
     let work =
-        state.on_answer_pool(move || engine.answer_page_and_peek(&asked, page * limit, limit));
+        state.on_answer_pool(move || answering.answer_page_and_peek(&asked, page * limit, limit));
     tokio::pin!(work);
     // An interaction whose answer is not ready within `defer_after_ms` is acknowledged first
     // ("thinking...") and answered after: Discord waits 3 s for the first response, and a burst
@@ -284,7 +287,10 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
         has_more: answer.answered && has_more,
     };
     asking
-        .send(reply::answer(&answer, Some(buttons)), deferred)
+        .send(
+            reply::answer(&answer, Some(buttons), &engine.wording, &state.commands),
+            deferred,
+        )
         .await?;
 
     // 5. The record: counters, the question log (no user, the cleaned question) and one log
@@ -334,8 +340,9 @@ pub async fn may_answer(ctx: &SerenityContext, state: &State, place: &Place, who
         && (place.guild.is_some() || may_message_directly(ctx, state, who).await)
 }
 
-/// The check on `/npq`, which poise runs for each of its subcommands (and their autocomplete):
-/// the same place step as every question's. An autocomplete request gets no message.
+/// The check on the public command, which poise runs for each of its subcommands (and their
+/// autocomplete): the same place step as every question's. An autocomplete request gets no
+/// message.
 pub async fn in_allowed_place(ctx: Context<'_>) -> Result<bool, Error> {
     let state = ctx.data();
     let channel = match ctx {

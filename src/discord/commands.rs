@@ -1,5 +1,6 @@
-//! The slash commands: `/npq ask|programme|list|sources|help` for everyone, and
-//! `/npq-admin reload|stats|status|gaps|forget|logging` for server admins only.
+//! The slash commands: `/<name> ask|programme|list|sources|help` for everyone, and
+//! `/<admin> reload|stats|status|gaps|forget|logging` for server admins only, both named (and
+//! described) by the knowledge folder's `wording.toml`.
 
 use std::sync::atomic::Ordering;
 
@@ -14,26 +15,57 @@ use super::reloads;
 use super::reply::{self, limits, no_pings};
 use super::{retry_on_429, Context, Error};
 use crate::answer::Engine;
+use crate::knowledge::wording::Commands;
 
-/// Answers about National Professional Qualifications, with sources
+/// The two commands, named and described by `wording` (the descriptions written here are
+/// replaced): the public one first, then the admin one.
+pub fn build(wording: &Commands) -> Vec<poise::Command<std::sync::Arc<super::State>, Error>> {
+    let text = |s: &str| Some(s.to_string().into());
+    let mut public = guidance();
+    public.name = wording.name.clone().into();
+    public.description = text(&wording.description);
+    for sub in &mut public.subcommands {
+        let (description, options) = match sub.name.as_ref() {
+            "ask" => (
+                &wording.ask,
+                vec![
+                    ("question", &wording.question),
+                    ("private", &wording.private),
+                ],
+            ),
+            "programme" => (&wording.programme, vec![("name", &wording.programme_name)]),
+            "list" => (&wording.list, vec![]),
+            _ => continue,
+        };
+        sub.description = text(description);
+        for parameter in &mut sub.parameters {
+            if let Some((_, d)) = options.iter().find(|(n, _)| *n == parameter.name) {
+                parameter.description = text(d);
+            }
+        }
+    }
+    let mut admin = admin();
+    admin.name = wording.admin.clone().into();
+    vec![public, admin]
+}
+
+/// Answers from the guidance, with sources
 #[poise::command(
     slash_command,
     subcommands("ask", "programme", "list", "sources", "help"),
     subcommand_required,
     check = "in_allowed_place"
 )]
-pub async fn npq(_ctx: Context<'_>) -> Result<(), Error> {
+pub async fn guidance(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Ask a question about NPQs
+/// Ask a question about the guidance
 #[poise::command(slash_command)]
 pub async fn ask(
     ctx: Context<'_>,
-    #[description = "Your question, for example: how long does the NPQH take?"] question: String,
-    #[description = "Show the answer only to you (for pay or funding questions)"] private: Option<
-        bool,
-    >,
+    #[description = "Your question"] question: String,
+    #[description = "Show the answer only to you"] private: Option<bool>,
 ) -> Result<(), Error> {
     let state = ctx.data().clone();
     let asking = Asking::Command {
@@ -43,9 +75,9 @@ pub async fn ask(
     super::ask::ask(&state, asking, &question).await
 }
 
-/// The check on `/npq-admin` and each of its subcommands: only in the admin guilds, whatever
-/// Discord delivers, and only for members with Manage Server (or Administrator) or the
-/// configured admin role.
+/// The check on the admin command and each of its subcommands: only in the admin guilds,
+/// whatever Discord delivers, and only for members with Manage Server (or Administrator) or
+/// the configured admin role.
 pub async fn admin_only(ctx: Context<'_>) -> Result<bool, Error> {
     let state = ctx.data();
     let in_admin_guild = ctx
@@ -108,11 +140,11 @@ pub fn programme_choices(engine: &Engine, partial: &str) -> Vec<AutocompleteChoi
         .collect()
 }
 
-/// A card for one NPQ: what it is, who it is for, how long, funding as of its date
+/// A card for one programme: what it is, who it is for, how long it takes
 #[poise::command(slash_command)]
 pub async fn programme(
     ctx: Context<'_>,
-    #[description = "The NPQ, for example NPQH or senior leadership"]
+    #[description = "The programme's code or name"]
     #[autocomplete = "complete_programme"]
     name: String,
 ) -> Result<(), Error> {
@@ -135,8 +167,9 @@ pub async fn programme(
         }
         None => {
             let text = format!(
-                "I don't know a programme called \"{}\". Try /npq list to see them all.",
-                reply::truncate(name.trim(), 100)
+                "I don't know a programme called \"{}\". Try /{} list to see them all.",
+                reply::truncate(name.trim(), 100),
+                ctx.data().commands.name
             );
             say_privately(ctx, &text).await?;
         }
@@ -144,10 +177,17 @@ pub async fn programme(
     Ok(())
 }
 
-/// Every NPQ, grouped as specialist and leadership
+/// Every programme, grouped by kind
 #[poise::command(slash_command)]
 pub async fn list(ctx: Context<'_>) -> Result<(), Error> {
-    let embed = reply::programme_list(&ctx.data().engine().programmes);
+    let state = ctx.data();
+    let engine = state.engine();
+    let embed = reply::programme_list(
+        &engine.kinds,
+        &engine.programmes,
+        &engine.wording,
+        &state.commands,
+    );
     send_embed(ctx, embed, false).await
 }
 
@@ -161,7 +201,9 @@ pub async fn sources(ctx: Context<'_>) -> Result<(), Error> {
 /// What I can do and how to ask
 #[poise::command(slash_command)]
 pub async fn help(ctx: Context<'_>) -> Result<(), Error> {
-    send_embed(ctx, reply::help(), true).await
+    let state = ctx.data();
+    let embed = reply::help(&state.engine().wording, &state.commands);
+    send_embed(ctx, embed, true).await
 }
 
 async fn send_embed(ctx: Context<'_>, embed: CreateEmbed, ephemeral: bool) -> Result<(), Error> {
@@ -176,14 +218,13 @@ async fn send_embed(ctx: Context<'_>, embed: CreateEmbed, ephemeral: bool) -> Re
 /// Admin: reload the guidance, see usage and the gaps in the guidance
 #[poise::command(
     slash_command,
-    rename = "npq-admin",
     subcommands("reload", "stats", "status", "gaps", "forget", "logging"),
     subcommand_required,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
     check = "admin_only"
 )]
-pub async fn npq_admin(_ctx: Context<'_>) -> Result<(), Error> {
+pub async fn admin(_ctx: Context<'_>) -> Result<(), Error> {
     Ok(())
 }
 
@@ -351,16 +392,19 @@ pub async fn logging(
         "a server changed its question logging"
     );
     let text = match switch {
-        Switch::On => "Questions asked in this server are logged (without who asked).",
-        Switch::Off => "Questions asked in this server are no longer logged. /npq-admin forget erases what was logged before.",
+        Switch::On => "Questions asked in this server are logged (without who asked).".to_string(),
+        Switch::Off => format!(
+            "Questions asked in this server are no longer logged. /{} forget erases what was logged before.",
+            ctx.data().commands.admin
+        ),
     };
-    say_privately(ctx, text).await
+    say_privately(ctx, &text).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::programme_choices;
-    use crate::knowledge::{Kind, Knowledge, Programme};
+    use crate::knowledge::{Knowledge, Programme};
 
     #[test]
     fn autocomplete_offers_at_most_25_short_choices() {
@@ -369,7 +413,7 @@ mod tests {
                 code: format!("NPQX{i}"),
                 name: format!("NPQ in leading {} {i}", "very ".repeat(40)),
                 aliases: vec![],
-                kind: Kind::Specialist,
+                kind: None,
                 for_whom: "x".into(),
                 duration: "x".into(),
                 covers: "x".into(),

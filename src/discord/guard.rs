@@ -94,10 +94,11 @@ pub enum Refused {
 }
 
 impl Refused {
-    pub fn message(&self) -> String {
+    /// What to tell the asker; the reply to an empty question is the folder's wording.
+    pub fn message(&self, wording: &crate::knowledge::Wording) -> String {
         match self {
             Refused::TooLong { max } => format!("That question is a little long for me: please ask it in at most {max} characters."),
-            Refused::Empty => "Ask me a question about NPQs, for example: how long does the NPQH take?".to_string(),
+            Refused::Empty => wording.replies.empty_question.clone(),
             Refused::RateLimited { wait_secs } => format!("You have asked a lot of questions in the last minute. Please try again in {wait_secs} seconds."),
         }
     }

@@ -169,16 +169,18 @@ async fn on_error(error: poise::FrameworkError<'_, Arc<State>, Error>) {
     }
 }
 
-/// Registers `/npq` globally (no `guilds` set) or in each of `guilds`, and `/npq-admin` only in
-/// `admin_guilds`, never globally. A guild in `guilds` that cannot be set up stops the start;
-/// one only in `allowed_guilds` (the bot may not have joined it yet) is logged and skipped.
+/// Registers the public command globally (no `guilds` set) or in each of `guilds`, and the
+/// admin command (named `admin`) only in `admin_guilds`, never globally. A guild in `guilds`
+/// that cannot be set up stops the start; one only in `allowed_guilds` (the bot may not have
+/// joined it yet) is logged and skipped.
 async fn register(
     ctx: &serenity::all::Context,
     all: &[poise::Command<Arc<State>, Error>],
+    admin: &str,
     guilds: &[u64],
     admin_guilds: &[u64],
 ) -> anyhow::Result<()> {
-    let is_admin = |c: &&poise::Command<Arc<State>, Error>| c.name == "npq-admin";
+    let is_admin = |c: &&poise::Command<Arc<State>, Error>| c.name == admin;
     if guilds.is_empty() {
         poise::builtins::register_globally(ctx, all.iter().filter(|c| !is_admin(c)))
             .await
@@ -207,7 +209,9 @@ async fn register(
         }
     }
     if admin_guilds.is_empty() {
-        tracing::info!("admin commands are off: set discord.guilds or discord.allowed_guilds to use /npq-admin");
+        tracing::info!(
+            "admin commands are off: set discord.guilds or discord.allowed_guilds to use /{admin}"
+        );
     }
     tracing::info!(
         guilds = guilds.len(),
@@ -280,7 +284,8 @@ pub async fn run(
             }
             Err(e) => {
                 tracing::warn!(
-                    "cannot watch the knowledge folder; /npq-admin reload still works: {e}"
+                    "cannot watch the knowledge folder; /{} reload still works: {e}",
+                    state.commands.admin
                 );
                 None
             }
@@ -294,10 +299,11 @@ pub async fn run(
 
     let guilds = config.discord.guilds.clone();
     let admin_guilds = guard::admin_guilds(&config.discord);
+    let admin = state.commands.admin.clone();
     let setup_state = state.clone();
     let framework = poise::Framework::builder()
         .options(poise::FrameworkOptions {
-            commands: vec![commands::npq(), commands::npq_admin()],
+            commands: commands::build(&state.commands),
             allowed_mentions: Some(reply::no_pings()),
             on_error: |error| Box::pin(on_error(error)),
             event_handler: |framework, event| {
@@ -319,7 +325,8 @@ pub async fn run(
         })
         .setup(move |ctx, _ready, framework| {
             Box::pin(async move {
-                register(ctx, &framework.options().commands, &guilds, &admin_guilds).await?;
+                let all = &framework.options().commands;
+                register(ctx, all, &admin, &guilds, &admin_guilds).await?;
                 Ok(setup_state)
             })
         })

@@ -1,5 +1,5 @@
-//! One rule for every reload (`/npq-admin reload`, a saved answer, a change on disk): swap in
-//! the new guidance or keep the old on errors, count it, remember it for `/npq-admin status`,
+//! One rule for every reload (the admin `reload`, a saved answer, a change on disk): swap in
+//! the new guidance or keep the old on errors, count it, remember it for the admin `status`,
 //! and ask the open gaps of the question log again.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use super::authored::{Authored, NotSaved};
 use super::reply::{self, limits};
 use super::state::{Reloaded, State};
 
-/// What the last reload did, for `/npq-admin status`.
+/// What the last reload did, for the admin `status`.
 #[derive(Debug, Clone)]
 pub struct LastReload {
     pub at: SystemTime,
@@ -57,7 +57,7 @@ impl Report {
     }
 }
 
-/// Reloads the knowledge folder by the rule of `/npq-admin reload`.
+/// Reloads the knowledge folder by the rule of the admin `reload`.
 pub async fn reload(state: &Arc<State>, trigger: &'static str) -> Report {
     let worker = state.clone();
     let outcome = match tokio::task::spawn_blocking(move || worker.reload()).await {

@@ -7,7 +7,8 @@ use serenity::all::{
 };
 
 use crate::answer::{Answer, ResultItem};
-use crate::knowledge::{Kind, Programme, Source};
+use crate::knowledge::wording::Commands;
+use crate::knowledge::{Kind, Programme, Source, Wording};
 
 /// Discord's limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 pub mod limits {
@@ -177,27 +178,31 @@ pub struct Buttons {
 /// names what it acts on and the interaction or message it was sent with, so a button only
 /// acts where it was put.
 pub mod custom_id {
+    /// The first part of every id. It is the same whatever the commands are called, so the
+    /// buttons of messages already sent keep working after `wording.toml` renames them.
+    const PREFIX: &str = "npq";
+
     pub fn more(question_id: u64, page: usize) -> String {
-        format!("npq:more:{question_id}:{page}")
+        format!("{PREFIX}:more:{question_id}:{page}")
     }
     pub fn vote(question_id: u64, up: bool) -> String {
-        format!("npq:{}:{question_id}", if up { "up" } else { "down" })
+        format!("{PREFIX}:{}:{question_id}", if up { "up" } else { "down" })
     }
     /// Dismiss the gap `key`, on the gap list made for interaction `list`.
     pub fn dismiss(key: &str, list: u64) -> String {
-        format!("npq:gap:dismiss:{key}:{list}")
+        format!("{PREFIX}:gap:dismiss:{key}:{list}")
     }
     /// Open the modal to answer the gap `key`, on the gap list made for interaction `list`.
     pub fn answer_gap(key: &str, list: u64) -> String {
-        format!("npq:gap:answer:{key}:{list}")
+        format!("{PREFIX}:gap:answer:{key}:{list}")
     }
     /// The modal that answers the gap `key`.
     pub fn answer_modal(key: &str) -> String {
-        format!("npq:gap:modal:{key}")
+        format!("{PREFIX}:gap:modal:{key}")
     }
     /// Erase `guild`'s questions, on the confirmation made for interaction `origin`.
     pub fn forget(guild: u64, origin: u64) -> String {
-        format!("npq:forget:{guild}:{origin}")
+        format!("{PREFIX}:forget:{guild}:{origin}")
     }
 
     /// A parsed button press or modal.
@@ -224,28 +229,28 @@ pub mod custom_id {
     pub fn parse(id: &str) -> Option<Press> {
         let parts: Vec<&str> = id.split(':').collect();
         match parts.as_slice() {
-            ["npq", "more", question_id, page] => Some(Press::More {
+            [PREFIX, "more", question_id, page] => Some(Press::More {
                 question_id: question_id.parse().ok()?,
                 page: page.parse().ok()?,
             }),
-            ["npq", "up", question_id] => Some(Press::Vote {
+            [PREFIX, "up", question_id] => Some(Press::Vote {
                 question_id: question_id.parse().ok()?,
                 up: true,
             }),
-            ["npq", "down", question_id] => Some(Press::Vote {
+            [PREFIX, "down", question_id] => Some(Press::Vote {
                 question_id: question_id.parse().ok()?,
                 up: false,
             }),
-            ["npq", "gap", "dismiss", k, list] => Some(Press::Dismiss {
+            [PREFIX, "gap", "dismiss", k, list] => Some(Press::Dismiss {
                 key: key(k)?,
                 list: list.parse().ok()?,
             }),
-            ["npq", "gap", "answer", k, list] => Some(Press::AnswerGap {
+            [PREFIX, "gap", "answer", k, list] => Some(Press::AnswerGap {
                 key: key(k)?,
                 list: list.parse().ok()?,
             }),
-            ["npq", "gap", "modal", k] => Some(Press::AnswerModal { key: key(k)? }),
-            ["npq", "forget", guild, origin] => Some(Press::Forget {
+            [PREFIX, "gap", "modal", k] => Some(Press::AnswerModal { key: key(k)? }),
+            [PREFIX, "forget", guild, origin] => Some(Press::Forget {
                 guild: guild.parse().ok()?,
                 origin: origin.parse().ok()?,
             }),
@@ -279,7 +284,13 @@ fn heading_of(r: &ResultItem) -> String {
 
 /// The answer (or refusal) as one page: the best snippet in the description, up to two further
 /// results as fields, each with its citation, link buttons to the sources, and More/feedback.
-pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
+/// The footer is the folder's wording, naming `commands`.
+pub fn answer(
+    answer: &Answer,
+    buttons: Option<Buttons>,
+    wording: &Wording,
+    commands: &Commands,
+) -> Reply {
     if !answer.answered || answer.results.is_empty() {
         return refusal(answer);
     }
@@ -302,10 +313,8 @@ pub fn answer(answer: &Answer, buttons: Option<Buttons>) -> Reply {
         ),
         limits::EMBED_DESCRIPTION,
     );
-    let footer = match buttons {
-        Some(b) if b.page > 0 => format!("More results, page {}. Check the source dates: NPQ rules change each year.", b.page + 1),
-        _ => "Answers come from the guidance files, not from an AI. Check the source dates: NPQ rules change each year.".to_string(),
-    };
+    let page = buttons.map_or(0, |b| b.page);
+    let footer = truncate(&wording.answer_footer(page, commands), limits::FOOTER);
     let mut fields: Vec<(String, String)> = answer.results[1..]
         .iter()
         .take(2)
@@ -439,8 +448,15 @@ pub fn programme_card(p: &Programme) -> CreateEmbed {
             limits::EMBED_TITLE,
         ))
         .description(truncate(&escape(&p.covers), limits::EMBED_DESCRIPTION))
-        .colour(COLOUR)
-        .field("Kind", p.kind.to_string(), true)
+        .colour(COLOUR);
+    if let Some(kind) = &p.kind {
+        embed = embed.field(
+            "Kind",
+            truncate(&escape(&kind.id), limits::FIELD_VALUE),
+            true,
+        );
+    }
+    embed = embed
         .field("Who it is for", field(&p.for_whom), false)
         .field("How long", field(&p.duration), false);
     if !p.funding.is_empty() {
@@ -491,30 +507,52 @@ pub fn programme_links(p: &Programme) -> Vec<CreateActionRow> {
     }
 }
 
-/// The programmes grouped by kind.
-pub fn programme_list(programmes: &[Programme]) -> CreateEmbed {
-    let mut embed = CreateEmbed::new().title("The NPQs").colour(COLOUR);
-    for (kind, heading) in [
-        (Kind::Specialist, "Specialist NPQs"),
-        (Kind::Leadership, "Leadership NPQs"),
-        (Kind::Legacy, "Older (legacy) qualifications"),
-    ] {
-        let lines: Vec<String> = programmes
-            .iter()
-            .filter(|p| p.kind == kind)
-            .map(|p| format!("**{}**: {}", escape(&p.code), escape(&p.name)))
-            .collect();
-        if !lines.is_empty() {
-            embed = embed.field(
-                heading,
-                truncate(&lines.join("\n"), limits::FIELD_VALUE),
-                false,
-            );
-        }
+/// The programmes grouped by `kinds`, in their order, each group under its heading; without
+/// kinds, all of them under the wording's one heading.
+pub fn programme_list(
+    kinds: &[Kind],
+    programmes: &[Programme],
+    wording: &Wording,
+    commands: &Commands,
+) -> CreateEmbed {
+    let fill = |text: &str, max: usize| truncate(&plain(&Wording::fill(text, commands)), max);
+    let title = fill(&wording.programmes.title, limits::EMBED_TITLE);
+    let footer = fill(&wording.programmes.footer, limits::FOOTER);
+    let line = |p: &Programme| format!("**{}**: {}", escape(&p.code), escape(&p.name));
+    let mut groups: Vec<(String, Vec<String>)> = kinds
+        .iter()
+        .map(|k| {
+            let members = programmes
+                .iter()
+                .filter(|p| p.kind.as_ref().is_some_and(|pk| pk.id == k.id))
+                .map(line)
+                .collect();
+            (truncate(&plain(&k.heading), limits::FIELD_NAME), members)
+        })
+        .collect();
+    let ungrouped: Vec<String> = programmes
+        .iter()
+        .filter(|p| p.kind.is_none())
+        .map(line)
+        .collect();
+    groups.push((
+        fill(&wording.programmes.heading, limits::FIELD_NAME),
+        ungrouped,
+    ));
+    let mut fields: Vec<(String, String)> = groups
+        .into_iter()
+        .filter(|(_, lines)| !lines.is_empty())
+        .take(limits::FIELDS)
+        .map(|(heading, lines)| (heading, truncate(&lines.join("\n"), limits::FIELD_VALUE)))
+        .collect();
+    while embed_size(&title, "", &fields, &footer) > limits::EMBED_TOTAL && !fields.is_empty() {
+        fields.pop();
     }
-    embed.footer(CreateEmbedFooter::new(
-        "Use /npq programme for a card on one of them.",
-    ))
+    let mut embed = CreateEmbed::new().title(title).colour(COLOUR);
+    for (heading, value) in fields {
+        embed = embed.field(heading, value, false);
+    }
+    embed.footer(CreateEmbedFooter::new(footer))
 }
 
 /// The documents the bot answers from, with their publishers and dates.
@@ -770,7 +808,7 @@ pub fn weekly_fields(stats: &crate::qlog::Stats) -> Vec<(String, String)> {
     fields
 }
 
-/// What `/npq-admin status` shows.
+/// What the admin `status` shows.
 #[derive(Debug)]
 pub struct Status {
     pub documents: usize,
@@ -857,33 +895,26 @@ pub fn answer_refused(errors: &[String]) -> CreateEmbed {
         .description(text)
 }
 
-/// The reply after `/npq-admin forget`.
+/// The reply after the admin `forget`.
 pub fn forgotten(erased: u64) -> String {
     let s = if erased == 1 { "" } else { "s" };
     format!("Erased from the question log: {erased} question{s} asked in this server.")
 }
 
-/// The confirmation button of `/npq-admin forget`.
+/// The confirmation button of the admin `forget`.
 pub fn confirm_forget(guild: u64, origin: u64) -> CreateActionRow {
     CreateActionRow::Buttons(vec![CreateButton::new(custom_id::forget(guild, origin))
         .label("Erase this server's questions")
         .style(ButtonStyle::Danger)])
 }
 
-/// The help text.
-pub fn help() -> CreateEmbed {
+/// The help text: the folder's wording, naming `commands`.
+pub fn help(wording: &Wording, commands: &Commands) -> CreateEmbed {
+    let fill = |text: &str, max: usize| truncate(&Wording::fill(text, commands), max);
     CreateEmbed::new()
-        .title("npq-bot: NPQ questions, answered from sourced guidance")
+        .title(plain(&fill(&wording.help.title, limits::EMBED_TITLE)))
         .colour(COLOUR)
-        .description(
-            "Ask about England's National Professional Qualifications: which NPQ fits, how long it takes, costs and funding by cohort, pay, time from school, applying, assessment, deferral, the SENCO requirement and more.\n\n\
-             **/npq ask** `question` (add `private:true` to see the answer alone)\n\
-             **/npq programme** `name`: a card for one NPQ\n\
-             **/npq list**: every NPQ, specialist and leadership\n\
-             **/npq sources**: the documents I answer from\n\
-             You can also mention me with a question, or send me a direct message.\n\n\
-             Every answer quotes the guidance and names its source and date. I never guess: if the guidance does not cover a question I say so.",
-        )
+        .description(fill(&wording.help.body, limits::EMBED_DESCRIPTION))
 }
 
 #[cfg(test)]
@@ -918,6 +949,143 @@ mod tests {
 
     fn chars(v: &serde_json::Value) -> usize {
         v.as_str().map_or(0, |s| s.chars().count())
+    }
+
+    fn programme(code: &str, kind: Option<&Kind>) -> Programme {
+        Programme {
+            code: code.into(),
+            name: format!("{code} programme"),
+            aliases: vec![],
+            kind: kind.cloned(),
+            for_whom: "x".into(),
+            duration: "x".into(),
+            covers: "x".into(),
+            funding: String::new(),
+            funding_as_of: String::new(),
+            sources: vec![],
+        }
+    }
+
+    fn kind(id: &str, heading: &str) -> Kind {
+        Kind {
+            id: id.into(),
+            heading: heading.into(),
+            card: format!("a {id} trip"),
+        }
+    }
+
+    fn field_names(e: &serde_json::Value) -> Vec<String> {
+        e["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_programme_list_groups_by_the_declared_kinds_in_their_order() {
+        let kinds = [
+            kind("overnight", "Nights away"),
+            kind("day", "Day trips"),
+            kind("unused", "Nobody goes"),
+        ];
+        let programmes = [
+            programme("MUSEUM", Some(&kinds[1])),
+            programme("Y7RES", Some(&kinds[0])),
+        ];
+        let mut wording = Wording::default();
+        wording.commands.name = "trips".into();
+        let e = json(&programme_list(
+            &kinds,
+            &programmes,
+            &wording,
+            &wording.commands,
+        ));
+        assert_eq!(field_names(&e), ["Nights away", "Day trips"]);
+        assert_eq!(e["title"], "The programmes");
+        assert_eq!(
+            e["footer"]["text"],
+            "Use /trips programme for a card on one of them."
+        );
+        // Without kinds, every programme is under the one heading of the wording.
+        let ungrouped: Vec<Programme> = programmes
+            .iter()
+            .map(|p| Programme {
+                kind: None,
+                ..p.clone()
+            })
+            .collect();
+        let e = json(&programme_list(
+            &[],
+            &ungrouped,
+            &wording,
+            &wording.commands,
+        ));
+        assert_eq!(field_names(&e), ["Programmes"]);
+        let value = e["fields"][0]["value"].as_str().unwrap();
+        assert!(
+            value.contains("**MUSEUM**") && value.contains("**Y7RES**"),
+            "{value}"
+        );
+    }
+
+    #[test]
+    fn a_list_of_many_kinds_stays_within_the_embed_limits() {
+        let kinds: Vec<Kind> = (0..40)
+            .map(|i| kind(&format!("k{i}"), &"H".repeat(300)))
+            .collect();
+        let programmes: Vec<Programme> = kinds
+            .iter()
+            .flat_map(|k| {
+                (0..20)
+                    .map(move |i| programme(&format!("{}-{i}-{}", k.id, "x".repeat(60)), Some(k)))
+            })
+            .collect();
+        let wording = Wording::default();
+        let e = json(&programme_list(
+            &kinds,
+            &programmes,
+            &wording,
+            &wording.commands,
+        ));
+        let fields = e["fields"].as_array().unwrap();
+        assert!(!fields.is_empty() && fields.len() <= limits::FIELDS);
+        let total: usize = chars(&e["title"])
+            + chars(&e["footer"]["text"])
+            + fields
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum::<usize>();
+        assert!(total <= limits::EMBED_TOTAL, "{total}");
+        assert!(fields
+            .iter()
+            .all(|f| chars(&f["name"]) <= limits::FIELD_NAME
+                && chars(&f["value"]) <= limits::FIELD_VALUE));
+    }
+
+    #[test]
+    fn help_names_the_registered_commands() {
+        let wording = Wording::default();
+        let mut registered = wording.commands.clone();
+        registered.name = "trips".into();
+        let e = json(&help(&wording, &registered));
+        let body = e["description"].as_str().unwrap();
+        assert!(
+            body.contains("**/trips ask**") && !body.contains('{'),
+            "{body}"
+        );
+        assert_eq!(e["title"], "Questions answered from sourced guidance");
+    }
+
+    #[test]
+    fn a_card_shows_its_kind_only_when_kinds_are_declared() {
+        let overnight = kind("overnight", "Nights away");
+        let with = json(&programme_card(&programme("Y7RES", Some(&overnight))));
+        assert_eq!(with["fields"][0]["name"], "Kind");
+        assert_eq!(with["fields"][0]["value"], "overnight");
+        let without = json(&programme_card(&programme("Y7RES", None)));
+        assert!(!field_names(&without).contains(&"Kind".to_string()));
     }
 
     #[test]
@@ -1021,6 +1189,7 @@ mod tests {
             coverage: 1.0,
             note: None,
         };
+        let wording = Wording::default();
         let reply = super::answer(
             &answer,
             Some(Buttons {
@@ -1028,6 +1197,8 @@ mod tests {
                 page: 0,
                 has_more: true,
             }),
+            &wording,
+            &wording.commands,
         );
         let e = json(&reply.embed);
         assert!(chars(&e["title"]) <= limits::EMBED_TITLE);

@@ -1,5 +1,5 @@
 //! What the bot holds while it runs: the engine (swapped whole on reload), counters for
-//! `/npq-admin stats`, recent questions for paging, and the guards.
+//! the admin `stats`, recent questions for paging, and the guards.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
@@ -14,6 +14,7 @@ use super::guard::RateLimiter;
 use super::reloads::LastReload;
 use crate::answer::{Answer, Engine, Settings};
 use crate::config::DiscordConfig;
+use crate::knowledge::wording::Commands;
 use crate::qlog::QuestionLog;
 
 /// How many recent questions are kept for their More and feedback buttons.
@@ -78,6 +79,9 @@ struct Remembered {
 /// The bot's shared state.
 pub struct State {
     engine: ArcSwap<Engine>,
+    /// The slash commands' names and descriptions as registered at start: a reload that
+    /// changes them in `wording.toml` takes effect at the next start.
+    pub commands: Commands,
     pub knowledge_dir: PathBuf,
     /// Where answers written from Discord are saved (`knowledge.local`).
     pub local_dir: PathBuf,
@@ -168,6 +172,7 @@ impl State {
             RateLimiter::per_minute(config.rate_limit_per_minute.saturating_mul(4).max(10));
         let note_limiter = RateLimiter::per_minute(1);
         State {
+            commands: engine.wording.commands.clone(),
             engine: ArcSwap::from_pointee(engine),
             local_dir: knowledge_dir.join("local"),
             log: None,
@@ -334,6 +339,12 @@ impl State {
                 let engine = started.engine;
                 let documents = engine.documents.len();
                 let passages = engine.num_passages();
+                if engine.wording.commands != self.commands {
+                    tracing::warn!(
+                        "the [commands] of {} changed; the slash commands keep their names and descriptions until the bot is restarted",
+                        crate::knowledge::WORDING_FILE
+                    );
+                }
                 self.engine.store(Arc::new(engine));
                 Reloaded::Swapped {
                     documents,

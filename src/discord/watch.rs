@@ -1,5 +1,5 @@
 //! Watches the knowledge folder while `serve` runs: a saved file reloads the guidance after a
-//! short pause, by the same rule as `/npq-admin reload` (on errors the old index keeps serving).
+//! short pause, by the same rule as the admin `reload` (on errors the old index keeps serving).
 
 use std::path::Path;
 use std::sync::Arc;

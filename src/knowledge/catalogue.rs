@@ -1,8 +1,6 @@
 //! `programmes.toml`: the catalogue of programmes, one card each, with codes and aliases
 //! that also feed question expansion.
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
@@ -11,33 +9,22 @@ use super::source::{
     check_date, table_header_lines, validate_sources, Bibliography, DateValue, RawSource, Source,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Specialist,
-    Leadership,
-    Legacy,
+/// A kind of programme, declared by a `[[kinds]]` table: the programme list shows one group
+/// per kind, in the order they are declared, under its `heading`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Kind {
+    /// One word, as programmes name it in `kind`; also shown as the kind on a card.
+    pub id: String,
+    pub heading: String,
+    /// What a card's first sentence calls a programme of this kind: "The X (X) is {card}."
+    pub card: String,
 }
 
-impl Kind {
-    fn parse(s: &str) -> Option<Kind> {
-        match s.trim().to_lowercase().as_str() {
-            "specialist" => Some(Kind::Specialist),
-            "leadership" => Some(Kind::Leadership),
-            "legacy" => Some(Kind::Legacy),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Kind::Specialist => "specialist",
-            Kind::Leadership => "leadership",
-            Kind::Legacy => "legacy",
-        })
-    }
+/// `programmes.toml`: the declared kinds, in order, and the programme cards.
+#[derive(Debug, Clone, Default)]
+pub struct Catalogue {
+    pub kinds: Vec<Kind>,
+    pub programmes: Vec<Programme>,
 }
 
 /// One programme card.
@@ -46,7 +33,8 @@ pub struct Programme {
     pub code: String,
     pub name: String,
     pub aliases: Vec<String>,
-    pub kind: Kind,
+    /// `None` when `programmes.toml` declares no kinds.
+    pub kind: Option<Kind>,
     pub for_whom: String,
     pub duration: String,
     pub covers: String,
@@ -66,10 +54,11 @@ impl Programme {
 
     /// The card as plain sentences, for indexing and for terminal output.
     pub fn card_text(&self) -> Vec<String> {
-        let mut lines = vec![format!(
-            "The {} ({}) is a {} programme.",
-            self.name, self.code, self.kind
-        )];
+        let what = self
+            .kind
+            .as_ref()
+            .map_or("a programme", |k| k.card.as_str());
+        let mut lines = vec![format!("The {} ({}) is {what}.", self.name, self.code)];
         if !self.covers.is_empty() {
             lines.push(format!("What the {} covers: {}", self.code, self.covers));
         }
@@ -105,7 +94,20 @@ struct RawCatalogue {
     #[serde(default)]
     sources: Vec<RawSource>,
     #[serde(default)]
+    kinds: Vec<RawKind>,
+    #[serde(default)]
     programme: Vec<RawProgramme>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a [[kinds]] table (id, heading, card)"
+)]
+struct RawKind {
+    id: Option<Spanned<String>>,
+    heading: Option<Spanned<String>>,
+    card: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -125,24 +127,30 @@ struct RawProgramme {
     sources: Vec<Spanned<String>>,
 }
 
+/// The keys of the tables of `programmes.toml`, for the fix of an unknown key.
+const KEYS_FIX: &str = "a [[kinds]] table has id, heading and card; a [[programme]] has code, name, aliases, kind, for_whom, duration, covers, funding, funding_as_of and sources";
+
 /// Parses `programmes.toml`; every problem is reported with its line.
-pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Vec<Programme> {
+pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Catalogue {
     let raw: RawCatalogue = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => {
             let (line, message) = toml_error_line(text, &err);
             let fix = if message.contains("unknown field") {
-                "a [[programme]] has code, name, aliases, kind, for_whom, duration, covers, funding, funding_as_of and sources"
+                KEYS_FIX
+            } else if message.contains("[[kinds]]") {
+                "declare each kind in its own [[kinds]] table: id = \"...\", heading = \"...\", card = \"...\""
             } else {
                 "correct the TOML syntax: strings in double quotes, lists in [ ], one key = value per line"
             };
             report.error(line, message, fix);
-            return Vec::new();
+            return Catalogue::default();
         }
     };
     let source_headers = table_header_lines(text, 1, "[[sources]]");
     let header_of = |i: usize| source_headers.get(i).copied().unwrap_or(1);
     let sources = validate_sources(raw.sources, text, 1, &header_of, report);
+    let (kinds, broken_kinds) = parse_kinds(raw.kinds, text, report);
     let programme_headers = table_header_lines(text, 1, "[[programme]]");
 
     let mut programmes: Vec<Programme> = Vec::new();
@@ -163,29 +171,37 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ve
                 }
             }
         };
-        let code = need(p.code.as_ref().map(|c| c.get_ref().clone()), "code", "NPQH");
-        let name = need(p.name, "name", "NPQ for Headship");
+        let code = need(p.code.as_ref().map(|c| c.get_ref().clone()), "code", "ABC");
+        let name = need(p.name, "name", "the programme's full name");
         let for_whom = need(p.for_whom, "for_whom", "who the programme is for");
         let duration = need(p.duration, "duration", "how long it takes");
         let covers = need(p.covers, "covers", "what it covers");
         let funding = p.funding.unwrap_or_default().trim().to_string();
-        let kind = match &p.kind {
-            Some(k) => Kind::parse(k.get_ref()).or_else(|| {
-                report.error(
-                    at(k.span()),
-                    format!("unknown programme kind \"{}\"", k.get_ref()),
-                    "use kind = \"specialist\", \"leadership\" or \"legacy\"",
-                );
-                None
-            }),
-            None => {
+        let kind = match (&p.kind, kinds.is_empty()) {
+            (Some(k), _) => {
+                let wanted = k.get_ref().trim();
+                let found = kinds.iter().find(|d| d.id.eq_ignore_ascii_case(wanted));
+                let broken = broken_kinds.iter().any(|b| b.eq_ignore_ascii_case(wanted));
+                // A kind whose table is reported already is not reported again here.
+                if found.is_none() && !broken {
+                    report.error(
+                        at(k.span()),
+                        format!("unknown programme kind \"{}\"", k.get_ref()),
+                        unknown_kind_fix(&kinds),
+                    );
+                }
+                found.cloned()
+            }
+            (None, false) => {
                 report.error(
                     header,
                     format!("programme {} has no `kind`", i + 1),
-                    "add kind = \"specialist\", \"leadership\" or \"legacy\"",
+                    format!("add kind = {}", kind_choices(&kinds)),
                 );
                 None
             }
+            // Without declared kinds every programme is listed under one heading.
+            (None, true) => None,
         };
         let funding_as_of = match &p.funding_as_of {
             Some(d) => check_date(d, "funding_as_of", text, 1, report).unwrap_or_default(),
@@ -204,7 +220,7 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ve
                 report.error(
                     at(c.span()),
                     format!("programme code \"{code}\" contains spaces"),
-                    "write the code as one word, e.g. NPQH; put other names in `aliases`",
+                    "write the code as one word, e.g. ABC; put other names in `aliases`",
                 );
             }
         }
@@ -244,7 +260,8 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ve
             );
         }
         let ok = report.diagnostics.iter().filter(|d| d.is_error()).count() == errors_before;
-        if let (true, Some(kind)) = (ok, kind) {
+        let kind_ok = kind.is_some() || kinds.is_empty() && broken_kinds.is_empty();
+        if ok && kind_ok {
             programmes.push(Programme {
                 code,
                 name,
@@ -264,8 +281,112 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ve
             });
         }
     }
-    programmes
+    Catalogue { kinds, programmes }
 }
+
+/// The declared kinds, in order, and the ids of the tables that were reported and left out
+/// (without an id or a heading, say), so that programmes of those kinds are not reported too.
+fn parse_kinds(raw: Vec<RawKind>, text: &str, report: &mut Report) -> (Vec<Kind>, Vec<String>) {
+    let headers = table_header_lines(text, 1, "[[kinds]]");
+    let mut kinds: Vec<Kind> = Vec::new();
+    let mut broken: Vec<String> = Vec::new();
+    for (i, k) in raw.into_iter().enumerate() {
+        let header = headers.get(i).copied().unwrap_or(1);
+        let line = |s: &Option<Spanned<String>>| {
+            s.as_ref().map_or(header, |s| line_of(text, s.span().start))
+        };
+        let value = |s: &Option<Spanned<String>>| {
+            s.as_ref()
+                .map(|s| s.get_ref().trim().to_string())
+                .unwrap_or_default()
+        };
+        let (id, heading, card) = (value(&k.id), value(&k.heading), value(&k.card));
+        if id.is_empty() {
+            report.error(
+                line(&k.id),
+                format!("kind {} has no `id`", i + 1),
+                "add id = \"a-word\", the word programmes give as their `kind`",
+            );
+            continue;
+        }
+        if id.chars().any(char::is_whitespace) {
+            report.error(
+                line(&k.id),
+                format!("the kind id \"{id}\" contains spaces"),
+                "write the id as one word, such as \"evening\"; the heading can have spaces",
+            );
+            broken.push(id);
+            continue;
+        }
+        let mut declared = kinds.iter().map(|d| &d.id).chain(&broken);
+        if declared.any(|d| d.eq_ignore_ascii_case(&id)) {
+            report.error(
+                line(&k.id),
+                format!("the kind \"{id}\" is declared twice"),
+                "give every [[kinds]] table its own id",
+            );
+            continue;
+        }
+        if heading.is_empty() {
+            report.error(
+                line(&k.heading),
+                format!("the kind \"{id}\" has no `heading`"),
+                "add heading = \"...\", the heading of its group in the programme list",
+            );
+            broken.push(id);
+            continue;
+        }
+        // Discord's limit on an embed field's name, where the heading is shown.
+        if heading.chars().count() > 256 {
+            report.error(
+                line(&k.heading),
+                format!("the heading of the kind \"{id}\" is longer than 256 characters"),
+                "shorten the heading",
+            );
+            broken.push(id);
+            continue;
+        }
+        if k.card.is_some() && card.is_empty() {
+            report.error(
+                line(&k.card),
+                format!("the kind \"{id}\" has an empty `card`"),
+                format!("write what a card calls such a programme, such as card = \"a {id} programme\", or remove `card`"),
+            );
+            broken.push(id);
+            continue;
+        }
+        let card = if card.is_empty() {
+            format!("a {id} programme")
+        } else {
+            card
+        };
+        kinds.push(Kind { id, heading, card });
+    }
+    (kinds, broken)
+}
+
+/// `"a", "b" or "c"`.
+fn kind_choices(kinds: &[Kind]) -> String {
+    let quoted: Vec<String> = kinds.iter().map(|k| format!("\"{}\"", k.id)).collect();
+    match quoted.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
+}
+
+fn unknown_kind_fix(kinds: &[Kind]) -> String {
+    if kinds.is_empty() {
+        format!("{PROGRAMMES} declares no kinds: add a [[kinds]] table (id, heading, card) for it, or remove `kind` to list the programme under the one common heading")
+    } else {
+        format!(
+            "use kind = {}, the ids of the [[kinds]] tables, or declare the kind in a [[kinds]] table",
+            kind_choices(kinds)
+        )
+    }
+}
+
+const PROGRAMMES: &str = super::PROGRAMMES_FILE;
 
 #[cfg(test)]
 mod tests {
@@ -278,6 +399,10 @@ id = "s"
 publisher = "P"
 title = "T"
 date = "2024"
+
+[[kinds]]
+id = "leadership"
+heading = "Leadership programmes"
 
 [[programme]]
 code = "NPQH"
@@ -292,30 +417,143 @@ funding_as_of = "2026-05-18"
 sources = ["s"]
 "#;
 
-    #[test]
-    fn a_good_catalogue_parses() {
+    fn parsed(text: &str) -> (Catalogue, Vec<String>) {
         let path = Path::new("programmes.toml");
         let mut report = Report::new(path);
-        let programmes = parse(GOOD, &Bibliography::default(), &mut report);
-        assert!(report.diagnostics.is_empty(), "{:?}", report.diagnostics);
-        assert_eq!(programmes.len(), 1);
-        assert!(programmes[0].is_named("Headship"));
-        assert_eq!(programmes[0].sources[0].publisher, "P");
+        let catalogue = parse(text, &Bibliography::default(), &mut report);
+        let messages = report.diagnostics.iter().map(|d| d.to_string()).collect();
+        (catalogue, messages)
     }
 
     #[test]
-    fn an_unknown_kind_is_reported_at_its_line() {
-        let path = Path::new("programmes.toml");
-        let mut report = Report::new(path);
-        parse(
-            &GOOD.replace("\"leadership\"", "\"senior\""),
-            &Bibliography::default(),
-            &mut report,
+    fn a_good_catalogue_parses() {
+        let (catalogue, messages) = parsed(GOOD);
+        assert!(messages.is_empty(), "{messages:?}");
+        let programmes = &catalogue.programmes;
+        assert_eq!(programmes.len(), 1);
+        assert!(programmes[0].is_named("Headship"));
+        assert_eq!(programmes[0].sources[0].publisher, "P");
+        // Without `card`, a card calls it "a <id> programme".
+        assert_eq!(
+            programmes[0].card_text()[0],
+            "The NPQ for Headship (NPQH) is a leadership programme."
         );
-        let msgs: Vec<String> = report.diagnostics.iter().map(|d| d.to_string()).collect();
+        assert_eq!(catalogue.kinds[0].heading, "Leadership programmes");
+    }
+
+    #[test]
+    fn kinds_keep_their_declared_order_and_card_phrase() {
+        let text = GOOD.replace(
+            "[[kinds]]\nid = \"leadership\"\nheading = \"Leadership programmes\"\n",
+            "[[kinds]]\nid = \"overnight\"\nheading = \"Trips with a night away\"\ncard = \"an overnight trip\"\n\n[[kinds]]\nid = \"Leadership\"\nheading = \"Leading\"\n",
+        );
+        let (catalogue, messages) = parsed(&text);
+        assert!(messages.is_empty(), "{messages:?}");
+        let ids: Vec<&str> = catalogue.kinds.iter().map(|k| k.id.as_str()).collect();
+        assert_eq!(ids, ["overnight", "Leadership"]);
+        // Kinds are matched without regard to case.
+        let kind = catalogue.programmes[0].kind.as_ref().expect("a kind");
+        assert_eq!(kind.id, "Leadership");
+        let text = text.replace("kind = \"leadership\"", "kind = \"overnight\"");
+        let (catalogue, _) = parsed(&text);
+        assert_eq!(
+            catalogue.programmes[0].card_text()[0],
+            "The NPQ for Headship (NPQH) is an overnight trip."
+        );
+    }
+
+    #[test]
+    fn an_unknown_kind_is_reported_at_its_line_with_the_declared_ids() {
+        let (_, messages) = parsed(&GOOD.replace("kind = \"leadership\"", "kind = \"senior\""));
+        assert_eq!(messages.len(), 1, "{messages:?}");
         assert!(
-            msgs[0].starts_with("programmes.toml:12: error: unknown programme kind \"senior\""),
-            "{msgs:?}"
+            messages[0].starts_with("programmes.toml:16: error: unknown programme kind \"senior\""),
+            "{messages:?}"
+        );
+        assert!(
+            messages[0].contains("use kind = \"leadership\""),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn without_declared_kinds_programmes_need_no_kind_and_naming_one_is_an_error() {
+        let no_kinds = GOOD.replace(
+            "[[kinds]]\nid = \"leadership\"\nheading = \"Leadership programmes\"\n",
+            "",
+        );
+        let (catalogue, messages) = parsed(&no_kinds.replace("kind = \"leadership\"\n", ""));
+        assert!(messages.is_empty(), "{messages:?}");
+        assert!(catalogue.kinds.is_empty());
+        assert_eq!(catalogue.programmes[0].kind, None);
+        assert_eq!(
+            catalogue.programmes[0].card_text()[0],
+            "The NPQ for Headship (NPQH) is a programme."
+        );
+        let (catalogue, messages) = parsed(&no_kinds);
+        assert!(catalogue.programmes.is_empty());
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].contains("unknown programme kind \"leadership\"")
+                && messages[0].contains("declares no kinds: add a [[kinds]] table"),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_kind_is_reported_when_kinds_are_declared() {
+        let (_, messages) = parsed(&GOOD.replace("kind = \"leadership\"\n", ""));
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with("programmes.toml:12: error: programme 1 has no `kind`")
+                && messages[0].contains("add kind = \"leadership\""),
+            "{messages:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_kinds_are_reported_once_each() {
+        let text = GOOD.replace(
+            "heading = \"Leadership programmes\"\n",
+            "\n[[kinds]]\nid = \"leadership\"\nheading = \"Again\"\n\n[[kinds]]\nheading = \"No id\"\n\n[[kinds]]\nid = \"two words\"\nheading = \"Spaced\"\n",
+        );
+        let (catalogue, messages) = parsed(&text);
+        // The first `leadership` has no heading; the second is then a second declaration.
+        assert!(
+            messages[0]
+                .starts_with("programmes.toml:8: error: the kind \"leadership\" has no `heading`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with(
+                "programmes.toml:12: error: the kind \"leadership\" is declared twice"
+            ),
+            "{messages:?}"
+        );
+        assert!(
+            messages[2].starts_with("programmes.toml:15: error: kind 3 has no `id`"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[3].starts_with(
+                "programmes.toml:19: error: the kind id \"two words\" contains spaces"
+            ),
+            "{messages:?}"
+        );
+        // The programme of the broken kind is not reported again, nor kept.
+        assert_eq!(messages.len(), 4, "{messages:?}");
+        assert!(catalogue.programmes.is_empty());
+    }
+
+    #[test]
+    fn an_unknown_key_in_a_kind_names_the_keys() {
+        let (_, messages) =
+            parsed(&GOOD.replace("heading = \"Leadership programmes\"", "title = \"x\""));
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(
+            messages[0].starts_with("programmes.toml:10: error: unknown field `title`")
+                && messages[0].contains("a [[kinds]] table has id, heading and card"),
+            "{messages:?}"
         );
     }
 }

@@ -1,5 +1,5 @@
-//! `glossary.toml` (acronyms and synonym groups that widen a question) and `refusal.toml`
-//! (what to say when a question is not covered). Both are data, read by a generic engine.
+//! `glossary.toml`: acronyms and synonym groups that widen a question, as data read by a
+//! generic engine.
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -82,7 +82,7 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
             report.error(
                 header,
                 "an [[acronym]] has no `term`",
-                "add term = \"NPQH\"",
+                "add term = \"the acronym\"",
             );
             continue;
         }
@@ -143,44 +143,6 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
         glossary.synonyms.push(words);
     }
     glossary
-}
-
-/// What the bot says when the knowledge does not cover a question.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Refusal {
-    #[serde(default)]
-    pub message: String,
-    #[serde(default)]
-    pub topics: Vec<String>,
-    #[serde(default)]
-    pub elsewhere: Vec<String>,
-}
-
-/// Parses `refusal.toml`.
-pub fn parse_refusal(text: &str, report: &mut Report) -> Refusal {
-    match toml::from_str::<Refusal>(text) {
-        Ok(r) => {
-            if r.message.trim().is_empty() {
-                report.error(
-                    1,
-                    "refusal.toml has no `message`",
-                    "add message = \"what to say when a question is not covered\"",
-                );
-            }
-            r
-        }
-        Err(err) => {
-            let (line, message) = toml_error_line(text, &err);
-            let fix = if message.contains("unknown field") {
-                "refusal.toml has message, topics and elsewhere"
-            } else {
-                SYNTAX_FIX
-            };
-            report.error(line, message, fix);
-            Refusal::default()
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,5 +1,5 @@
 //! The knowledge folder: guidance documents, the programme catalogue, the glossary and the
-//! refusal text, loaded with every problem collected as `path:line: message (fix)`.
+//! bot's wording, loaded with every problem collected as `path:line: message (fix)`.
 
 pub mod catalogue;
 pub mod diagnostic;
@@ -8,21 +8,25 @@ pub mod freshness;
 pub mod glossary;
 pub mod markdown;
 pub mod source;
+pub mod wording;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
-pub use catalogue::{Kind, Programme};
+pub use catalogue::{Catalogue, Kind, Programme};
 pub use diagnostic::{Diagnostic, Severity};
 pub use document::{Document, Section};
-pub use glossary::{Acronym, Glossary, Refusal};
+pub use glossary::{Acronym, Glossary};
 pub use source::{Bibliography, Source};
+pub use wording::{Refusal, Wording};
 
 use diagnostic::Report;
 
 pub const PROGRAMMES_FILE: &str = "programmes.toml";
 pub const GLOSSARY_FILE: &str = "glossary.toml";
-pub const REFUSAL_FILE: &str = "refusal.toml";
+pub const WORDING_FILE: &str = "wording.toml";
+/// What `wording.toml`'s `[refusal]` section was called before the file held all the wording.
+const OLD_REFUSAL_FILE: &str = "refusal.toml";
 pub const BIBLIOGRAPHY_FILE: &str = "sources.json";
 
 /// A section longer than this is split at paragraph boundaries into several passages.
@@ -32,9 +36,11 @@ pub const MAX_PASSAGE_CHARS: usize = 1_200;
 #[derive(Debug, Clone, Default)]
 pub struct Knowledge {
     pub documents: Vec<Document>,
+    /// The kinds `programmes.toml` declares, in the order the programme list shows them.
+    pub kinds: Vec<Kind>,
     pub programmes: Vec<Programme>,
     pub glossary: Glossary,
-    pub refusal: Refusal,
+    pub wording: Wording,
     pub bibliography: Bibliography,
 }
 
@@ -103,7 +109,7 @@ impl Loaded {
             BIBLIOGRAPHY_FILE,
             PROGRAMMES_FILE,
             GLOSSARY_FILE,
-            REFUSAL_FILE,
+            WORDING_FILE,
         ]
         .map(|f| dir.join(f));
         let (fatal, skipped): (Vec<Diagnostic>, Vec<Diagnostic>) = self
@@ -178,7 +184,7 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
 }
 
 /// Reads only the folder's small shared files (`sources.json`, `programmes.toml`,
-/// `glossary.toml`, `refusal.toml`), leaving `documents` empty: for starting from an on-disk
+/// `glossary.toml`, `wording.toml`), leaving `documents` empty: for starting from an on-disk
 /// index built from the same content, without parsing every guidance document again.
 pub fn load_without_documents(dir: &Path) -> Result<Loaded, FolderError> {
     if let Err(source) = fs::read_dir(dir) {
@@ -191,7 +197,7 @@ pub fn load_without_documents(dir: &Path) -> Result<Loaded, FolderError> {
         BIBLIOGRAPHY_FILE,
         PROGRAMMES_FILE,
         GLOSSARY_FILE,
-        REFUSAL_FILE,
+        WORDING_FILE,
     ]
     .into_iter()
     .map(PathBuf::from)
@@ -219,8 +225,17 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool, today: freshness::Da
         let readable = matches!(ext.as_str(), "md" | "markdown" | "txt")
             || matches!(
                 name.as_str(),
-                PROGRAMMES_FILE | GLOSSARY_FILE | REFUSAL_FILE | BIBLIOGRAPHY_FILE
+                PROGRAMMES_FILE | GLOSSARY_FILE | WORDING_FILE | BIBLIOGRAPHY_FILE
             );
+        if name == OLD_REFUSAL_FILE {
+            report.warning(
+                0,
+                format!("{OLD_REFUSAL_FILE} is no longer read: the refusal is now the [refusal] section of {WORDING_FILE}"),
+                format!("move its message, topics and elsewhere under a [refusal] line in {WORDING_FILE}, then delete {OLD_REFUSAL_FILE}"),
+            );
+            diagnostics.append(&mut report.diagnostics);
+            continue;
+        }
         if !readable {
             report.warning(0, "npq-bot reads only .md and .txt files, sources.json and the three .toml files; this file is ignored", "convert it to Markdown (.md), or move it out of the knowledge folder");
             diagnostics.append(&mut report.diagnostics);
@@ -232,11 +247,12 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool, today: freshness::Da
                     knowledge.bibliography = Bibliography::parse(&text, &mut report)
                 }
                 PROGRAMMES_FILE => {
-                    knowledge.programmes =
-                        catalogue::parse(&text, &knowledge.bibliography, &mut report)
+                    let catalogue = catalogue::parse(&text, &knowledge.bibliography, &mut report);
+                    knowledge.kinds = catalogue.kinds;
+                    knowledge.programmes = catalogue.programmes;
                 }
                 GLOSSARY_FILE => knowledge.glossary = glossary::parse(&text, &mut report),
-                REFUSAL_FILE => knowledge.refusal = glossary::parse_refusal(&text, &mut report),
+                WORDING_FILE => knowledge.wording = wording::parse(&text, &mut report),
                 _ => {
                     let (doc, refs) =
                         document::parse(&rel, &text, &knowledge.bibliography, &mut report);

@@ -933,6 +933,240 @@ async fn an_off_topic_question_gets_the_refusal() {
     bot.finish();
 }
 
+/// A small guidance folder about school trips, with its own `wording.toml` and kinds.
+fn trips_knowledge() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/trips")
+}
+
+/// The option `name` of a registered command or subcommand.
+fn option<'a>(command: &'a Value, name: &str) -> &'a Value {
+    command["options"]
+        .as_array()
+        .and_then(|o| o.iter().find(|o| o["name"] == name))
+        .unwrap_or_else(|| panic!("no option {name} in {command:#}"))
+}
+
+/// The embed's field names, in order.
+fn field_names(embed: &Value) -> Vec<String> {
+    embed["fields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| f["name"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+/// The same binary on another folder: the commands are registered under that folder's names and
+/// descriptions, and its help, footers, refusal, empty-question reply and programme list (by the
+/// kinds it declares) are its own words; the buttons still work under the new name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_folder_names_the_commands_and_says_everything_in_its_own_words() {
+    let knowledge = trips_knowledge();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge).await;
+    let member = (USER_ID, USER_NAME);
+
+    let commands = bot.fake.registered_commands(Some(GUILD_ID));
+    let mut names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["trips", "trips-admin"], "{commands:#?}");
+    let trips = commands.iter().find(|c| c["name"] == "trips").unwrap();
+    assert_eq!(
+        trips["description"],
+        "Answers about school trips, from the trips policy"
+    );
+    let ask = option(trips, "ask");
+    assert_eq!(ask["description"], "Ask a question about a school trip");
+    assert_eq!(
+        option(ask, "question")["description"],
+        "Your question, for example: when does the residential leave?"
+    );
+    // A key the folder leaves out keeps the plain default.
+    assert_eq!(
+        option(ask, "private")["description"],
+        "Show the answer only to you"
+    );
+    assert_eq!(
+        option(option(trips, "programme"), "name")["description"],
+        "The trip, for example Y7RES"
+    );
+    let registered = serde_json::to_string(&commands).unwrap().to_lowercase();
+    assert!(!registered.contains("npq"), "{registered}");
+
+    let id = bot
+        .slash(member, MEMBER_PERMISSIONS, "trips", "help", vec![])
+        .await;
+    let help = text_of(embed(&bot.callback(id).await));
+    assert!(
+        help.starts_with("School trips, answered from the trips policy\n")
+            && help.contains("**/trips ask** `question`")
+            && help.contains("**/trips-admin reload**"),
+        "{help}"
+    );
+    assert!(!help.to_lowercase().contains("npq"), "{help}");
+
+    let id = bot
+        .slash(
+            member,
+            MEMBER_PERMISSIONS,
+            "trips",
+            "ask",
+            vec![("question", json!("what's for lunch today?"))],
+        )
+        .await;
+    let refusal = text_of(embed(&bot.callback(id).await));
+    assert!(
+        refusal.contains("I only answer questions about school trips.")
+            && refusal.contains("what to pack")
+            && refusal.contains("the school office, for anything else"),
+        "{refusal}"
+    );
+
+    let id = bot
+        .slash(
+            member,
+            MEMBER_PERMISSIONS,
+            "trips",
+            "ask",
+            vec![("question", json!("when does the year 7 residential leave?"))],
+        )
+        .await;
+    let answer = bot.callback(id).await;
+    assert!(text_of(embed(&answer)).contains("8:30"), "{answer:#}");
+    assert_eq!(
+        embed(&answer)["footer"]["text"],
+        "From the trips policy. Ask the school office if in doubt."
+    );
+    let qid = question_id(&answer);
+    let up = press(&bot, member, &format!("npq:up:{qid}")).await;
+    assert!(bot.callback(up).await["data"]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Thanks"));
+
+    let id = bot
+        .slash(member, MEMBER_PERMISSIONS, "trips", "list", vec![])
+        .await;
+    let body = bot.callback(id).await;
+    let list = embed(&body);
+    assert_eq!(list["title"], "This year's trips");
+    assert_eq!(field_names(list), ["Trips with a night away", "Day trips"]);
+    assert!(
+        text_of(list).contains("**Y7RES**: Year 7 residential"),
+        "{list:#}"
+    );
+    assert_eq!(list["footer"]["text"], "Use /trips programme for one trip.");
+
+    let id = bot
+        .slash(
+            member,
+            MEMBER_PERMISSIONS,
+            "trips",
+            "programme",
+            vec![("name", json!("nowhere"))],
+        )
+        .await;
+    let unknown = bot.callback(id).await;
+    assert!(
+        unknown["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Try /trips list"),
+        "{unknown:#}"
+    );
+
+    let me = UserFixture::bot(BOT_ID, BOT_NAME);
+    let mention = fixtures::message_create(
+        fixtures::snowflake(),
+        CHANNEL_ID,
+        Some(GUILD_ID),
+        member,
+        &format!("<@{BOT_ID}>"),
+        vec![me],
+    );
+    bot.fake.dispatch("MESSAGE_CREATE", mention).await.unwrap();
+    let sent = bot
+        .fake
+        .wait_for_request(
+            |r| r.is("POST", &format!("/channels/{CHANNEL_ID}/messages")),
+            WAIT,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.body.unwrap()["content"],
+        "Ask me about a school trip, for example: what should I pack?"
+    );
+    bot.finish();
+}
+
+/// A folder without `wording.toml` and without kinds still serves: plain command names and
+/// wording, and every programme under one heading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_folder_without_wording_or_kinds_gets_the_plain_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&trips_knowledge(), dir.path());
+    std::fs::remove_file(dir.path().join("wording.toml")).unwrap();
+    let programmes = std::fs::read_to_string(dir.path().join("programmes.toml")).unwrap();
+    let without_kinds: String = programmes
+        .split("\n\n")
+        .filter(|block| !block.starts_with("[[kinds]]"))
+        .collect::<Vec<_>>()
+        .join("\n\n")
+        .lines()
+        .filter(|l| !l.starts_with("kind = "))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.path().join("programmes.toml"), without_kinds).unwrap();
+    let knowledge = dir.path().to_path_buf();
+    let bot = Bot::start(|c| c.knowledge_dir = knowledge).await;
+    let member = (USER_ID, USER_NAME);
+
+    let commands = bot.fake.registered_commands(Some(GUILD_ID));
+    let mut names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["guidance", "guidance-admin"], "{commands:#?}");
+
+    let id = bot
+        .slash(member, MEMBER_PERMISSIONS, "guidance", "help", vec![])
+        .await;
+    let help = text_of(embed(&bot.callback(id).await));
+    assert!(help.contains("**/guidance ask**"), "{help}");
+
+    let id = bot
+        .slash(member, MEMBER_PERMISSIONS, "guidance", "list", vec![])
+        .await;
+    let body = bot.callback(id).await;
+    let list = embed(&body);
+    assert_eq!(field_names(list), ["Programmes"]);
+    let text = text_of(list);
+    assert!(
+        text.contains("**Y7RES**") && text.contains("**MUSEUM**"),
+        "{text}"
+    );
+
+    let id = bot
+        .slash(
+            member,
+            MEMBER_PERMISSIONS,
+            "guidance",
+            "ask",
+            vec![("question", json!("what's for lunch today?"))],
+        )
+        .await;
+    let refusal = text_of(embed(&bot.callback(id).await));
+    assert!(
+        refusal.contains("I could not find that in the guidance I hold"),
+        "{refusal}"
+    );
+    bot.finish();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_bot_reconnects_after_the_gateway_drops() {
     let bot = Bot::start(|_| {}).await;
