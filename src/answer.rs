@@ -166,6 +166,8 @@ pub struct Engine {
     /// The kinds of programme, in the order the programme list shows them.
     pub kinds: Vec<Kind>,
     pub programmes: Vec<Programme>,
+    /// The programme names' families, to refuse a member the catalogue does not hold.
+    families: crate::names::Families,
     pub documents: Vec<DocumentInfo>,
     /// Passage vectors and the model, once they are ready; until then answers are lexical.
     semantic: Arc<ArcSwapOption<Semantic>>,
@@ -221,6 +223,7 @@ impl Engine {
             weights: Weights::CALIBRATED,
             kinds: knowledge.kinds.clone(),
             programmes: knowledge.programmes.clone(),
+            families: crate::names::Families::new(&knowledge.programmes),
             documents,
             semantic: Arc::new(ArcSwapOption::empty()),
             periods: std::sync::OnceLock::new(),
@@ -259,14 +262,16 @@ impl Engine {
         let cache_file = cache_path.clone();
         let finish = move |mut cache: Cache, embedder: Arc<Embedder>| {
             let mut vectors = Vectors::new(semantic::DIM);
-            let zero = [0.0; semantic::DIM];
+            let zero = semantic::Quantized::new(&[0.0; semantic::DIM]);
             for passage in &texts {
-                let rows: Vec<Vec<f32>> = passage
+                passage.iter().for_each(|t| {
+                    cache.touch(t);
+                });
+                let rows: Vec<&semantic::Quantized> = passage
                     .iter()
-                    .map(|t| cache.get(t).map_or_else(|| zero.to_vec(), <[f32]>::to_vec))
+                    .map(|t| cache.row(t).unwrap_or(&zero))
                     .collect();
-                let rows: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-                vectors.push(&rows);
+                vectors.push_quantized(&rows);
             }
             if let Some(p) = &cache_path {
                 if cache.added() > 0 || cache.len() != cache.used() {
@@ -405,6 +410,15 @@ impl Engine {
         let qtypes = QuestionType::detect(text);
         let question = lexical::weigh(&snapshot, self.expander.concepts(text), qtypes);
         let terms = lexical::terms(&question);
+        if self.families.unknown_member(text).is_some() {
+            // A programme the catalogue does not hold: nothing here answers it.
+            return Reading {
+                text: text.to_string(),
+                question,
+                candidates: Vec::new(),
+                peak: 0.0,
+            };
+        }
         let mut hits = snapshot.search(&terms, &question.qtypes, self.settings.candidates);
         let mut peak = 0.0;
         if let Some((s, vector)) = semantic {

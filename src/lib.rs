@@ -15,6 +15,7 @@ pub mod discord;
 pub mod eval;
 pub mod knowledge;
 pub mod logging;
+pub mod names;
 pub mod period;
 pub mod qlog;
 pub mod query;

@@ -3,7 +3,7 @@
 //! cleaning and snippet cutting. None may panic, and each keeps its promises on any input.
 //!
 //! `NPQ_FUZZ_CASES` sets the cases per property (256 by default, for CI); a long run:
-//! `NPQ_FUZZ_CASES=200000 cargo test --release --test fuzz`.
+//! `NPQ_FUZZ_CASES=200000 cargo test --release --test all fuzz::`.
 
 use std::path::Path;
 

@@ -2,8 +2,7 @@
 //! and on a PostgreSQL server the test starts itself (skipped, with a message, when PostgreSQL
 //! is not installed outside CI).
 
-#[path = "support/postgres.rs"]
-mod postgres;
+use crate::support::postgres;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -815,7 +814,7 @@ fixed by the school calendar rather than booked as days.
 "#;
 
 /// Rows written per second, and the time to answer with and without recording. Prints the
-/// figures; run with `cargo test --release --test qlog -- --ignored --nocapture speed`.
+/// figures; run with `cargo test --release --test all -- --ignored --nocapture qlog::speed`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check"]
 async fn speed() {

@@ -12,8 +12,8 @@ use tokio::task::JoinHandle;
 
 use npq_bot::config::Config;
 
-use crate::fake::{FakeDiscord, RecordedRequest};
-use crate::fixtures::{
+use super::fake::{FakeDiscord, RecordedRequest};
+use super::fixtures::{
     self, UserFixture, ADMIN_PERMISSIONS, BOT_ID, BOT_NAME, CHANNEL_ID, GUILD_ID,
     MEMBER_PERMISSIONS, THREAD_ID, USER_ID, USER_NAME,
 };
@@ -2647,7 +2647,7 @@ async fn every_question_of_a_serve_run_is_in_the_sqlite_log() {
 /// both shards (a guild on each) into one PostgreSQL database.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_shard_processes_log_every_question_into_one_postgres() {
-    let Some(pg) = crate::postgres::Postgres::start() else {
+    let Some(pg) = super::postgres::Postgres::start() else {
         return;
     };
     let url = pg.database("discord_shards").await;
@@ -2658,7 +2658,7 @@ async fn two_shard_processes_log_every_question_into_one_postgres() {
         fixtures::OWNER_ID,
         CHANNEL_ID + (1 << 22),
     );
-    let fake = FakeDiscord::start_with(crate::fake::FakeConfig {
+    let fake = FakeDiscord::start_with(super::fake::FakeConfig {
         guilds: vec![fixtures::GuildFixture::npq_staff_room(), other.clone()],
         shards: 2,
         ..Default::default()

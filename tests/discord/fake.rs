@@ -31,8 +31,8 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::fixtures::{self, GuildFixture, MessageFixture, UserFixture};
-use crate::schema::{self, Spec};
+use super::fixtures::{self, GuildFixture, MessageFixture, UserFixture};
+use super::schema::{self, Spec};
 
 /// Every REST path starts with this; the rest is the route the spec names.
 pub const API_PREFIX: &str = "/api/v10";

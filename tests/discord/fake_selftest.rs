@@ -15,8 +15,8 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message as Frame;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::fake::{FakeConfig, FakeDiscord};
-use crate::fixtures::{self, UserFixture, CHANNEL_ID, GUILD_ID, USER_ID, USER_NAME};
+use super::fake::{FakeConfig, FakeDiscord};
+use super::fixtures::{self, UserFixture, CHANNEL_ID, GUILD_ID, USER_ID, USER_NAME};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -42,7 +42,7 @@ async fn start() -> FakeDiscord {
 /// Whether the spec is there to check against; without it (outside CI) the tests of the checks
 /// have nothing to test.
 fn spec_present() -> bool {
-    let present = crate::schema::shared_spec().is_some();
+    let present = super::schema::shared_spec().is_some();
     if !present {
         eprintln!("skipped: no openapi.json");
     }
@@ -979,7 +979,7 @@ async fn serenity_client_identifies_resumes_and_answers_interactions() {
     };
     let answered = |n: u64| {
         let path = format!("/interactions/{n}/token-{n}/callback");
-        move |r: &crate::fake::RecordedRequest| r.route() == path
+        move |r: &super::fake::RecordedRequest| r.route() == path
     };
     fake.dispatch("INTERACTION_CREATE", ask(11))
         .await

@@ -1,0 +1,66 @@
+//! The sentence encoder alone: time to embed one question (as `ask` does, one at a time) and
+//! texts per second in indexing batches.
+//!
+//! Questions: every question of `tests/questions.jsonl` and `tests/questions-chat.jsonl`;
+//! passages: the bundled knowledge's embedding texts (headings, bodies and sentences).
+//!
+//! Run: `cargo bench --bench encoder`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use npq_bot::eval;
+use npq_bot::retrieve::semantic::{default_model_dir, Embedder};
+
+const ROUNDS: usize = 3;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn main() {
+    let mut questions = Vec::new();
+    for file in ["tests/questions.jsonl", "tests/questions-chat.jsonl"] {
+        let set = eval::read_questions(&root().join(file)).expect("the project's questions");
+        questions.extend(set.into_iter().map(|q| q.q));
+    }
+    let engine = npq_bot::load_engine(&root().join("knowledge"), npq_bot::Settings::default())
+        .expect("the bundled knowledge loads");
+    let passages: Vec<String> = engine
+        .embedding_texts()
+        .into_iter()
+        .flatten()
+        .take(400)
+        .collect();
+    let dir = default_model_dir();
+
+    let started = Instant::now();
+    let model = Embedder::load(&dir).expect("the bundled model");
+    let load_ms = started.elapsed().as_secs_f64() * 1e3;
+    let mut times = Vec::new();
+    for _ in 0..ROUNDS {
+        for q in &questions {
+            let t = Instant::now();
+            model.embed_one(q).expect("a question embeds");
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    times.sort_by(f64::total_cmp);
+    let texts: Vec<&str> = passages.iter().map(String::as_str).collect();
+    let t = Instant::now();
+    model.embed(&texts).expect("passages embed");
+    let per_second = texts.len() as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "encoder: load {load_ms:.0} ms; one question ({} x {ROUNDS}): median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; indexing {per_second:.1} texts/s",
+        questions.len(),
+        percentile(&times, 0.5),
+        percentile(&times, 0.9),
+        percentile(&times, 0.99),
+        times[times.len() - 1],
+    );
+}

@@ -1,0 +1,10 @@
+//! The bot against the fake Discord: every request it sends is checked against Discord's
+//! OpenAPI description.
+
+mod bot;
+mod fake;
+mod fake_selftest;
+mod fixtures;
+mod schema;
+
+use crate::support::postgres;
