@@ -176,7 +176,7 @@ impl Expander {
                 let words: Vec<String> = analysis::tokens(f).into_iter().map(|t| t.stem).collect();
                 let topic: Vec<String> =
                     words.iter().filter(|w| !is_stop_stem(w)).cloned().collect();
-                let usable = !topic.is_empty() && !(topic.len() == 1 && words.len() > 1);
+                let usable = !(topic.is_empty() || (topic.len() == 1 && words.len() > 1));
                 Form {
                     words,
                     topic: usable.then_some(topic),
@@ -228,11 +228,11 @@ impl Expander {
             }
             if !stop[i] {
                 let mut run = vec![i];
-                for j in i + 1..tokens.len() {
+                for (j, &is_stop) in stop.iter().enumerate().skip(i + 1) {
                     if run.len() >= self.longest || j - run[run.len() - 1] > 2 {
                         break;
                     }
-                    if !stop[j] {
+                    if !is_stop {
                         run.push(j);
                     }
                 }

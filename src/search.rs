@@ -554,16 +554,14 @@ impl Snapshot<'_> {
         let fields = self.index.fields;
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (stem, weight) in stems {
-            for (field, boost) in [(fields.all, 1.0f32)] {
-                let term = TermQuery::new(
-                    Term::from_field_text(field, stem),
-                    IndexRecordOption::WithFreqs,
-                );
-                clauses.push((
-                    Occur::Should,
-                    Box::new(BoostQuery::new(Box::new(term), weight * boost)),
-                ));
-            }
+            let term = TermQuery::new(
+                Term::from_field_text(fields.all, stem),
+                IndexRecordOption::WithFreqs,
+            );
+            clauses.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(Box::new(term), *weight)),
+            ));
         }
         for kind in facts {
             let term = TermQuery::new(

@@ -295,3 +295,24 @@ fn each_snippet_is_cited_to_its_own_source() {
         "too few snippets name their publisher to test ({named})"
     );
 }
+
+#[test]
+fn a_programme_the_catalogue_lacks_is_refused_and_the_real_ones_answered() {
+    let engine = engine();
+    // Made-up members of the "NPQ in leading ..." family, in phrasings of no question file.
+    for q in [
+        "whats the NPQ in leading drama like?",
+        "how long does the npq for leading geography take",
+        "can I get funding for the NPQ in Leading Computing?",
+    ] {
+        assert!(!engine.answer(q).answered, "answered {q:?}");
+    }
+    // Real members, and "leading" elsewhere in a question about NPQs.
+    for q in [
+        "how long does the NPQ in leading literacy take",
+        "is the NPQ in leading primary maths funded",
+        "will an NPQ get me onto the leading practitioner pay range?",
+    ] {
+        assert!(engine.answer(q).answered, "refused {q:?}");
+    }
+}

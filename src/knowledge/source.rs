@@ -490,7 +490,8 @@ pub fn valid_date(s: &str) -> bool {
                 return false;
             }
             let day: u32 = parts[2].parse().unwrap_or(0);
-            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+            let leap =
+                (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
             let days = match month {
                 2 if leap => 29,
                 2 => 28,

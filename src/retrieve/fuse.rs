@@ -348,6 +348,10 @@ pub fn confidence(ranked: &[Scored]) -> f32 {
     ranked.first().map_or(0.0, |s| s.confidence)
 }
 
+/// A result chosen for an answer: the reading (whole question or part) it answers, the
+/// candidate passage and its fused score.
+pub type Pick<'a> = (&'a Reading, &'a Candidate, f32);
+
 /// The results of a question: for each part the knowledge covers, its best passage; then the
 /// whole question's ranking; one fact per result. `None` when the question is refused.
 pub fn choose<'a>(
@@ -357,11 +361,11 @@ pub fn choose<'a>(
     lexical_threshold: f32,
     max_chars: usize,
     wanted: usize,
-) -> Option<(f32, Vec<(&'a Reading, &'a Candidate, f32)>)> {
+) -> Option<(f32, Vec<Pick<'a>>)> {
     let ranked = whole.rank(w);
     let limit = threshold(whole, w, lexical_threshold);
     let best = confidence(&ranked);
-    let mut picks: Vec<(&Reading, &Candidate, f32)> = Vec::new();
+    let mut picks: Vec<Pick> = Vec::new();
     let mut part_answered = false;
     for part in parts {
         let part_ranked = part.rank(w);
@@ -397,7 +401,7 @@ pub fn choose<'a>(
 
 /// True when `c` is a passage already picked, or its snippet states what a picked one does.
 fn is_duplicate(
-    picks: &[(&Reading, &Candidate, f32)],
+    picks: &[Pick],
     reading: &Reading,
     c: &Candidate,
     w: &Weights,

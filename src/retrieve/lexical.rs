@@ -18,7 +18,7 @@ mod tests {
         assert!(within_one_edit("wat", "what"));
         assert!(within_one_edit("ther", "there"));
         assert!(within_one_edit("jus", "just"));
-        assert!(within_one_edit("teh", "the") == false);
+        assert!(!within_one_edit("teh", "the"));
         assert!(within_one_edit("wen", "when"));
         assert!(within_one_edit("abc", "abd"));
         assert!(!within_one_edit("abc", "xyz"));
