@@ -88,13 +88,7 @@ mod tests {
             code: code.into(),
             name: name.into(),
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
-            kind: None,
-            for_whom: String::new(),
-            duration: String::new(),
-            covers: String::new(),
-            funding: String::new(),
-            funding_as_of: String::new(),
-            sources: Vec::new(),
+            ..Programme::default()
         }
     }
 

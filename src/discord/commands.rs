@@ -413,13 +413,10 @@ mod tests {
                 code: format!("NPQX{i}"),
                 name: format!("NPQ in leading {} {i}", "very ".repeat(40)),
                 aliases: vec![],
-                kind: None,
                 for_whom: "x".into(),
                 duration: "x".into(),
                 covers: "x".into(),
-                funding: String::new(),
-                funding_as_of: String::new(),
-                sources: vec![],
+                ..Programme::default()
             })
             .collect();
         let knowledge = Knowledge {

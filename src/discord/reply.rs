@@ -960,9 +960,7 @@ mod tests {
             for_whom: "x".into(),
             duration: "x".into(),
             covers: "x".into(),
-            funding: String::new(),
-            funding_as_of: String::new(),
-            sources: vec![],
+            ..Programme::default()
         }
     }
 

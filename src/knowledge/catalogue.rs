@@ -28,7 +28,7 @@ pub struct Catalogue {
 }
 
 /// One programme card.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Programme {
     pub code: String,
     pub name: String,
