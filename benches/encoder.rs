@@ -51,16 +51,29 @@ fn main() {
         }
     }
     times.sort_by(f64::total_cmp);
+    // Questions asked at the same moment share a forward pass (retrieve::together): the time
+    // per question when they go in groups.
+    let mut grouped = Vec::new();
+    for size in [2, 4, 8] {
+        let refs: Vec<&str> = questions.iter().map(String::as_str).collect();
+        let t = Instant::now();
+        for group in refs.chunks(size) {
+            model.embed(group).expect("questions embed");
+        }
+        let per = t.elapsed().as_secs_f64() * 1e3 / refs.len() as f64;
+        grouped.push(format!("{size} at once {per:.2} ms"));
+    }
     let texts: Vec<&str> = passages.iter().map(String::as_str).collect();
     let t = Instant::now();
     model.embed(&texts).expect("passages embed");
     let per_second = texts.len() as f64 / t.elapsed().as_secs_f64();
     println!(
-        "encoder: load {load_ms:.0} ms; one question ({} x {ROUNDS}): median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; indexing {per_second:.1} texts/s",
+        "encoder: load {load_ms:.0} ms; one question ({} x {ROUNDS}): median {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms; indexing {per_second:.1} texts/s; per question in groups: {}",
         questions.len(),
         percentile(&times, 0.5),
         percentile(&times, 0.9),
         percentile(&times, 0.99),
         times[times.len() - 1],
+        grouped.join(", "),
     );
 }

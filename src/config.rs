@@ -57,6 +57,10 @@ pub struct DiscordConfig {
     /// A slash ask or button press whose answer is not ready within this many milliseconds is
     /// acknowledged first and answered after (Discord waits 3 s for the first response).
     pub defer_after_ms: u64,
+    /// Once a question has waited this many milliseconds for the answering pool, new questions
+    /// are told the bot is busy instead of queueing behind it: the queue, and the memory it
+    /// holds, stay bounded under a burst larger than the cores can answer.
+    pub busy_after_ms: u64,
     pub shards: Shards,
     /// Base URL for Discord's REST API, e.g. a rate-limiting proxy.
     pub api_base: Option<String>,
@@ -198,6 +202,7 @@ struct RawDiscord {
     rate_limit_per_minute: u32,
     max_question_chars: usize,
     defer_after_ms: u64,
+    busy_after_ms: u64,
     shards: String,
     api_base: String,
 }
@@ -215,6 +220,7 @@ impl Default for RawDiscord {
             rate_limit_per_minute: 5,
             max_question_chars: 300,
             defer_after_ms: 1500,
+            busy_after_ms: 5000,
             shards: "auto".to_string(),
             api_base: String::new(),
         }
@@ -419,6 +425,12 @@ impl Config {
                 "must be at most 2500 (Discord waits 3000 ms for the first response)",
             );
         }
+        if !(250..=600_000).contains(&d.busy_after_ms) {
+            return invalid(
+                "discord.busy_after_ms",
+                "must be between 250 and 600000 (ten minutes)",
+            );
+        }
         let shards = parse_shards(&d.shards).ok_or(ConfigError::Invalid {
             key: "discord.shards",
             problem: format!(
@@ -514,6 +526,7 @@ impl Config {
                 rate_limit_per_minute: d.rate_limit_per_minute,
                 max_question_chars: d.max_question_chars,
                 defer_after_ms: d.defer_after_ms,
+                busy_after_ms: d.busy_after_ms,
                 shards,
                 api_base,
             },

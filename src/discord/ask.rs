@@ -240,7 +240,17 @@ pub async fn ask(state: &Arc<State>, asking: Asking<'_>, question: &str) -> Resu
     };
 
     // 3. The answer, on the bounded blocking pool, with the next result peeked in the same
-    // ranking so that More is offered only when there is more.
+    // ranking so that More is offered only when there is more. When a question already waits
+    // longer than `busy_after_ms`, this one would wait longer still: the asker is told at once,
+    // and the queue (with the memory it holds) stays bounded.
+    if state.is_busy() {
+        super::metrics::get()
+            .busy
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::info!(via = asking.via(), "question turned away: too many waiting");
+        let text = state.engine().wording.replies.busy.clone();
+        return asking.refuse(state, &text).await;
+    }
     let engine = state.engine();
     let started = Instant::now();
     let limit = state.settings.limit;

@@ -1,6 +1,6 @@
 //! `/healthz` and Prometheus `/metrics` on a local address (`metrics.address`, off by default):
-//! questions, answers, refusals, answer latency, gateway connections and resumes, 429s,
-//! reloads and skipped knowledge files. Counters only; no user, guild or question is recorded.
+//! questions, answers, refusals, questions turned away when busy and waiting, answer latency,
+//! gateway connections and resumes, 429s, reloads and skipped knowledge files. Counters only; no user, guild or question is recorded.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
@@ -28,6 +28,8 @@ pub struct Metrics {
     pub reloads: AtomicU64,
     pub reloads_refused: AtomicU64,
     pub skipped_files: AtomicU64,
+    /// Questions turned away because too many were waiting (`discord.busy_after_ms`).
+    pub busy: AtomicU64,
     pub ready: AtomicBool,
 }
 
@@ -105,6 +107,16 @@ impl Metrics {
             "npq_reloads_refused_total",
             "Reloads refused because of errors.",
             get(&self.reloads_refused),
+        );
+        counter(
+            "npq_busy_total",
+            "Questions turned away because too many were waiting to be answered.",
+            get(&self.busy),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP npq_waiting Questions waiting to be answered now.\n# TYPE npq_waiting gauge\nnpq_waiting {}",
+            state.waiting()
         );
         let _ = writeln!(
             out,

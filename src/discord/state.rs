@@ -1,7 +1,7 @@
 //! What the bot holds while it runs: the engine (swapped whole on reload), counters for
 //! the admin `stats`, recent questions for paging, and the guards.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -111,6 +111,9 @@ pub struct State {
     /// Permits for answering on tokio's blocking threads: at most one question per core is
     /// ranked at once, and never on the async workers that keep the gateway alive.
     answering: tokio::sync::Semaphore,
+    /// The questions waiting for a permit, by ticket, with when each began to wait.
+    waiting: Mutex<BTreeMap<u64, Instant>>,
+    next_ticket: std::sync::atomic::AtomicU64,
     /// Held through a reload, so that two run one after the other and the newer content wins.
     reloading: Mutex<()>,
     /// Whether a user is a member of an allowed guild (for direct messages), and since when.
@@ -194,6 +197,8 @@ impl State {
             memberships: Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
             answering: tokio::sync::Semaphore::new(answer_threads()),
+            waiting: Mutex::new(BTreeMap::new()),
+            next_ticket: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -258,8 +263,38 @@ impl State {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self.answering.acquire().await?;
+        let ticket = self.next_ticket.fetch_add(1, Ordering::Relaxed);
+        let waiting = Waiting {
+            queue: &self.waiting,
+            ticket,
+        };
+        waiting.lock().insert(ticket, Instant::now());
+        let permit = self.answering.acquire().await;
+        // Answered or given up (the task dropped while waiting): no longer waiting.
+        drop(waiting);
+        let _permit = permit?;
         Ok(tokio::task::spawn_blocking(work).await?)
+    }
+
+    /// How long the question that has waited longest for the answering pool has been waiting
+    /// (zero when none waits). The pool serves in order, so a new question waits at least as
+    /// long.
+    pub fn longest_wait(&self) -> std::time::Duration {
+        let queue = self.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        queue
+            .first_key_value()
+            .map(|(_, since)| since.elapsed())
+            .unwrap_or_default()
+    }
+
+    /// True when a new question would wait longer than `discord.busy_after_ms` for its answer.
+    pub fn is_busy(&self) -> bool {
+        self.longest_wait() > std::time::Duration::from_millis(self.config.busy_after_ms)
+    }
+
+    /// The questions waiting for the answering pool now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// A remembered answer to "is this user in an allowed guild?", for at most ten minutes.
@@ -374,6 +409,25 @@ impl State {
     }
 }
 
+/// A question's place in the queue for the answering pool, left when dropped (also when the
+/// asking task is cancelled while it waits).
+struct Waiting<'a> {
+    queue: &'a Mutex<BTreeMap<u64, Instant>>,
+    ticket: u64,
+}
+
+impl Waiting<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, Instant>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.lock().remove(&self.ticket);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -433,6 +487,95 @@ mod tests {
         }
         let most = most.load(Ordering::SeqCst) as usize;
         assert!(most >= 1 && most <= answer_threads(), "{most}");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_question_waiting_longer_than_busy_after_makes_the_bot_busy_until_the_queue_drains() {
+        let mut config = crate::config::Config::defaults().discord;
+        config.busy_after_ms = 250;
+        let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
+        let state = State::new(
+            engine,
+            PathBuf::from("knowledge"),
+            Settings::default(),
+            None,
+            config,
+            false,
+        );
+        assert!(!state.is_busy());
+        // Every permit is held by work that waits for the gate; one question more waits.
+        let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
+        let held: Vec<_> = (0..answer_threads())
+            .map(|_| {
+                let (state, gate) = (state.clone(), gate.clone());
+                tokio::spawn(async move { state.on_answer_pool(move || gate.wait()).await })
+            })
+            .collect();
+        while state.answering.available_permits() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let waiter = {
+            let state = state.clone();
+            tokio::spawn(async move { state.on_answer_pool(|| ()).await })
+        };
+        while state.waiting() < 1 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(state.waiting(), 1);
+        assert!(!state.is_busy(), "not yet waited long");
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        assert!(state.longest_wait() >= std::time::Duration::from_millis(300));
+        assert!(state.is_busy());
+        // The pool frees up: the waiting question is answered and the bot is not busy.
+        let release = tokio::task::spawn_blocking({
+            let gate = gate.clone();
+            move || gate.wait()
+        });
+        release.await.unwrap();
+        for t in held {
+            t.await.unwrap().unwrap();
+        }
+        waiter.await.unwrap().unwrap();
+        assert_eq!(state.waiting(), 0);
+        assert!(!state.is_busy());
+    }
+
+    #[test]
+    fn a_question_given_up_while_waiting_leaves_the_queue() {
+        let state = state();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
+            let held: Vec<_> = (0..answer_threads())
+                .map(|_| {
+                    let (state, gate) = (state.clone(), gate.clone());
+                    tokio::spawn(async move { state.on_answer_pool(move || gate.wait()).await })
+                })
+                .collect();
+            while state.answering.available_permits() > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            let waiter = {
+                let state = state.clone();
+                tokio::spawn(async move { state.on_answer_pool(|| ()).await })
+            };
+            while state.waiting() < 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            waiter.abort();
+            let _ = waiter.await;
+            assert_eq!(state.waiting(), 0);
+            tokio::task::spawn_blocking(move || gate.wait())
+                .await
+                .unwrap();
+            for t in held {
+                t.await.unwrap().unwrap();
+            }
+        });
     }
 
     #[test]

@@ -74,6 +74,8 @@ pub struct Commands {
 pub struct Replies {
     /// The reply to an empty question (a bare mention, say).
     pub empty_question: String,
+    /// The reply when so many questions are waiting that an answer would come too late.
+    pub busy: String,
 }
 
 impl Default for Wording {
@@ -119,6 +121,7 @@ impl Default for Wording {
             },
             replies: Replies {
                 empty_question: "Ask me a question about the guidance I hold.".into(),
+                busy: "Lots of questions are arriving at once, so I can't answer yours in good time: please ask again in a minute.".into(),
             },
         }
     }
@@ -202,10 +205,11 @@ struct RawCommands {
 #[serde(deny_unknown_fields)]
 struct RawReplies {
     empty_question: Text,
+    busy: Text,
 }
 
 /// Every section and key, for the fix of an unknown one.
-const KEYS: &str = "wording.toml has [refusal] message, topics, elsewhere; [help] title, body; [footer] answer, more; [programmes] title, heading, footer; [commands] name, admin, description, ask, question, private, programme, programme_name, list; [replies] empty_question (see docs/knowledge-format.md)";
+const KEYS: &str = "wording.toml has [refusal] message, topics, elsewhere; [help] title, body; [footer] answer, more; [programmes] title, heading, footer; [commands] name, admin, description, ask, question, private, programme, programme_name, list; [replies] empty_question, busy (see docs/knowledge-format.md)";
 
 /// Discord's limits on where each text is shown.
 const EMBED_TITLE: usize = 256;
@@ -441,6 +445,13 @@ pub fn parse(text: &str, report: &mut Report) -> Wording {
             q.empty_question,
             &default.replies.empty_question,
             "replies.empty_question",
+            CONTENT,
+            NAMES,
+        ),
+        busy: reader.text(
+            q.busy,
+            &default.replies.busy,
+            "replies.busy",
             CONTENT,
             NAMES,
         ),

@@ -414,6 +414,70 @@ async fn a_slow_answer_is_acknowledged_first_and_delivered_after() {
     bot.finish();
 }
 
+/// A flood of questions larger than the cores can answer: once a question has waited longer
+/// than `discord.busy_after_ms`, new ones are told at once (privately) that the bot is busy,
+/// and every interaction still gets its response, so the queue stays bounded and nobody waits
+/// in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_left_waiting() {
+    let bot = Bot::start(|c| {
+        c.discord.busy_after_ms = 250;
+        c.discord.rate_limit_per_minute = 1000;
+    })
+    .await;
+    let busy_text = "please ask again in a minute";
+    let questions = [
+        "How is the NPQ funded?",
+        "how long does the npqh take",
+        "is the NPQ for SENCOs compulsory",
+        "will an NPQ raise my pay?",
+    ];
+    let mut asked = Vec::new();
+    let mut turned_away = false;
+    for i in 0..400u64 {
+        let user = (USER_ID + 1 + i, "staff");
+        asked.push(bot.ask_as(user, questions[i as usize % questions.len()]).await);
+        if i % 20 == 19 {
+            turned_away = bot.fake.interaction_callbacks().iter().any(|r| {
+                r.body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains(busy_text))
+            });
+            if turned_away {
+                break;
+            }
+        }
+    }
+    assert!(turned_away, "{} questions asked, none turned away", asked.len());
+    for &id in &asked {
+        let first = bot.callback(id).await;
+        if first.to_string().contains(busy_text) {
+            assert_eq!(first["type"], 4, "{first}");
+            assert_eq!(first["data"]["flags"], EPHEMERAL, "told privately: {first}");
+            assert_pings_nobody(&first);
+        }
+    }
+    // The queue drains: a question asked after the flood is answered again.
+    let mut answered_after = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let id = bot.ask_as((USER_ID, USER_NAME), "how long does the npqh take").await;
+        let first = bot.callback(id).await;
+        let text = if first["type"] == 5 {
+            bot.followup(id).await.to_string()
+        } else {
+            first.to_string()
+        };
+        if !text.contains(busy_text) {
+            assert!(text.contains("Source:"), "{text}");
+            answered_after = true;
+            break;
+        }
+    }
+    assert!(answered_after, "the bot stayed busy after the flood");
+    bot.finish();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_ask_is_ephemeral() {
     let bot = Bot::start(|_| {}).await;
