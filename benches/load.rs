@@ -4,8 +4,10 @@
 //! on the gateway to the bot's reply reaching the fake, and the process's peak memory.
 //!
 //! `cargo bench --bench load` (`LOAD_USERS`, `LOAD_EVENTS`, `LOAD_SECONDS` change the mix's
-//! size). The bot's per-user rate limit (`discord.rate_limit_per_minute`) is raised so that no
-//! event is refused for it: the benchmark measures answering, not the limiter.
+//! size; `LOAD_BUSY_AFTER_MS` sets `discord.busy_after_ms`, 5000 as shipped). The bot's
+//! per-user rate limit (`discord.rate_limit_per_minute`) is raised so that no event is refused
+//! for it: the benchmark measures answering, not the limiter. Questions turned away as busy
+//! count as delivered (they are replies) and are counted apart.
 //! The last line reads `load: delivered=N/M p50_ms=.. p99_ms=.. peak_rss_mb=.. errors=..`.
 
 #![allow(dead_code)]
@@ -94,6 +96,21 @@ fn replied_to(r: &RecordedRequest) -> Option<(u64, bool)> {
     None
 }
 
+/// The start of the folder's busy reply (`[replies] busy`), to count the questions turned away.
+fn busy_wording(dir: &Path) -> String {
+    let path = dir.join("wording.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut report = npq_bot::knowledge::diagnostic::Report::new(&path);
+    let wording = npq_bot::knowledge::wording::parse(&text, &mut report);
+    wording
+        .replies
+        .busy
+        .split(',')
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
@@ -123,6 +140,8 @@ async fn run(users: usize, events: usize, seconds: usize) {
     // Raised so that no event is refused by the per-user limits (button and mention limits
     // are derived from it).
     config.discord.rate_limit_per_minute = 1_000_000;
+    config.discord.busy_after_ms = env_or("LOAD_BUSY_AFTER_MS", 5000) as u64;
+    let busy_text = busy_wording(&config.knowledge_dir);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot = tokio::spawn(npq_bot::discord::run(config, async move {
         let _ = stopped.await;
@@ -309,6 +328,16 @@ async fn run(users: usize, events: usize, seconds: usize) {
         println!("violation: {v}");
     }
     let violations = all_violations.len();
+    let turned_away = fake
+        .requests()
+        .iter()
+        .filter(|r| r.status < 300)
+        .filter(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains(&busy_text))
+        })
+        .count();
     let errors = (total - delivered) + failed + violations + slow_acks;
     for (name, (done, all)) in &by_kind {
         println!("{name}: {done}/{all} replied");
@@ -316,6 +345,10 @@ async fn run(users: usize, events: usize, seconds: usize) {
     println!(
         "{users} users, {total} events dispatched in {:.1} s; interactions not acknowledged within 3 s: {slow_acks}; failed requests: {failed}; schema or protocol violations: {violations}",
         dispatched_in.as_secs_f64()
+    );
+    println!(
+        "turned away as busy (discord.busy_after_ms = {} ms): {turned_away}",
+        env_or("LOAD_BUSY_AFTER_MS", 5000)
     );
     println!(
         "memory: {rss_start:.0} MB resident after start-up, {rss_end:.0} MB at the end, peak {peak:.0} MB"

@@ -436,8 +436,13 @@ async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_le
     let mut turned_away = false;
     for i in 0..400u64 {
         let user = (USER_ID + 1 + i, "staff");
-        asked.push(bot.ask_as(user, questions[i as usize % questions.len()]).await);
-        if i % 20 == 19 {
+        asked.push(
+            bot.ask_as(user, questions[i as usize % questions.len()])
+                .await,
+        );
+        // Faster than two cores answer, slow enough for the gateway side to keep up.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        if i % 10 == 9 {
             turned_away = bot.fake.interaction_callbacks().iter().any(|r| {
                 r.body
                     .as_ref()
@@ -448,9 +453,30 @@ async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_le
             }
         }
     }
-    assert!(turned_away, "{} questions asked, none turned away", asked.len());
-    for &id in &asked {
-        let first = bot.callback(id).await;
+    assert!(
+        turned_away,
+        "{} questions asked, none turned away",
+        asked.len()
+    );
+    for (n, &id) in asked.iter().enumerate() {
+        let prefix = format!("/interactions/{id}/");
+        let Some(first) = bot
+            .fake
+            .wait_for_request(
+                |r| r.is("POST", CALLBACK) && r.route().starts_with(&prefix) && r.status < 300,
+                WAIT,
+            )
+            .await
+            .ok()
+            .and_then(|r| r.body)
+        else {
+            panic!(
+                "question {n} of {} got no response; {} callbacks in all:\n{}",
+                asked.len(),
+                bot.fake.interaction_callbacks().len(),
+                bot.fake.describe_requests()
+            );
+        };
         if first.to_string().contains(busy_text) {
             assert_eq!(first["type"], 4, "{first}");
             assert_eq!(first["data"]["flags"], EPHEMERAL, "told privately: {first}");
@@ -461,7 +487,9 @@ async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_le
     let mut answered_after = false;
     for _ in 0..100 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        let id = bot.ask_as((USER_ID, USER_NAME), "how long does the npqh take").await;
+        let id = bot
+            .ask_as((USER_ID, USER_NAME), "how long does the npqh take")
+            .await;
         let first = bot.callback(id).await;
         let text = if first["type"] == 5 {
             bot.followup(id).await.to_string()
