@@ -111,9 +111,12 @@ pub struct State {
     /// Permits for answering on tokio's blocking threads: at most one question per core is
     /// ranked at once, and never on the async workers that keep the gateway alive.
     answering: tokio::sync::Semaphore,
+    answering_threads: usize,
     /// The questions waiting for a permit, by ticket, with when each began to wait.
     waiting: Mutex<BTreeMap<u64, Instant>>,
     next_ticket: std::sync::atomic::AtomicU64,
+    /// A moving average of how long the pool takes over one answer, in microseconds.
+    answer_micros: AtomicU64,
     /// Held through a reload, so that two run one after the other and the newer content wins.
     reloading: Mutex<()>,
     /// Whether a user is a member of an allowed guild (for direct messages), and since when.
@@ -197,8 +200,10 @@ impl State {
             memberships: Mutex::new(HashMap::new()),
             reloading: Mutex::new(()),
             answering: tokio::sync::Semaphore::new(answer_threads()),
+            answering_threads: answer_threads(),
             waiting: Mutex::new(BTreeMap::new()),
             next_ticket: std::sync::atomic::AtomicU64::new(0),
+            answer_micros: AtomicU64::new(0),
         }
     }
 
@@ -273,7 +278,18 @@ impl State {
         // Answered or given up (the task dropped while waiting): no longer waiting.
         drop(waiting);
         let _permit = permit?;
-        Ok(tokio::task::spawn_blocking(work).await?)
+        let started = Instant::now();
+        let done = tokio::task::spawn_blocking(work).await?;
+        // One eighth of the newest answer's time, seven eighths of the average before it.
+        let took = started.elapsed().as_micros() as u64;
+        let before = self.answer_micros.load(Ordering::Relaxed);
+        let average = if before == 0 {
+            took
+        } else {
+            (before * 7 + took) / 8
+        };
+        self.answer_micros.store(average, Ordering::Relaxed);
+        Ok(done)
     }
 
     /// How long the question that has waited longest for the answering pool has been waiting
@@ -287,9 +303,21 @@ impl State {
             .unwrap_or_default()
     }
 
+    /// How long a question asked now would wait for the pool: the longer of the longest wait
+    /// so far and the questions ahead of it times the recent time per answer, shared by the
+    /// pool's threads (a burst fills the queue before anyone in it has waited long).
+    pub fn expected_wait(&self) -> std::time::Duration {
+        let ahead = self.waiting() as u64;
+        let per_answer = self.answer_micros.load(Ordering::Relaxed);
+        let queued = std::time::Duration::from_micros(
+            ahead.saturating_mul(per_answer) / self.answering_threads as u64,
+        );
+        self.longest_wait().max(queued)
+    }
+
     /// True when a new question would wait longer than `discord.busy_after_ms` for its answer.
     pub fn is_busy(&self) -> bool {
-        self.longest_wait() > std::time::Duration::from_millis(self.config.busy_after_ms)
+        self.expected_wait() > std::time::Duration::from_millis(self.config.busy_after_ms)
     }
 
     /// The questions waiting for the answering pool now.
@@ -508,7 +536,13 @@ mod tests {
         let held: Vec<_> = (0..answer_threads())
             .map(|_| {
                 let (state, gate) = (state.clone(), gate.clone());
-                tokio::spawn(async move { state.on_answer_pool(move || gate.wait()).await })
+                tokio::spawn(async move {
+                    state
+                        .on_answer_pool(move || {
+                            gate.wait();
+                        })
+                        .await
+                })
             })
             .collect();
         while state.answering.available_permits() > 0 {
@@ -540,6 +574,63 @@ mod tests {
         assert!(!state.is_busy());
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_deep_queue_is_busy_before_anyone_in_it_has_waited_long() {
+        let mut config = crate::config::Config::defaults().discord;
+        config.busy_after_ms = 250;
+        let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
+        let state = State::new(
+            engine,
+            PathBuf::from("knowledge"),
+            Settings::default(),
+            None,
+            config,
+            false,
+        );
+        let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
+        let held: Vec<_> = (0..answer_threads())
+            .map(|_| {
+                let (state, gate) = (state.clone(), gate.clone());
+                tokio::spawn(async move {
+                    state
+                        .on_answer_pool(move || {
+                            gate.wait();
+                        })
+                        .await
+                })
+            })
+            .collect();
+        while state.answering.available_permits() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        // Answers have lately taken 100 ms; eight questions wait for two threads.
+        state.answer_micros.store(100_000, Ordering::Relaxed);
+        let waiters: Vec<_> = (0..8)
+            .map(|_| {
+                let state = state.clone();
+                tokio::spawn(async move { state.on_answer_pool(|| ()).await })
+            })
+            .collect();
+        while state.waiting() < 8 {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        let expected = state.expected_wait();
+        let threads = answer_threads() as u64;
+        assert!(
+            expected >= std::time::Duration::from_millis(800 / threads),
+            "{expected:?}"
+        );
+        assert!(state.longest_wait() < expected);
+        assert_eq!(state.is_busy(), 800 / threads > 250);
+        tokio::task::spawn_blocking(move || gate.wait())
+            .await
+            .unwrap();
+        for t in held.into_iter().chain(waiters) {
+            t.await.unwrap().unwrap();
+        }
+        assert_eq!(state.expected_wait(), std::time::Duration::ZERO);
+    }
+
     #[test]
     fn a_question_given_up_while_waiting_leaves_the_queue() {
         let state = state();
@@ -553,7 +644,13 @@ mod tests {
             let held: Vec<_> = (0..answer_threads())
                 .map(|_| {
                     let (state, gate) = (state.clone(), gate.clone());
-                    tokio::spawn(async move { state.on_answer_pool(move || gate.wait()).await })
+                    tokio::spawn(async move {
+                        state
+                            .on_answer_pool(move || {
+                                gate.wait();
+                            })
+                            .await
+                    })
                 })
                 .collect();
             while state.answering.available_permits() > 0 {
