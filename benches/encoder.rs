@@ -51,8 +51,8 @@ fn main() {
         }
     }
     times.sort_by(f64::total_cmp);
-    // Questions asked at the same moment share a forward pass (retrieve::together): the time
-    // per question when they go in groups.
+    // Several texts at once (the parts of a question asked in several parts) are shared over
+    // rayon's threads: the time per question when they go in groups.
     let mut grouped = Vec::new();
     for size in [2, 4, 8] {
         let refs: Vec<&str> = questions.iter().map(String::as_str).collect();

@@ -120,6 +120,8 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
+    // As `npq-bot serve` does before its threads start.
+    npq_bot::retrieve::semantic::one_core_per_question();
     let users = env_or("LOAD_USERS", 200);
     let events = env_or("LOAD_EVENTS", 5_000);
     let seconds = env_or("LOAD_SECONDS", 50);
@@ -141,6 +143,9 @@ async fn run(users: usize, events: usize, seconds: usize) {
     // are derived from it).
     config.discord.rate_limit_per_minute = 1_000_000;
     config.discord.busy_after_ms = env_or("LOAD_BUSY_AFTER_MS", 5000) as u64;
+    // The question log goes to a file of this run, not to `questions.db` in the checkout.
+    let log_dir = tempfile::tempdir().expect("a folder for the question log");
+    config.log.database = npq_bot::qlog::Database::Sqlite(log_dir.path().join("questions.db"));
     let busy_text = busy_wording(&config.knowledge_dir);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let bot = tokio::spawn(npq_bot::discord::run(config, async move {
@@ -350,6 +355,20 @@ async fn run(users: usize, events: usize, seconds: usize) {
         "turned away as busy (discord.busy_after_ms = {} ms): {turned_away}",
         env_or("LOAD_BUSY_AFTER_MS", 5000)
     );
+    // The fake runs in this process and keeps every request it was sent, with its parsed
+    // JSON body: part of the memory measured is that record, not the bot.
+    let record = fake.requests();
+    let body_bytes: usize = record
+        .iter()
+        .filter_map(|r| r.body.as_ref())
+        .map(|b| b.to_string().len())
+        .sum();
+    println!(
+        "the fake's record: {} requests, {:.1} MB of JSON bodies (held as parsed values, and copied each time the benchmark reads the record)",
+        record.len(),
+        body_bytes as f64 / 1e6
+    );
+    drop(record);
     println!(
         "memory: {rss_start:.0} MB resident after start-up, {rss_end:.0} MB at the end, peak {peak:.0} MB"
     );

@@ -160,6 +160,10 @@ enum Command {
 pub fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     let serving = matches!(cli.command, Command::Serve { .. });
+    if serving {
+        // Before any thread starts: the environment is changed while nothing else reads it.
+        npq_bot::retrieve::semantic::one_core_per_question();
+    }
     // Settings first, as they say how to log; an error in them is printed by `main`.
     let mut config = Config::load(cli.config.as_deref())?;
     npq_bot::logging::init(

@@ -77,3 +77,46 @@ fn the_bundled_knowledge_ships_every_passage_vector() {
         npq_bot::EMBEDDINGS_FILE
     );
 }
+
+#[test]
+fn the_encoder_gives_the_vectors_the_shipped_cache_holds() {
+    // The cache's rows were embedded when the knowledge was written (at first by candle 0.9's
+    // BertModel, an implementation independent of the encoder used now) and kept as 8-bit
+    // rows: every sampled text must come out the same to within that rounding.
+    let dir = root().join("knowledge");
+    let knowledge = npq_bot::load_knowledge(&dir).unwrap();
+    let engine = npq_bot::Engine::new(knowledge, npq_bot::Settings::default()).unwrap();
+    let model = Embedder::load(&root().join(MODEL_DIR)).expect("the shipped model loads");
+    let cache = npq_bot::retrieve::semantic::Cache::read(
+        &dir.join(npq_bot::EMBEDDINGS_FILE),
+        &model.id,
+        npq_bot::retrieve::semantic::DIM,
+    );
+    let texts: Vec<String> = engine
+        .embedding_texts()
+        .into_iter()
+        .flatten()
+        .step_by(7)
+        .take(150)
+        .collect();
+    assert!(texts.len() >= 100, "{} texts sampled", texts.len());
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = model.embed(&refs).unwrap();
+    let mut worst = (1.0f32, "");
+    for (text, v) in texts.iter().zip(&vectors) {
+        let row = cache
+            .row(text)
+            .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
+            .to_f32();
+        let c = cosine(v, &row) / cosine(&row, &row).sqrt();
+        if c < worst.0 {
+            worst = (c, text);
+        }
+    }
+    assert!(
+        worst.0 > 0.999,
+        "cosine {} between the encoder and the cache for {:?}",
+        worst.0,
+        worst.1
+    );
+}
