@@ -77,8 +77,8 @@ pub fn shared() -> Option<Arc<Embedder>> {
 }
 
 /// Makes each question's forward pass run on one core, for a process that answers many
-/// questions at once (`serve`): the encoder's products, the parts of a question asked in
-/// several parts, and the vector scan of a large folder are otherwise shared over every core
+/// questions at once (`serve`): the parts of a question asked in several parts, and the
+/// vector scan of a large folder, are otherwise shared over every core
 /// (rayon, `RAYON_NUM_THREADS`), which with several questions at once spends the cores on one
 /// question and its threads' hand-offs. Measured with the load benchmark at 2,500 questions in
 /// 50 s: p99 7.3 s and 244 turned away as busy across the cores, 0.77 s and none on one core
@@ -155,8 +155,8 @@ impl Embedder {
         Ok(self.embed_batch(&[text])?.remove(0))
     }
 
-    /// Each text is encoded on its own (no padding to the longest). Several texts are shared
-    /// over rayon's threads, and one text's products too; with one rayon thread (`serve`, see
+    /// Each text is encoded on its own (no padding to the longest), on one thread; several
+    /// texts are shared over rayon's threads. With one rayon thread (`serve`, see
     /// [`one_core_per_question`]) everything runs on the calling thread, so questions answered
     /// on threads of their own never wait for each other here.
     fn embed_batch(&self, texts: &[&str]) -> anyhow::Result<Vec<Vec<f32>>> {

@@ -10,10 +10,6 @@
 /// Output columns per panel: one AVX-512 register, two AVX2 registers.
 pub(crate) const PANEL: usize = 16;
 
-/// Below this many multiply-adds a product runs on the calling thread: sharing it out costs
-/// more than it saves.
-const PARALLEL_WORK: usize = 1 << 20;
-
 /// A dense layer, its weights packed in panels.
 pub(crate) struct Linear {
     packed: Vec<f32>,
@@ -44,40 +40,14 @@ impl Linear {
     }
 }
 
-/// `out = x · layerᵀ + bias` for `rows` rows of `x`. When rayon has more than one thread
-/// (`RAYON_NUM_THREADS`), a large product is split by panels of output columns over them, so
-/// one text uses every core; with one thread nothing is handed to rayon at all, so texts on
-/// several threads of their own never queue for it.
+/// `out = x · layerᵀ + bias` for `rows` rows of `x`, on the calling thread. (Splitting one
+/// question's products over two cores was measured and gained nothing: 7.9 against 8.1 ms
+/// median per question; texts are shared over cores one whole text at a time instead.)
 pub(crate) fn linear(x: &[f32], rows: usize, layer: &Linear, out: &mut [f32]) {
-    let (k, n) = (layer.inputs, layer.outputs);
-    let threads = rayon::current_num_threads();
-    if threads < 2 || rows * k * n < PARALLEL_WORK {
-        product(x, rows, k, &layer.packed, &layer.bias, out);
-        return;
-    }
-    use rayon::prelude::*;
-    let per = n.div_ceil(PANEL).div_ceil(threads) * PANEL;
-    let parts: Vec<(usize, Vec<f32>)> = (0..n)
-        .step_by(per)
-        .collect::<Vec<_>>()
-        .into_par_iter()
-        .map(|start| {
-            let end = (start + per).min(n);
-            let panels = &layer.packed[start * k..end.div_ceil(PANEL) * PANEL * k];
-            let mut part = vec![0.0f32; rows * (end - start)];
-            product(x, rows, k, panels, &layer.bias[start..end], &mut part);
-            (start, part)
-        })
-        .collect();
-    for (start, part) in parts {
-        let width = part.len() / rows;
-        for (r, chunk) in part.chunks_exact(width).enumerate() {
-            out[r * n + start..r * n + start + width].copy_from_slice(chunk);
-        }
-    }
+    product(x, rows, layer.inputs, &layer.packed, &layer.bias, out);
 }
 
-/// One product on the calling thread: `packed` holds the panels of `bias.len()` columns.
+/// One product: `packed` holds the panels of `bias.len()` columns.
 fn product(x: &[f32], rows: usize, k: usize, packed: &[f32], bias: &[f32], out: &mut [f32]) {
     let n = bias.len();
     // The kernels read and write through raw pointers within these bounds.
@@ -312,7 +282,7 @@ mod tests {
     }
 
     #[test]
-    fn every_kernel_and_split_agrees_with_plain_loops_at_every_edge() {
+    fn every_kernel_agrees_with_plain_loops_at_every_edge() {
         type Kernel = fn(&[f32], usize, usize, &[f32], &[f32], &mut [f32]);
         // Every kernel this processor runs, whichever `product` would choose.
         let mut kernels: Vec<(&str, Kernel)> = vec![("plain", plain)];
@@ -343,7 +313,6 @@ mod tests {
             (9, 48, 1),
             (13, 17, 17),
             (0, 3, 8),
-            // Large enough to be split over rayon's threads, in parts of uneven width.
             (21, 385, 384),
             (9, 1537, 100),
         ] {
@@ -371,16 +340,10 @@ mod tests {
                 kernel(&x, rows, inputs, &layer.packed, &bias, &mut got);
                 check(name, &got);
             }
-            // The product as the encoder calls it, on one thread and split over three.
-            for threads in [1, 3] {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(threads)
-                    .build()
-                    .unwrap();
-                let mut got = vec![0.0; rows * outputs];
-                pool.install(|| linear(&x, rows, &layer, &mut got));
-                check(&format!("linear on {threads} threads"), &got);
-            }
+            // The product as the encoder calls it.
+            let mut got = vec![0.0; rows * outputs];
+            linear(&x, rows, &layer, &mut got);
+            check("linear", &got);
         }
     }
 }
