@@ -229,6 +229,7 @@ on_both!(
     a_full_queue_counts_what_it_drops,
     gaps_group_paraphrases_and_keep_topics_apart,
     dismissed_gaps_stay_dismissed_and_new_phrasings_open,
+    a_listed_gap_keeps_its_first_phrasing_for_the_form,
     stats_count_each_week,
 );
 
@@ -532,6 +533,30 @@ async fn dismissed_gaps_stay_dismissed_and_new_phrasings_open(b: Backend) {
     assert_eq!(open[0].count, 1);
     let err = log.dismiss("no-such-key").await.unwrap_err().to_string();
     assert!(err.contains("no-such-key"), "{err}");
+}
+
+async fn a_listed_gap_keeps_its_first_phrasing_for_the_form(b: Backend) {
+    let log = QuestionLog::open(&b.config()).await.unwrap();
+    for (i, q) in FUNDING.iter().enumerate() {
+        log.record(asked(&log, q, false, i as u64));
+    }
+    log.flush().await;
+    let gaps = log.gaps(30).await.unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(
+        log.listed_first(&gaps[0].key).as_deref(),
+        Some(gaps[0].first.as_str())
+    );
+    assert!(
+        FUNDING.contains(&gaps[0].first.as_str()),
+        "{}",
+        gaps[0].first
+    );
+    assert_eq!(log.listed_first("no-such-key"), None);
+    // A new log (as after a restart) has listed nothing yet.
+    drop(log);
+    let reopened = QuestionLog::open(&b.config()).await.unwrap();
+    assert_eq!(reopened.listed_first(&gaps[0].key), None);
 }
 
 async fn stats_count_each_week(b: Backend) {

@@ -161,17 +161,22 @@ async fn on_press(
             let Some(log) = admin_press(ctx, press, state, list).await? else {
                 return Ok(());
             };
-            let days = state.log_days;
-            let first = match log.gaps(days).await {
-                Ok(gaps) => gaps
-                    .into_iter()
-                    .find(|g| g.key == key)
-                    .map(|g| g.first)
-                    .unwrap_or_default(),
-                Err(e) => {
-                    tracing::warn!("cannot read the gaps: {e:#}");
-                    String::new()
-                }
+            // The listing that showed this button has the question: the form is the first
+            // response, so it cannot wait for the log to be grouped again. Only a listing from
+            // before a restart is grouped again here.
+            let first = match log.listed_first(&key) {
+                Some(first) => first,
+                None => match log.gaps(state.log_days).await {
+                    Ok(gaps) => gaps
+                        .into_iter()
+                        .find(|g| g.key == key)
+                        .map(|g| g.first)
+                        .unwrap_or_default(),
+                    Err(e) => {
+                        tracing::warn!("cannot read the gaps: {e:#}");
+                        String::new()
+                    }
+                },
             };
             let modal = reply::answer_modal(&key, &first);
             retry_on_429(|| {

@@ -264,6 +264,8 @@ struct Inner {
     id_base: u64,
     /// The member entries of each gap key last listed, so `dismiss` marks what was shown.
     last_groups: Mutex<HashMap<String, Vec<i64>>>,
+    /// The first phrasing of each gap key last listed, for the "Answer this" form.
+    last_first: Mutex<HashMap<String, String>>,
     retention_days: u32,
 }
 
@@ -288,6 +290,7 @@ impl QuestionLog {
                     next_id: AtomicU64::new(0),
                     id_base,
                     last_groups: Mutex::default(),
+                    last_first: Mutex::default(),
                     retention_days: config.retention_days,
                 }),
             });
@@ -322,6 +325,7 @@ impl QuestionLog {
                 next_id: AtomicU64::new(0),
                 id_base,
                 last_groups: Mutex::default(),
+                last_first: Mutex::default(),
                 retention_days: config.retention_days,
             }),
         })
@@ -483,10 +487,28 @@ impl QuestionLog {
             .last_groups
             .lock()
             .unwrap_or_else(|e| e.into_inner());
+        let mut first = self
+            .inner
+            .last_first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         for g in &groups {
             last.insert(g.key.clone(), g.entries.clone());
+            first.insert(g.key.clone(), g.first.clone());
         }
         Ok(groups)
+    }
+
+    /// The first phrasing of gap `key` as last listed by [`gaps`](Self::gaps), without grouping
+    /// the log again (grouping embeds every logged question: too slow for a reply Discord
+    /// expects within 3 s). `None` when no listing since start showed it.
+    pub fn listed_first(&self, key: &str) -> Option<String> {
+        self.inner
+            .last_first
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .cloned()
     }
 
     /// Marks the gap `key` dismissed: its questions no longer show as open.
