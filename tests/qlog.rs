@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
-use npq_bot::qlog::{self, ChannelKind, Database, Entry, GapStatus, LogConfig, QuestionLog};
+use npq_bot::qlog::{self, ChannelKind, Database, Entry, Gap, GapStatus, LogConfig, QuestionLog};
 use sqlx::{Connection, Row};
 
 /// A distinctive user id: it must never be found in the database.
@@ -505,7 +505,8 @@ async fn gaps_group_paraphrases_and_keep_topics_apart(b: Backend) {
     }
 }
 
-async fn dismissed_gaps_stay_dismissed_and_new_phrasings_open(b: Backend) {
+/// A log holding the three refused funding phrasings, and its gaps: one group.
+async fn one_funding_gap(b: &Backend) -> (QuestionLog, Vec<Gap>) {
     let log = QuestionLog::open(&b.config()).await.unwrap();
     for (i, q) in FUNDING.iter().enumerate() {
         log.record(asked(&log, q, false, i as u64));
@@ -513,6 +514,11 @@ async fn dismissed_gaps_stay_dismissed_and_new_phrasings_open(b: Backend) {
     log.flush().await;
     let gaps = log.gaps(30).await.unwrap();
     assert_eq!(gaps.len(), 1);
+    (log, gaps)
+}
+
+async fn dismissed_gaps_stay_dismissed_and_new_phrasings_open(b: Backend) {
+    let (log, gaps) = one_funding_gap(&b).await;
     log.dismiss(&gaps[0].key).await.unwrap();
     let gaps = log.gaps(30).await.unwrap();
     assert_eq!(gaps.len(), 1);
@@ -536,13 +542,7 @@ async fn dismissed_gaps_stay_dismissed_and_new_phrasings_open(b: Backend) {
 }
 
 async fn a_listed_gap_keeps_its_first_phrasing_for_the_form(b: Backend) {
-    let log = QuestionLog::open(&b.config()).await.unwrap();
-    for (i, q) in FUNDING.iter().enumerate() {
-        log.record(asked(&log, q, false, i as u64));
-    }
-    log.flush().await;
-    let gaps = log.gaps(30).await.unwrap();
-    assert_eq!(gaps.len(), 1);
+    let (log, gaps) = one_funding_gap(&b).await;
     assert_eq!(
         log.listed_first(&gaps[0].key).as_deref(),
         Some(gaps[0].first.as_str())

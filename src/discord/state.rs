@@ -461,15 +461,59 @@ mod tests {
     use super::*;
 
     fn state() -> Arc<State> {
+        state_with(crate::config::Config::defaults().discord)
+    }
+
+    fn state_with(config: crate::config::DiscordConfig) -> Arc<State> {
         let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
         State::new(
             engine,
             PathBuf::from("knowledge"),
             Settings::default(),
             None,
-            crate::config::Config::defaults().discord,
+            config,
             false,
         )
+    }
+
+    /// Work holding every permit of the answering pool until `release`.
+    struct Held {
+        gate: Arc<std::sync::Barrier>,
+        tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    }
+
+    impl Held {
+        async fn every_permit(state: &Arc<State>) -> Held {
+            let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
+            let tasks = (0..answer_threads())
+                .map(|_| {
+                    let (state, gate) = (state.clone(), gate.clone());
+                    tokio::spawn(async move {
+                        state
+                            .on_answer_pool(move || {
+                                gate.wait();
+                            })
+                            .await
+                    })
+                })
+                .collect();
+            while state.answering.available_permits() > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+            Held { gate, tasks }
+        }
+
+        async fn release(self) {
+            let gate = self.gate;
+            tokio::task::spawn_blocking(move || {
+                gate.wait();
+            })
+            .await
+            .unwrap();
+            for t in self.tasks {
+                t.await.unwrap().unwrap();
+            }
+        }
     }
 
     #[test]
@@ -521,33 +565,10 @@ mod tests {
     async fn a_question_waiting_longer_than_busy_after_makes_the_bot_busy_until_the_queue_drains() {
         let mut config = crate::config::Config::defaults().discord;
         config.busy_after_ms = 250;
-        let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
-        let state = State::new(
-            engine,
-            PathBuf::from("knowledge"),
-            Settings::default(),
-            None,
-            config,
-            false,
-        );
+        let state = state_with(config);
         assert!(!state.is_busy());
         // Every permit is held by work that waits for the gate; one question more waits.
-        let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
-        let held: Vec<_> = (0..answer_threads())
-            .map(|_| {
-                let (state, gate) = (state.clone(), gate.clone());
-                tokio::spawn(async move {
-                    state
-                        .on_answer_pool(move || {
-                            gate.wait();
-                        })
-                        .await
-                })
-            })
-            .collect();
-        while state.answering.available_permits() > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        let held = Held::every_permit(&state).await;
         let waiter = {
             let state = state.clone();
             tokio::spawn(async move { state.on_answer_pool(|| ()).await })
@@ -561,14 +582,7 @@ mod tests {
         assert!(state.longest_wait() >= std::time::Duration::from_millis(300));
         assert!(state.is_busy());
         // The pool frees up: the waiting question is answered and the bot is not busy.
-        let release = tokio::task::spawn_blocking({
-            let gate = gate.clone();
-            move || gate.wait()
-        });
-        release.await.unwrap();
-        for t in held {
-            t.await.unwrap().unwrap();
-        }
+        held.release().await;
         waiter.await.unwrap().unwrap();
         assert_eq!(state.waiting(), 0);
         assert!(!state.is_busy());
@@ -578,31 +592,8 @@ mod tests {
     async fn a_deep_queue_is_busy_before_anyone_in_it_has_waited_long() {
         let mut config = crate::config::Config::defaults().discord;
         config.busy_after_ms = 250;
-        let engine = Engine::new(crate::Knowledge::default(), Settings::default()).unwrap();
-        let state = State::new(
-            engine,
-            PathBuf::from("knowledge"),
-            Settings::default(),
-            None,
-            config,
-            false,
-        );
-        let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
-        let held: Vec<_> = (0..answer_threads())
-            .map(|_| {
-                let (state, gate) = (state.clone(), gate.clone());
-                tokio::spawn(async move {
-                    state
-                        .on_answer_pool(move || {
-                            gate.wait();
-                        })
-                        .await
-                })
-            })
-            .collect();
-        while state.answering.available_permits() > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        let state = state_with(config);
+        let held = Held::every_permit(&state).await;
         // Answers have lately taken 100 ms; eight questions wait for two threads.
         state.answer_micros.store(100_000, Ordering::Relaxed);
         let waiters: Vec<_> = (0..8)
@@ -622,10 +613,8 @@ mod tests {
         );
         assert!(state.longest_wait() < expected);
         assert_eq!(state.is_busy(), 800 / threads > 250);
-        tokio::task::spawn_blocking(move || gate.wait())
-            .await
-            .unwrap();
-        for t in held.into_iter().chain(waiters) {
+        held.release().await;
+        for t in waiters {
             t.await.unwrap().unwrap();
         }
         assert_eq!(state.expected_wait(), std::time::Duration::ZERO);
@@ -640,22 +629,7 @@ mod tests {
             .build()
             .unwrap();
         rt.block_on(async {
-            let gate = Arc::new(std::sync::Barrier::new(answer_threads() + 1));
-            let held: Vec<_> = (0..answer_threads())
-                .map(|_| {
-                    let (state, gate) = (state.clone(), gate.clone());
-                    tokio::spawn(async move {
-                        state
-                            .on_answer_pool(move || {
-                                gate.wait();
-                            })
-                            .await
-                    })
-                })
-                .collect();
-            while state.answering.available_permits() > 0 {
-                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-            }
+            let held = Held::every_permit(&state).await;
             let waiter = {
                 let state = state.clone();
                 tokio::spawn(async move { state.on_answer_pool(|| ()).await })
@@ -666,12 +640,7 @@ mod tests {
             waiter.abort();
             let _ = waiter.await;
             assert_eq!(state.waiting(), 0);
-            tokio::task::spawn_blocking(move || gate.wait())
-                .await
-                .unwrap();
-            for t in held {
-                t.await.unwrap().unwrap();
-            }
+            held.release().await;
         });
     }
 
