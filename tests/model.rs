@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use npq_bot::retrieve::semantic::{cosine, Embedder, MODEL_DIR};
+use npq_bot::retrieve::semantic::{cosine, Embedder, Precision, MODEL_DIR};
 use sha2::{Digest, Sha256};
 
 fn root() -> &'static Path {
@@ -82,16 +82,11 @@ fn the_bundled_knowledge_ships_every_passage_vector() {
 fn the_encoder_gives_the_vectors_the_shipped_cache_holds() {
     // The cache's rows were embedded when the knowledge was written (at first by candle 0.9's
     // BertModel, an implementation independent of the encoder used now) and kept as 8-bit
-    // rows: every sampled text must come out the same to within that rounding.
+    // rows: every sampled text must come out the same to within that rounding in `f32`, and
+    // close to it with 8-bit weights and inputs (which `load` picks on processors with VNNI).
     let dir = root().join("knowledge");
     let knowledge = npq_bot::load_knowledge(&dir).unwrap();
     let engine = npq_bot::Engine::new(knowledge, npq_bot::Settings::default()).unwrap();
-    let model = Embedder::load(&root().join(MODEL_DIR)).expect("the shipped model loads");
-    let cache = npq_bot::retrieve::semantic::Cache::read(
-        &dir.join(npq_bot::EMBEDDINGS_FILE),
-        &model.id,
-        npq_bot::retrieve::semantic::DIM,
-    );
     let texts: Vec<String> = engine
         .embedding_texts()
         .into_iter()
@@ -101,22 +96,65 @@ fn the_encoder_gives_the_vectors_the_shipped_cache_holds() {
         .collect();
     assert!(texts.len() >= 100, "{} texts sampled", texts.len());
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let vectors = model.embed(&refs).unwrap();
-    let mut worst = (1.0f32, "");
-    for (text, v) in texts.iter().zip(&vectors) {
-        let row = cache
-            .row(text)
-            .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
-            .to_f32();
-        let c = cosine(v, &row) / cosine(&row, &row).sqrt();
-        if c < worst.0 {
-            worst = (c, text);
+    for (precision, least, least_median) in [
+        (Precision::F32, 0.999, 0.9999),
+        (Precision::Int8, 0.99, 0.995),
+    ] {
+        let model = Embedder::load_with(&root().join(MODEL_DIR), precision)
+            .expect("the shipped model loads");
+        let cache = npq_bot::retrieve::semantic::Cache::read(
+            &dir.join(npq_bot::EMBEDDINGS_FILE),
+            &model.id,
+            npq_bot::retrieve::semantic::DIM,
+        );
+        let vectors = model.embed(&refs).unwrap();
+        let mut agree: Vec<(f32, &str)> = texts
+            .iter()
+            .zip(&vectors)
+            .map(|(text, v)| {
+                let row = cache
+                    .row(text)
+                    .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
+                    .to_f32();
+                (cosine(v, &row) / cosine(&row, &row).sqrt(), text.as_str())
+            })
+            .collect();
+        agree.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let (worst, median) = (agree[0], agree[agree.len() / 2].0);
+        eprintln!("{precision:?}: worst {worst:?}, median {median}");
+        assert!(
+            worst.0 > least && median > least_median,
+            "{precision:?}: cosine {} (median {median}) between the encoder and the cache for {:?}",
+            worst.0,
+            worst.1
+        );
+    }
+}
+
+#[test]
+fn texts_stacked_in_one_pass_get_the_vectors_they_get_alone() {
+    let texts = [
+        "how long is the npqsl",
+        "",
+        "and is it free and do i get paid more after",
+        "The NPQ for SENCOs replaced the National Award for SENCO Co-ordination in September 2024, and a new SENCO must start it within three years of taking the post.",
+        "x",
+    ];
+    for precision in [Precision::F32, Precision::Int8] {
+        let model = Embedder::load_with(&root().join(MODEL_DIR), precision)
+            .expect("the shipped model loads");
+        let together = model.embed(&texts).unwrap();
+        for (text, v) in texts.iter().zip(&together) {
+            let alone = model.embed_one(text).unwrap();
+            let off = alone
+                .iter()
+                .zip(v)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                off < 1e-5,
+                "{precision:?} {text:?}: off by {off} when stacked"
+            );
         }
     }
-    assert!(
-        worst.0 > 0.999,
-        "cosine {} between the encoder and the cache for {:?}",
-        worst.0,
-        worst.1
-    );
 }
