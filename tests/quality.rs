@@ -114,11 +114,17 @@ fn the_calibrated_weights_beat_their_neighbours() {
             ..base
         },
     ];
+    // The vectors differ in their last digits between processors (8-bit products where the
+    // processor has AVX-512 VNNI, f32 elsewhere), which can move a question or two either way:
+    // a neighbour is better only when it wins by more than one question answered.
+    let answerable = prepared.iter().filter(|p| p.question.answerable).count();
+    let one_question = 1.0 / answerable as f64;
     for w in neighbours {
         let theirs = score(&w);
         assert!(
-            mine + 1e-9 >= theirs,
-            "{w:?} scores {theirs:.3}, better than the calibrated {mine:.3}: re-run eval --calibrate"
+            mine + one_question >= theirs,
+            "{w:?} scores {theirs:.4}, better than the calibrated {mine:.4} by more than one \
+             question: re-run eval --calibrate"
         );
     }
 }

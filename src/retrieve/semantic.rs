@@ -70,14 +70,34 @@ pub fn default_model_dir() -> PathBuf {
 pub fn shared() -> Option<Arc<Embedder>> {
     static MODEL: OnceLock<Option<Arc<Embedder>>> = OnceLock::new();
     MODEL
-        .get_or_init(|| match Embedder::load(&default_model_dir()) {
-            Ok(e) => Some(Arc::new(e)),
-            Err(e) => {
-                tracing::warn!("semantic retrieval is off: {e:#}");
-                None
-            }
-        })
+        .get_or_init(
+            || match Embedder::load_with(&default_model_dir(), precision()) {
+                Ok(e) => Some(Arc::new(e)),
+                Err(e) => {
+                    tracing::warn!("semantic retrieval is off: {e:#}");
+                    None
+                }
+            },
+        )
         .clone()
+}
+
+/// The precision the shared model runs in: `NPQ_PRECISION` (`f32` or `int8`) when set, for
+/// answers that match those of a machine with other processor features, else the quickest
+/// here. An unknown value is named in a warning and the quickest is used.
+pub fn precision() -> Precision {
+    match std::env::var("NPQ_PRECISION").ok().as_deref() {
+        None | Some("") => Precision::fastest(),
+        Some(v) if v.eq_ignore_ascii_case("f32") => Precision::F32,
+        Some(v) if v.eq_ignore_ascii_case("int8") => Precision::Int8,
+        Some(other) => {
+            tracing::warn!(
+                "NPQ_PRECISION={other:?} is neither f32 nor int8; using {:?}",
+                Precision::fastest()
+            );
+            Precision::fastest()
+        }
+    }
 }
 
 /// Makes each question's forward pass run on one core, for a process that answers many
