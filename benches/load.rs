@@ -8,6 +8,10 @@
 //! per-user rate limit (`discord.rate_limit_per_minute`) is raised so that no event is refused
 //! for it: the benchmark measures answering, not the limiter. Questions turned away as busy
 //! count as delivered (they are replies) and are counted apart.
+//! `LOAD_BOT=process` runs the bot as its own process instead (`npq-bot serve`, configured by
+//! environment variables as an operator would), so that the memory measured is the bot's
+//! alone and not also the fake's record of every request; in both, the resident memory is
+//! sampled every second while the events are dispatched.
 //! The last line reads `load: delivered=N/M p50_ms=.. p99_ms=.. peak_rss_mb=.. errors=..`.
 
 #![allow(dead_code)]
@@ -50,7 +54,12 @@ struct Sent {
 
 /// `VmHWM` or `VmRSS` of this process, in MB.
 fn memory_mb(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    memory_of("self", field)
+}
+
+/// `VmHWM` or `VmRSS` of process `pid` ("self" for this one), in MB.
+fn memory_of(pid: &str, field: &str) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix(field))
@@ -147,17 +156,69 @@ async fn run(users: usize, events: usize, seconds: usize) {
     let log_dir = tempfile::tempdir().expect("a folder for the question log");
     config.log.database = npq_bot::qlog::Database::Sqlite(log_dir.path().join("questions.db"));
     let busy_text = busy_wording(&config.knowledge_dir);
+    let as_process = std::env::var("LOAD_BOT").is_ok_and(|v| v == "process");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let bot = tokio::spawn(npq_bot::discord::run(config, async move {
-        let _ = stopped.await;
-    }));
+    let mut child = None;
+    let bot = if as_process {
+        drop(stopped);
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
+        for (key, _) in std::env::vars() {
+            if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
+                cmd.env_remove(key);
+            }
+        }
+        let spawned = cmd
+            .current_dir(log_dir.path())
+            .args(["serve", "--knowledge"])
+            .arg(&config.knowledge_dir)
+            .env("DISCORD_TOKEN", fake.token())
+            .env("RUST_LOG", "warn")
+            .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
+            .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
+            .env(
+                "NPQ_BOT__DISCORD__RATE_LIMIT_PER_MINUTE",
+                config.discord.rate_limit_per_minute.to_string(),
+            )
+            .env(
+                "NPQ_BOT__DISCORD__BUSY_AFTER_MS",
+                config.discord.busy_after_ms.to_string(),
+            )
+            .env(
+                "NPQ_BOT__LOG__DATABASE",
+                format!("sqlite://{}", log_dir.path().join("questions.db").display()),
+            )
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("npq-bot serve starts");
+        child = Some(spawned);
+        None
+    } else {
+        Some(tokio::spawn(npq_bot::discord::run(config, async move {
+            let _ = stopped.await;
+        })))
+    };
     fake.wait_for_request(
         |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
         Duration::from_secs(120),
     )
     .await
     .expect("the bot registers its commands");
-    let rss_start = memory_mb("VmRSS:");
+    // Whose memory is measured: the bot's own process, or this one (the bot and the fake).
+    let pid = child
+        .as_ref()
+        .map_or("self".to_string(), |c| c.id().to_string());
+    let samples: std::sync::Arc<std::sync::Mutex<Vec<f64>>> = Default::default();
+    let sampler = {
+        let (pid, samples) = (pid.clone(), samples.clone());
+        tokio::spawn(async move {
+            loop {
+                samples.lock().unwrap().push(memory_of(&pid, "VmRSS:"));
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let rss_start = memory_of(&pid, "VmRSS:");
 
     let questions = questions();
     let fake = std::sync::Arc::new(fake);
@@ -264,6 +325,8 @@ async fn run(users: usize, events: usize, seconds: usize) {
         let _ = t.await;
     }
     let dispatched_in = started.elapsed();
+    sampler.abort();
+    let samples = std::mem::take(&mut *samples.lock().unwrap());
 
     // Every event's reply, read from the fake's record: the first acknowledgement of an
     // interaction, and its final reply (the follow-up of a deferred one).
@@ -295,8 +358,8 @@ async fn run(users: usize, events: usize, seconds: usize) {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     };
-    let rss_end = memory_mb("VmRSS:");
-    let peak = memory_mb("VmHWM:");
+    let rss_end = memory_of(&pid, "VmRSS:");
+    let peak = memory_of(&pid, "VmHWM:");
 
     let sent = std::mem::take(&mut *sent.lock().unwrap());
     let mut latencies: Vec<f64> = Vec::new();
@@ -369,8 +432,24 @@ async fn run(users: usize, events: usize, seconds: usize) {
         body_bytes as f64 / 1e6
     );
     drop(record);
+    let whose = if as_process {
+        "of the bot's process (npq-bot serve)"
+    } else {
+        "of this process (the bot and the fake)"
+    };
+    let at = |share: f64| {
+        samples
+            .get(((samples.len().max(1) - 1) as f64 * share).round() as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
     println!(
-        "memory: {rss_start:.0} MB resident after start-up, {rss_end:.0} MB at the end, peak {peak:.0} MB"
+        "memory {whose}: {rss_start:.0} MB resident after start-up; while dispatching {:.0} / {:.0} / {:.0} / {:.0} / {:.0} MB at 0 / 25 / 50 / 75 / 100 %; {rss_end:.0} MB at the end, peak {peak:.0} MB",
+        at(0.0),
+        at(0.25),
+        at(0.5),
+        at(0.75),
+        at(1.0)
     );
     println!(
         "load: delivered={delivered}/{total} p50_ms={:.1} p99_ms={:.1} peak_rss_mb={peak:.0} errors={errors}",
@@ -378,5 +457,19 @@ async fn run(users: usize, events: usize, seconds: usize) {
         percentile(&latencies, 0.99)
     );
     let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), bot).await;
+    if let Some(bot) = bot {
+        let _ = tokio::time::timeout(Duration::from_secs(10), bot).await;
+    }
+    if let Some(mut child) = child {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        for _ in 0..100 {
+            if child.try_wait().ok().flatten().is_some() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let _ = child.kill();
+    }
 }
