@@ -86,7 +86,12 @@ pub fn shared() -> Option<Arc<Embedder>> {
 /// answers that match those of a machine with other processor features, else the quickest
 /// here. An unknown value is named in a warning and the quickest is used.
 pub fn precision() -> Precision {
-    match std::env::var("NPQ_PRECISION").ok().as_deref() {
+    precision_named(std::env::var("NPQ_PRECISION").ok().as_deref())
+}
+
+/// The precision a value of `NPQ_PRECISION` names (case does not matter).
+fn precision_named(value: Option<&str>) -> Precision {
+    match value.map(str::trim) {
         None | Some("") => Precision::fastest(),
         Some(v) if v.eq_ignore_ascii_case("f32") => Precision::F32,
         Some(v) if v.eq_ignore_ascii_case("int8") => Precision::Int8,
@@ -674,6 +679,15 @@ pub fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
+    #[test]
+    fn the_precision_setting_is_read_in_any_case_and_an_unknown_one_falls_back() {
+        assert_eq!(precision_named(Some("f32")), Precision::F32);
+        assert_eq!(precision_named(Some(" F32 ")), Precision::F32);
+        assert_eq!(precision_named(Some("INT8")), Precision::Int8);
+        assert_eq!(precision_named(None), Precision::fastest());
+        assert_eq!(precision_named(Some("")), Precision::fastest());
+        assert_eq!(precision_named(Some("fp16")), Precision::fastest());
+    }
 
     #[test]
     fn a_cache_round_trips_and_refuses_another_model() {
