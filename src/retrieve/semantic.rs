@@ -679,6 +679,7 @@ pub fn fill(
 #[cfg(test)]
 mod tests {
     use super::*;
+
     #[test]
     fn the_precision_setting_is_read_in_any_case_and_an_unknown_one_falls_back() {
         assert_eq!(precision_named(Some("f32")), Precision::F32);
