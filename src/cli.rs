@@ -126,7 +126,8 @@ enum Command {
         knowledge: KnowledgeArg,
     },
     /// Embed the folder's passages into its embedding cache (`.embeddings.bin`), reusing the
-    /// vectors of unchanged passages; the bundled cache ships with the project.
+    /// vectors of unchanged passages, in `f32` unless NPQ_PRECISION says otherwise; the bundled
+    /// cache ships with the project.
     Embed {
         #[command(flatten)]
         knowledge: KnowledgeArg,
@@ -315,6 +316,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Embed { knowledge } => {
+            npq_bot::retrieve::semantic::reference_precision_for_caches();
             let dir = dir(&knowledge);
             let started = Instant::now();
             let mut settings = config.answer.clone();

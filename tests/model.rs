@@ -158,3 +158,51 @@ fn texts_stacked_in_one_pass_get_the_vectors_they_get_alone() {
         }
     }
 }
+
+/// `npq-bot embed` writes a cache of every passage's texts in `f32` whatever the processor
+/// (8-bit products where it has VNNI are for questions), so a cache is the same wherever it
+/// was written.
+#[test]
+fn the_embed_command_writes_every_text_in_f32() {
+    let folder = tempfile::tempdir().unwrap();
+    // The guidance without its cache, so that every text is embedded here.
+    for entry in std::fs::read_dir(root().join("tests/fixtures/trips")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap();
+        if name != npq_bot::EMBEDDINGS_FILE {
+            std::fs::copy(&path, folder.path().join(name)).unwrap();
+        }
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"))
+        .args(["embed", "--knowledge"])
+        .arg(folder.path())
+        .env_remove("NPQ_PRECISION")
+        .env_remove("NPQ_BOT_MODEL_DIR")
+        .current_dir(folder.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "embed failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let knowledge = npq_bot::load_knowledge(folder.path()).unwrap();
+    let engine = npq_bot::Engine::new(knowledge, npq_bot::Settings::default()).unwrap();
+    let texts: Vec<String> = engine.embedding_texts().into_iter().flatten().collect();
+    assert!(texts.len() >= 5, "{} texts", texts.len());
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let model = Embedder::load_with(&root().join(MODEL_DIR), Precision::F32).unwrap();
+    let cache = npq_bot::retrieve::semantic::Cache::read(
+        &folder.path().join(npq_bot::EMBEDDINGS_FILE),
+        &model.id,
+        npq_bot::retrieve::semantic::DIM,
+    );
+    for (text, v) in texts.iter().zip(model.embed(&refs).unwrap()) {
+        let row = cache
+            .row(text)
+            .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
+            .to_f32();
+        let agree = cosine(&v, &row) / cosine(&row, &row).sqrt();
+        assert!(agree > 0.999, "cosine {agree} for {text:?}");
+    }
+}

@@ -105,6 +105,16 @@ fn precision_named(value: Option<&str>) -> Precision {
     }
 }
 
+/// Makes the shared model run in `f32` unless `NPQ_PRECISION` says otherwise, for a process
+/// that writes an embedding cache to keep (`embed`): the cache is then the same whichever
+/// processor wrote it, and the 8-bit questions of a processor with VNNI are held to it
+/// (`tests/model.rs`). Call it before the model is first loaded and before any thread starts.
+pub fn reference_precision_for_caches() {
+    if std::env::var_os("NPQ_PRECISION").is_none() {
+        std::env::set_var("NPQ_PRECISION", "f32");
+    }
+}
+
 /// Makes each question's forward pass run on one core, for a process that answers many
 /// questions at once (`serve`): the parts of a question asked in several parts, and the
 /// vector scan of a large folder, are otherwise shared over every core
