@@ -22,6 +22,8 @@ mod fake;
 mod fixtures;
 #[path = "../tests/discord/schema.rs"]
 mod schema;
+#[path = "../tests/discord/served.rs"]
+mod served;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -37,6 +39,12 @@ fn env_or(key: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// The bot under load: a task of this process, or `npq-bot serve` as its own process.
+enum Running {
+    Task(tokio::task::JoinHandle<anyhow::Result<()>>),
+    Process(served::Served),
 }
 
 /// What one event was and when it was dispatched.
@@ -156,58 +164,37 @@ async fn run(users: usize, events: usize, seconds: usize) {
     let log_dir = tempfile::tempdir().expect("a folder for the question log");
     config.log.database = npq_bot::qlog::Database::Sqlite(log_dir.path().join("questions.db"));
     let busy_text = busy_wording(&config.knowledge_dir);
-    let as_process = std::env::var("LOAD_BOT").is_ok_and(|v| v == "process");
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let mut child = None;
-    let bot = if as_process {
+    let bot = if std::env::var("LOAD_BOT").is_ok_and(|v| v == "process") {
         drop(stopped);
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
-        let spawned = cmd
-            .current_dir(log_dir.path())
-            .args(["serve", "--knowledge"])
-            .arg(&config.knowledge_dir)
-            .env("DISCORD_TOKEN", fake.token())
-            .env("RUST_LOG", "warn")
-            .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
-            .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
-            .env(
+        let settings = [
+            (
                 "NPQ_BOT__DISCORD__RATE_LIMIT_PER_MINUTE",
                 config.discord.rate_limit_per_minute.to_string(),
-            )
-            .env(
+            ),
+            (
                 "NPQ_BOT__DISCORD__BUSY_AFTER_MS",
                 config.discord.busy_after_ms.to_string(),
-            )
-            .env(
-                "NPQ_BOT__LOG__DATABASE",
-                format!("sqlite://{}", log_dir.path().join("questions.db").display()),
-            )
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::inherit())
-            .spawn()
-            .expect("npq-bot serve starts");
-        child = Some(spawned);
-        None
+            ),
+        ];
+        Running::Process(served::Served::start_with(&fake, Some("warn"), &settings).await)
     } else {
-        Some(tokio::spawn(npq_bot::discord::run(config, async move {
+        let task = tokio::spawn(npq_bot::discord::run(config, async move {
             let _ = stopped.await;
-        })))
+        }));
+        fake.wait_for_request(
+            |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
+            Duration::from_secs(120),
+        )
+        .await
+        .expect("the bot registers its commands");
+        Running::Task(task)
     };
-    fake.wait_for_request(
-        |r| r.is("PUT", r"/applications/\d+/guilds/\d+/commands"),
-        Duration::from_secs(120),
-    )
-    .await
-    .expect("the bot registers its commands");
     // Whose memory is measured: the bot's own process, or this one (the bot and the fake).
-    let pid = child
-        .as_ref()
-        .map_or("self".to_string(), |c| c.id().to_string());
+    let pid = match &bot {
+        Running::Process(served) => served.pid().to_string(),
+        Running::Task(_) => "self".to_string(),
+    };
     let samples: std::sync::Arc<std::sync::Mutex<Vec<f64>>> = Default::default();
     let sampler = {
         let (pid, samples) = (pid.clone(), samples.clone());
@@ -432,10 +419,9 @@ async fn run(users: usize, events: usize, seconds: usize) {
         body_bytes as f64 / 1e6
     );
     drop(record);
-    let whose = if as_process {
-        "of the bot's process (npq-bot serve)"
-    } else {
-        "of this process (the bot and the fake)"
+    let whose = match bot {
+        Running::Process(_) => "of the bot's process (npq-bot serve)",
+        Running::Task(_) => "of this process (the bot and the fake)",
     };
     let at = |share: f64| {
         samples
@@ -457,19 +443,12 @@ async fn run(users: usize, events: usize, seconds: usize) {
         percentile(&latencies, 0.99)
     );
     let _ = stop.send(());
-    if let Some(bot) = bot {
-        let _ = tokio::time::timeout(Duration::from_secs(10), bot).await;
-    }
-    if let Some(mut child) = child {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        for _ in 0..100 {
-            if child.try_wait().ok().flatten().is_some() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+    match bot {
+        Running::Task(task) => {
+            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
-        let _ = child.kill();
+        Running::Process(mut served) => {
+            served.stop_with("TERM").await;
+        }
     }
 }

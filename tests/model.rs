@@ -95,7 +95,6 @@ fn the_encoder_gives_the_vectors_the_shipped_cache_holds() {
         .take(150)
         .collect();
     assert!(texts.len() >= 100, "{} texts sampled", texts.len());
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     for (precision, least, least_median) in [
         (Precision::F32, 0.999, 0.9999),
         (Precision::Int8, 0.99, 0.995),
@@ -107,18 +106,7 @@ fn the_encoder_gives_the_vectors_the_shipped_cache_holds() {
             &model.id,
             npq_bot::retrieve::semantic::DIM,
         );
-        let vectors = model.embed(&refs).unwrap();
-        let mut agree: Vec<(f32, &str)> = texts
-            .iter()
-            .zip(&vectors)
-            .map(|(text, v)| {
-                let row = cache
-                    .row(text)
-                    .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
-                    .to_f32();
-                (cosine(v, &row) / cosine(&row, &row).sqrt(), text.as_str())
-            })
-            .collect();
+        let mut agree = agreement(&model, &cache, &texts);
         agree.sort_by(|a, b| a.0.total_cmp(&b.0));
         let (worst, median) = (agree[0], agree[agree.len() / 2].0);
         eprintln!("{precision:?}: worst {worst:?}, median {median}");
@@ -190,19 +178,35 @@ fn the_embed_command_writes_every_text_in_f32() {
     let engine = npq_bot::Engine::new(knowledge, npq_bot::Settings::default()).unwrap();
     let texts: Vec<String> = engine.embedding_texts().into_iter().flatten().collect();
     assert!(texts.len() >= 5, "{} texts", texts.len());
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let model = Embedder::load_with(&root().join(MODEL_DIR), Precision::F32).unwrap();
     let cache = npq_bot::retrieve::semantic::Cache::read(
         &folder.path().join(npq_bot::EMBEDDINGS_FILE),
         &model.id,
         npq_bot::retrieve::semantic::DIM,
     );
-    for (text, v) in texts.iter().zip(model.embed(&refs).unwrap()) {
-        let row = cache
-            .row(text)
-            .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
-            .to_f32();
-        let agree = cosine(&v, &row) / cosine(&row, &row).sqrt();
+    for (agree, text) in agreement(&model, &cache, &texts) {
         assert!(agree > 0.999, "cosine {agree} for {text:?}");
     }
+}
+
+/// For each text, the cosine between the vector `model` gives it and the (8-bit) row `cache`
+/// holds for it; panics when the cache lacks a text.
+fn agreement<'a>(
+    model: &Embedder,
+    cache: &npq_bot::retrieve::semantic::Cache,
+    texts: &'a [String],
+) -> Vec<(f32, &'a str)> {
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let vectors = model.embed(&refs).unwrap();
+    texts
+        .iter()
+        .zip(&vectors)
+        .map(|(text, v)| {
+            let row = cache
+                .row(text)
+                .unwrap_or_else(|| panic!("the cache lacks {text:?}"))
+                .to_f32();
+            (cosine(v, &row) / cosine(&row, &row).sqrt(), text.as_str())
+        })
+        .collect()
 }

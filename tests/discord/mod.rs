@@ -6,5 +6,6 @@ mod fake;
 mod fake_selftest;
 mod fixtures;
 mod schema;
+mod served;
 
 use crate::support::postgres;
