@@ -394,7 +394,13 @@ impl Engine {
         });
         let reading = |i: usize| {
             let vector = vectors.as_ref().and_then(|v| v.get(i));
-            self.read(texts[i], semantic.as_deref().zip(vector))
+            // The whole of a question asked in parts has each part's neighbours too, so that a
+            // part's words are not taken for words its meaning does not lead to.
+            let also: Vec<&Vec<f32>> = match &vectors {
+                Some(v) if i == 0 => v.iter().skip(1).collect(),
+                _ => Vec::new(),
+            };
+            self.read(texts[i], semantic.as_deref().zip(vector), &also)
         };
         let whole = reading(0);
         let parts = if parts.len() > 1 {
@@ -405,10 +411,15 @@ impl Engine {
         Retrieved { whole, parts }
     }
 
-    fn read(&self, text: &str, semantic: Option<(&Semantic, &Vec<f32>)>) -> Reading {
+    fn read(
+        &self,
+        text: &str,
+        semantic: Option<(&Semantic, &Vec<f32>)>,
+        also: &[&Vec<f32>],
+    ) -> Reading {
         let snapshot = self.index.snapshot();
         let qtypes = QuestionType::detect(text);
-        let question = lexical::weigh(&snapshot, self.expander.concepts(text), qtypes);
+        let mut question = lexical::weigh(&snapshot, self.expander.concepts(text), qtypes);
         let terms = lexical::terms(&question);
         if self.families.unknown_member(text).is_some() {
             // A programme the catalogue does not hold: nothing here answers it.
@@ -425,6 +436,15 @@ impl Engine {
             let have: std::collections::HashSet<usize> = hits.iter().map(|h| h.ord).collect();
             let (nearest, stands_out) = s.vectors.nearest(vector, SEMANTIC_CANDIDATES);
             peak = stands_out;
+            let mut closest: Vec<usize> = nearest
+                .iter()
+                .take(self.weights.neighbours)
+                .map(|&(ord, _)| ord)
+                .collect();
+            for part in also {
+                let (near, _) = s.vectors.nearest(part, self.weights.neighbours);
+                closest.extend(near.into_iter().map(|(ord, _)| ord));
+            }
             for (ord, _) in nearest {
                 if !have.contains(&ord) {
                     if let Some(hit) = snapshot.by_ord(ord) {
@@ -432,6 +452,17 @@ impl Engine {
                     }
                 }
             }
+            let missing: Vec<crate::search::Hit> = closest
+                .iter()
+                .filter(|ord| !hits.iter().any(|h| h.ord == **ord))
+                .filter_map(|&ord| snapshot.by_ord(ord))
+                .collect();
+            let neighbours: Vec<&crate::search::Hit> = hits
+                .iter()
+                .filter(|h| closest.contains(&h.ord))
+                .chain(&missing)
+                .collect();
+            lexical::discount_unshared(&mut question, &neighbours, self.weights.unshared);
         }
         let features = lexical::features(&question, &hits);
         let candidates = hits
@@ -586,8 +617,15 @@ impl Engine {
                     variants.join(", ")
                 ));
             }
-            for s in reading.rank(&self.weights).iter().take(8) {
+            for (i, s) in reading.rank(&self.weights).iter().take(8).enumerate() {
                 let c = &reading.candidates[s.index];
+                if i == 0 {
+                    let e = &s.evidence;
+                    out.push_str(&format!(
+                        "  evidence of the best: meaning {:.3} heading {:.3} coverage {:.3} peak {:.3} lexical {:.3} best_meaning {:.3} both {:.3}\n",
+                        e.meaning, e.heading, e.coverage, e.peak, e.lexical, e.best_meaning, e.both
+                    ));
+                }
                 out.push_str(&format!(
                     "  {:.3} confidence {:.3} coverage {:.3} meaning {}  {} > {}\n",
                     s.score,

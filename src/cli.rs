@@ -144,6 +144,10 @@ enum Command {
         /// Folds for --calibrate.
         #[arg(long, value_name = "K", default_value_t = 5)]
         folds: usize,
+        /// Repeat --calibrate's cross-validation over this many different splits into folds
+        /// and report each split's out-of-fold figures and their mean.
+        #[arg(long, value_name = "N", default_value_t = 1)]
+        splits: usize,
         /// Exit 1 when hit@3 is below this.
         #[arg(long, value_name = "F")]
         min_hit3: Option<f64>,
@@ -340,6 +344,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             file,
             calibrate,
             folds,
+            splits,
             min_hit3,
             min_refusal,
             quiet,
@@ -354,7 +359,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             evaluate(
                 &engine,
                 &file,
-                calibrate.then_some(folds),
+                calibrate.then_some((folds, splits)),
                 quiet,
                 min_hit3,
                 min_refusal,
@@ -578,7 +583,7 @@ fn check(dir: &Path) -> anyhow::Result<ExitCode> {
 fn evaluate(
     engine: &Engine,
     files: &[PathBuf],
-    folds: Option<usize>,
+    folds: Option<(usize, usize)>,
     quiet: bool,
     min_hit3: Option<f64>,
     min_refusal: Option<f64>,
@@ -604,12 +609,40 @@ fn evaluate(
             ", lexical only"
         }
     );
-    if let Some(k) = folds {
+    if let Some((k, splits)) = folds {
+        let k = k.max(2);
         let prepared = eval::prepare(engine, &questions)?;
         let grid = eval::grid();
-        let cv = eval::cross_validate(engine, &prepared, &grid, k.max(2));
-        println!("\n{k}-fold cross-validation over {} weightings", grid.len());
+        println!(
+            "\n{k}-fold cross-validation over {} weightings, {} questions",
+            grid.len(),
+            questions.len()
+        );
+        let mut sum = (0.0, 0.0, 0.0, 0.0);
+        for split in 1..splits.max(1) {
+            let cv = eval::cross_validate(engine, &prepared, &grid, k, split);
+            let f = &cv.out_of_fold;
+            println!("out of fold, split {split}: {f}");
+            sum = (
+                sum.0 + f.hit1,
+                sum.1 + f.hit3,
+                sum.2 + f.refusal,
+                sum.3 + eval::objective(f),
+            );
+        }
+        let cv = eval::cross_validate(engine, &prepared, &grid, k, 0);
         println!("out of fold: {}", cv.out_of_fold);
+        if splits > 1 {
+            let f = &cv.out_of_fold;
+            let n = splits as f64;
+            println!(
+                "mean over {splits} splits: hit@1={:.3} hit@3={:.3} refusal={:.3} objective={:.4}",
+                (sum.0 + f.hit1) / n,
+                (sum.1 + f.hit3) / n,
+                (sum.2 + f.refusal) / n,
+                (sum.3 + eval::objective(f)) / n
+            );
+        }
         println!(
             "in sample (chosen weights, for comparison only): {}",
             cv.in_sample

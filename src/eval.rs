@@ -286,10 +286,18 @@ pub struct CrossValidation {
 
 /// Which fold a question is in: a hash of its id (or text), stable across runs.
 pub fn fold_of(q: &Question, k: usize) -> usize {
+    fold_in_split(q, k, 0)
+}
+
+/// Which fold a question is in under split number `split` (0 is [`fold_of`]'s): repeating
+/// cross-validation over several splits tells a real gain from the luck of one split.
+pub fn fold_in_split(q: &Question, k: usize, split: usize) -> usize {
     let key = if q.id.is_empty() { &q.q } else { &q.id };
-    let h = key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
+    let h = if split == 0 {
+        fnv(key)
+    } else {
+        fnv(&format!("{split}:{key}"))
+    };
     (h % k as u64) as usize
 }
 
@@ -404,6 +412,12 @@ pub fn logistic(xs: &[[f32; EVIDENCE]], ys: &[f32]) -> Confidence {
     Confidence::from_array(round(b), w.map(round))
 }
 
+fn fnv(key: &str) -> u64 {
+    key.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
 /// Tunes the weights by `k`-fold cross-validation: for each fold, the weights fitted on the
 /// other folds score that fold; the figures reported are those out-of-fold scores.
 pub fn cross_validate(
@@ -411,8 +425,12 @@ pub fn cross_validate(
     prepared: &[Prepared],
     grid: &[Weights],
     k: usize,
+    split: usize,
 ) -> CrossValidation {
-    let folds: Vec<usize> = prepared.iter().map(|p| fold_of(p.question, k)).collect();
+    let folds: Vec<usize> = prepared
+        .iter()
+        .map(|p| fold_in_split(p.question, k, split))
+        .collect();
     let mut oof: Vec<Option<Outcome>> = vec![None; prepared.len()];
     let mut per_fold = Vec::new();
     for fold in 0..k {

@@ -156,6 +156,33 @@ fn friendly_filler_and_unknown_words_do_not_veto_an_answer() {
     );
 }
 
+/// A known word that none of the passages closest in meaning holds ("thanks in advance")
+/// counts for nothing, so it cannot pull in the one passage that happens to use it; the words
+/// that meaning and wording agree on keep their weight.
+#[test]
+fn a_rare_word_the_meaning_does_not_lead_to_does_not_decide_the_answer() {
+    let question = "morning! im at a british school in spain, can i do an npq or is it england only thx in advance";
+    let retrieved = engine().retrieve(question);
+    let weight = |word: &str| {
+        retrieved
+            .whole
+            .question
+            .concepts
+            .iter()
+            .find(|c| c.concept.surface.eq_ignore_ascii_case(word))
+            .map(|c| c.weight)
+    };
+    assert_eq!(weight("advance"), Some(0.0));
+    assert!(weight("england").is_some_and(|w| w > 1.0));
+    let answer = engine().answer(question);
+    assert!(answer.answered, "{answer:?}");
+    assert!(
+        answer.results[0].section.contains("international"),
+        "{:?}",
+        answer.results[0].section
+    );
+}
+
 /// `question` with one typo: the two middle letters of its longest word swapped (a slip of
 /// the fingers every reader still understands).
 fn one_typo(question: &str) -> String {

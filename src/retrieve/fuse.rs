@@ -42,6 +42,10 @@ pub struct Weights {
     pub floor: f32,
     /// Two snippets sharing this share of their topic words (Jaccard) state the same fact.
     pub duplicate: f32,
+    /// A known word none of the `neighbours` passages closest in meaning holds counts at this
+    /// share of its weight ([`crate::retrieve::lexical::discount_unshared`]; 1: no discount).
+    pub unshared: f32,
+    pub neighbours: usize,
 }
 
 /// A logistic model of "this candidate answers the question", fitted by `eval --calibrate`
@@ -157,22 +161,24 @@ impl Weights {
         recency: 0.05,
         semantic: 1.5,
         heading_similarity: 0.9,
-        unknown_word: 0.0,
+        unknown_word: 0.5,
         confidence: Confidence {
-            bias: -8.107,
-            meaning: 4.531,
-            heading: 2.425,
-            coverage: -0.025,
+            bias: -8.41,
+            meaning: 4.081,
+            heading: 2.099,
+            coverage: -0.409,
             coverage_all: 0.0,
             known: 0.0,
-            peak: 2.245,
-            lexical: 1.368,
-            best_meaning: 3.978,
-            both: 3.168,
+            peak: 2.248,
+            lexical: 1.359,
+            best_meaning: 4.434,
+            both: 3.734,
         },
-        threshold: 0.46,
+        threshold: 0.47,
         floor: 0.0,
         duplicate: 0.6,
+        unshared: 0.0,
+        neighbours: 5,
     };
 }
 
@@ -290,11 +296,14 @@ impl Reading {
             .map(|(index, c)| {
                 let l = &c.lexical;
                 let coverage = (l.found / total).min(1.0);
-                let lexical = w.coverage * coverage
-                    + w.heading * (l.heading_found / total).min(1.0)
-                    + w.precision * l.precision
-                    + w.bm25 * l.bm25
-                    + w.recency * l.recency;
+                let lexical_over = |total: f32| {
+                    w.coverage * (l.found / total).min(1.0)
+                        + w.heading * (l.heading_found / total).min(1.0)
+                        + w.precision * l.precision
+                        + w.bm25 * l.bm25
+                        + w.recency * l.recency
+                };
+                let lexical = lexical_over(total);
                 let coverage_all =
                     (l.found / (known_weight + unknown_weight).max(f32::MIN_POSITIVE)).min(1.0);
                 let meaning = c.meaning(w).unwrap_or(0.0);
@@ -305,7 +314,9 @@ impl Reading {
                     coverage_all,
                     known,
                     peak: self.peak / 10.0,
-                    lexical,
+                    // Read over the known words alone, whatever `unknown_word` does to the
+                    // ranking: an unknown word must not veto an answer.
+                    lexical: lexical_over(known_weight.max(f32::MIN_POSITIVE)),
                     best_meaning,
                     both: meaning * (l.found / known_weight.max(f32::MIN_POSITIVE)).min(1.0),
                 };
@@ -348,6 +359,10 @@ pub fn confidence(ranked: &[Scored]) -> f32 {
     ranked.first().map_or(0.0, |s| s.confidence)
 }
 
+/// How near the top of the whole question's ranking a part's best passage must be for a part
+/// that is not confident alone.
+const PART_SUPPORT: usize = 10;
+
 /// A result chosen for an answer: the reading (whole question or part) it answers, the
 /// candidate passage and its fused score.
 pub type Pick<'a> = (&'a Reading, &'a Candidate, f32);
@@ -367,13 +382,24 @@ pub fn choose<'a>(
     let best = confidence(&ranked);
     let mut picks: Vec<Pick> = Vec::new();
     let mut part_answered = false;
+    // A part too short to stand alone ("is it free") is still answered when the whole question
+    // is, and the whole's own ranking holds the part's best passage near its top.
+    let whole_near: Vec<usize> = if best >= limit {
+        ranked
+            .iter()
+            .take(PART_SUPPORT)
+            .map(|s| whole.candidates[s.index].ord)
+            .collect()
+    } else {
+        Vec::new()
+    };
     for part in parts {
         let part_ranked = part.rank(w);
         let part_limit = threshold(part, w, lexical_threshold);
-        if let Some(top) = part_ranked
-            .first()
-            .filter(|_| confidence(&part_ranked) >= part_limit)
-        {
+        if let Some(top) = part_ranked.first().filter(|top| {
+            confidence(&part_ranked) >= part_limit
+                || whole_near.contains(&part.candidates[top.index].ord)
+        }) {
             part_answered = true;
             let c = &part.candidates[top.index];
             if !is_duplicate(&picks, part, c, w, max_chars) {

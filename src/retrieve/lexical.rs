@@ -206,6 +206,42 @@ pub struct Features {
     pub recency: f32,
 }
 
+/// Counts a known word at `factor` of its weight when none of the passages closest in meaning
+/// (`neighbours`) holds it: a rare word of the folder that the question's meaning does not
+/// lead to ("thanks in advance", a name, "ta" for thanks) should not decide which passage
+/// answers, while the words the meaning and the wording agree on keep their full weight.
+pub fn discount_unshared(question: &mut Question, neighbours: &[&Hit], factor: f32) {
+    if neighbours.is_empty() || factor >= 1.0 {
+        return;
+    }
+    let wanted = wanted_stems(&question.concepts);
+    let lookup = Wanted::new(&wanted);
+    let words: Vec<(Words, Words)> = neighbours
+        .iter()
+        .map(|h| {
+            (
+                Words::from_stems(h.stems.own(), &lookup),
+                Words::from_stems(h.stems.context(), &lookup),
+            )
+        })
+        .collect();
+    let shared: Vec<bool> = question
+        .concepts
+        .iter()
+        .map(|c| {
+            c.unknown
+                || words.iter().any(|(own, context)| {
+                    credit(&c.concept, own) > 0.0 || credit(&c.concept, context) > 0.0
+                })
+        })
+        .collect();
+    for (c, shared) in question.concepts.iter_mut().zip(shared) {
+        if !shared {
+            c.weight *= factor;
+        }
+    }
+}
+
 /// Scores `hits` against the question.
 pub fn features(question: &Question, hits: &[Hit]) -> Vec<Features> {
     let best_bm25 = hits
