@@ -8,15 +8,16 @@ use std::sync::OnceLock;
 
 use npq_bot::{eval, Engine, Weights};
 
-/// In-sample figures of the calibrated weights on the tuning questions were hit@1 0.756,
-/// hit@3 0.878, refusal 0.850 when these bars were set (out of fold: hit@1 0.760, hit@3 0.872,
-/// refusal 0.850; BENCHMARKS.md).
-const MIN_HIT1: f64 = 0.72;
-const MIN_HIT3: f64 = 0.85;
-const MIN_REFUSAL: f64 = 0.82;
-/// The held-out fold: hit@3 0.805, refusal 0.842 when these bars were set.
-const HOLDOUT_MIN_HIT3: f64 = 0.76;
-const HOLDOUT_MIN_REFUSAL: f64 = 0.78;
+/// In-sample figures of the calibrated weights on the tuning questions were hit@1 0.769,
+/// hit@3 0.875, refusal 0.910 when these bars were set (`NPQ_PRECISION=f32`: 0.763 / 0.878 /
+/// 0.900; out of fold, the mean of 3 splits: 0.771 / 0.876 / 0.883; BENCHMARKS.md). The bars
+/// leave room for the few questions that move between processors.
+const MIN_HIT1: f64 = 0.74;
+const MIN_HIT3: f64 = 0.86;
+const MIN_REFUSAL: f64 = 0.86;
+/// The held-out fold: hit@3 0.854, refusal 0.895 (f32: 0.947) when these bars were set.
+const HOLDOUT_MIN_HIT3: f64 = 0.80;
+const HOLDOUT_MIN_REFUSAL: f64 = 0.84;
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -148,7 +149,7 @@ fn friendly_filler_and_unknown_words_do_not_veto_an_answer() {
     let plain = answered(&|q| q.to_string());
     // Words the knowledge has never seen, before and after the question.
     let chatty = answered(&|q| format!("hiya zorblax, {q} pls mate innit cheers"));
-    // Measured: 45 of 54 (83%) when this bar was set; the nonsense word shifts the question's
+    // Measured: 45 of 54 (83%) when this bar was set, 43 of 51 (84%) on 2026-12-04; the nonsense word shifts the question's
     // meaning a little, but no unknown word is a veto.
     assert!(
         chatty * 10 >= plain * 8,
