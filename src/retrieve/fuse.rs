@@ -45,6 +45,7 @@ pub struct Weights {
     /// A known word none of the `neighbours` passages closest in meaning holds counts at this
     /// share of its weight ([`crate::retrieve::lexical::discount_unshared`]; 1: no discount).
     pub unshared: f32,
+    /// How many passages closest in meaning a known word is looked for in (see `unshared`).
     pub neighbours: usize,
 }
 
