@@ -392,22 +392,22 @@ impl Engine {
                 .map_err(|e| tracing::warn!("cannot embed a question: {e:#}"))
                 .ok()
         });
-        let reading = |i: usize| {
+        let reading = |i: usize, also: &[usize]| {
             let vector = vectors.as_ref().and_then(|v| v.get(i));
-            // The whole of a question asked in parts has each part's neighbours too, so that a
-            // part's words are not taken for words its meaning does not lead to.
-            let also: Vec<&Vec<f32>> = match &vectors {
-                Some(v) if i == 0 => v.iter().skip(1).collect(),
-                _ => Vec::new(),
-            };
-            self.read(texts[i], semantic.as_deref().zip(vector), &also)
+            self.read(texts[i], semantic.as_deref().zip(vector), also)
         };
-        let whole = reading(0);
-        let parts = if parts.len() > 1 {
-            (1..texts.len()).map(reading).collect()
+        let parts: Vec<Reading> = if parts.len() > 1 {
+            (1..texts.len()).map(|i| reading(i, &[])).collect()
         } else {
             Vec::new()
         };
+        // The whole of a question asked in parts has each part's closest passages too, so that
+        // a part's words are not taken for words its meaning does not lead to.
+        let also: Vec<usize> = parts
+            .iter()
+            .flat_map(|p| p.closest.iter().copied())
+            .collect();
+        let whole = reading(0, &also);
         Retrieved { whole, parts }
     }
 
@@ -415,7 +415,7 @@ impl Engine {
         &self,
         text: &str,
         semantic: Option<(&Semantic, &Vec<f32>)>,
-        also: &[&Vec<f32>],
+        also: &[usize],
     ) -> Reading {
         let snapshot = self.index.snapshot();
         let qtypes = QuestionType::detect(text);
@@ -428,23 +428,21 @@ impl Engine {
                 question,
                 candidates: Vec::new(),
                 peak: 0.0,
+                closest: Vec::new(),
             };
         }
         let mut hits = snapshot.search(&terms, &question.qtypes, self.settings.candidates);
         let mut peak = 0.0;
+        let mut closest = Vec::new();
         if let Some((s, vector)) = semantic {
             let have: std::collections::HashSet<usize> = hits.iter().map(|h| h.ord).collect();
             let (nearest, stands_out) = s.vectors.nearest(vector, SEMANTIC_CANDIDATES);
             peak = stands_out;
-            let mut closest: Vec<usize> = nearest
+            closest = nearest
                 .iter()
                 .take(self.weights.neighbours)
                 .map(|&(ord, _)| ord)
                 .collect();
-            for part in also {
-                let (near, _) = s.vectors.nearest(part, self.weights.neighbours);
-                closest.extend(near.into_iter().map(|(ord, _)| ord));
-            }
             for (ord, _) in nearest {
                 if !have.contains(&ord) {
                     if let Some(hit) = snapshot.by_ord(ord) {
@@ -452,14 +450,17 @@ impl Engine {
                     }
                 }
             }
-            let missing: Vec<crate::search::Hit> = closest
+            let mut near: Vec<usize> = closest.iter().chain(also).copied().collect();
+            near.sort_unstable();
+            near.dedup();
+            let missing: Vec<crate::search::Hit> = near
                 .iter()
                 .filter(|ord| !hits.iter().any(|h| h.ord == **ord))
                 .filter_map(|&ord| snapshot.by_ord(ord))
                 .collect();
             let neighbours: Vec<&crate::search::Hit> = hits
                 .iter()
-                .filter(|h| closest.contains(&h.ord))
+                .filter(|h| near.binary_search(&h.ord).is_ok())
                 .chain(&missing)
                 .collect();
             lexical::discount_unshared(&mut question, &neighbours, self.weights.unshared);
@@ -478,6 +479,7 @@ impl Engine {
             question,
             candidates,
             peak,
+            closest,
         }
     }
 

@@ -618,29 +618,24 @@ fn evaluate(
             grid.len(),
             questions.len()
         );
-        let mut sum = (0.0, 0.0, 0.0, 0.0);
-        for split in 1..splits.max(1) {
-            let cv = eval::cross_validate(engine, &prepared, &grid, k, split);
-            let f = &cv.out_of_fold;
-            println!("out of fold, split {split}: {f}");
-            sum = (
-                sum.0 + f.hit1,
-                sum.1 + f.hit3,
-                sum.2 + f.refusal,
-                sum.3 + eval::objective(f),
-            );
-        }
-        let cv = eval::cross_validate(engine, &prepared, &grid, k, 0);
+        let cv = eval::cross_validate(engine, &prepared, &grid, k);
         println!("out of fold: {}", cv.out_of_fold);
         if splits > 1 {
-            let f = &cv.out_of_fold;
-            let n = splits as f64;
+            let mut each = vec![cv.out_of_fold.clone()];
+            for split in 1..splits {
+                let (outcomes, _) = eval::out_of_fold(engine, &prepared, &grid, k, split);
+                let f = eval::figures(&outcomes);
+                println!("out of fold, split {split}: {f}");
+                each.push(f);
+            }
+            let mean =
+                |x: fn(&eval::Figures) -> f64| each.iter().map(x).sum::<f64>() / splits as f64;
             println!(
                 "mean over {splits} splits: hit@1={:.3} hit@3={:.3} refusal={:.3} objective={:.4}",
-                (sum.0 + f.hit1) / n,
-                (sum.1 + f.hit3) / n,
-                (sum.2 + f.refusal) / n,
-                (sum.3 + eval::objective(f)) / n
+                mean(|f| f.hit1),
+                mean(|f| f.hit3),
+                mean(|f| f.refusal),
+                mean(eval::objective)
             );
         }
         println!(

@@ -418,15 +418,15 @@ fn fnv(key: &str) -> u64 {
     })
 }
 
-/// Tunes the weights by `k`-fold cross-validation: for each fold, the weights fitted on the
-/// other folds score that fold; the figures reported are those out-of-fold scores.
-pub fn cross_validate(
+/// The out-of-fold outcomes of one split into `k` folds: for each fold, the weights fitted on
+/// the other folds score that fold. Returns the outcomes and each fold's weights.
+pub fn out_of_fold(
     engine: &Engine,
     prepared: &[Prepared],
     grid: &[Weights],
     k: usize,
     split: usize,
-) -> CrossValidation {
+) -> (Vec<Outcome>, Vec<Weights>) {
     let folds: Vec<usize> = prepared
         .iter()
         .map(|p| fold_in_split(p.question, k, split))
@@ -442,7 +442,18 @@ pub fn cross_validate(
             }
         }
     }
-    let outcomes: Vec<Outcome> = oof.into_iter().flatten().collect();
+    (oof.into_iter().flatten().collect(), per_fold)
+}
+
+/// Tunes the weights by `k`-fold cross-validation ([`out_of_fold`] on the first split), and
+/// fits the weights to ship on all the questions; the figures reported are out of fold.
+pub fn cross_validate(
+    engine: &Engine,
+    prepared: &[Prepared],
+    grid: &[Weights],
+    k: usize,
+) -> CrossValidation {
+    let (outcomes, per_fold) = out_of_fold(engine, prepared, grid, k, 0);
     let chosen = fit(engine, prepared, grid, &|_| true);
     let in_sample: Vec<Outcome> = prepared
         .iter()

@@ -265,6 +265,9 @@ pub struct Reading {
     /// How far the passage closest in meaning stands out from all the passages (standard
     /// deviations above their mean similarity).
     pub peak: f32,
+    /// The passages closest in meaning (`Weights::neighbours` of them, best first; empty
+    /// without semantic retrieval).
+    pub closest: Vec<usize>,
 }
 
 /// How one candidate scores under some weights.
