@@ -418,41 +418,48 @@ async fn a_slow_answer_is_acknowledged_first_and_delivered_after() {
 /// A flood of questions larger than the cores can answer: once a question has waited longer
 /// than `discord.busy_after_ms`, new ones are told at once (privately) that the bot is busy,
 /// and every interaction still gets its response, so the queue stays bounded and nobody waits
-/// in silence.
+/// in silence. The flood comes in bursts of long questions in several parts, sent with no pause,
+/// until one is turned away: however quick the machine, a burst outgrows two cores.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_left_waiting() {
     let bot = Bot::start(|c| {
         c.discord.busy_after_ms = 250;
-        c.discord.rate_limit_per_minute = 1000;
+        c.discord.rate_limit_per_minute = 100_000;
+        c.discord.max_question_chars = 2000;
     })
     .await;
     let busy_text = "please ask again in a minute";
-    let questions = [
-        "How is the NPQ funded?",
-        "how long does the npqh take",
-        "is the NPQ for SENCOs compulsory",
-        "will an NPQ raise my pay?",
+    let parts = [
+        "How is the NPQ funded for the next cohort and who pays if my school is not eligible?",
+        "how long does the npqh take and how is it assessed at the end?",
+        "is the NPQ for SENCOs compulsory for a new SENCO and when must it be finished?",
+        "will an NPQ raise my pay, and will my school give me time off to study for it?",
+        "can I still use my old NPQML when I apply for a deputy headship?",
     ];
+    const BURST: u64 = 20;
+    const MOST: u64 = 3_000;
     let mut asked = Vec::new();
     let mut turned_away = false;
-    for i in 0..400u64 {
-        let user = (USER_ID + 1 + i, "staff");
-        asked.push(
-            bot.ask_as(user, questions[i as usize % questions.len()])
-                .await,
-        );
-        // Faster than two cores answer, slow enough for the gateway side to keep up.
-        tokio::time::sleep(Duration::from_millis(10)).await;
-        if i % 10 == 9 {
-            turned_away = bot.fake.interaction_callbacks().iter().any(|r| {
-                r.body
-                    .as_ref()
-                    .is_some_and(|b| b.to_string().contains(busy_text))
-            });
-            if turned_away {
-                break;
-            }
+    let mut i = 0u64;
+    while !turned_away && i < MOST {
+        for _ in 0..BURST {
+            let user = (USER_ID + 1 + i, "staff");
+            // Each question a different rotation of the parts, so no two are alike.
+            let first = i as usize % parts.len();
+            let question = (0..parts.len())
+                .map(|k| parts[(first + k) % parts.len()])
+                .collect::<Vec<_>>()
+                .join(" Also, ");
+            asked.push(bot.ask_as(user, &question).await);
+            i += 1;
         }
+        // Let the gateway side catch up before looking.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        turned_away = bot.fake.interaction_callbacks().iter().any(|r| {
+            r.body
+                .as_ref()
+                .is_some_and(|b| b.to_string().contains(busy_text))
+        });
     }
     assert!(
         turned_away,
@@ -485,9 +492,10 @@ async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_le
         }
     }
     // The queue drains: a question asked after the flood is answered again.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     let mut answered_after = false;
-    for _ in 0..100 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    while !answered_after && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let id = bot
             .ask_as((USER_ID, USER_NAME), "how long does the npqh take")
             .await;
@@ -498,9 +506,8 @@ async fn a_flood_deeper_than_busy_after_is_told_the_bot_is_busy_and_nobody_is_le
             first.to_string()
         };
         if !text.contains(busy_text) {
-            assert!(text.contains("Source:"), "{text}");
+            assert!(text.contains("Source"), "{text}");
             answered_after = true;
-            break;
         }
     }
     assert!(answered_after, "the bot stayed busy after the flood");
