@@ -374,7 +374,15 @@ impl Engine {
     /// Reads and retrieves a question: its concepts, the candidates of the lexical and the
     /// semantic stage with their evidence, for the whole question and each of its parts.
     pub fn retrieve(&self, question: &str) -> Retrieved {
-        let cleaned = query::clean(question);
+        let snapshot = self.index.snapshot();
+        let cleaned = query::without_asides(&query::clean(question), |sentence| {
+            let concepts = self.expander.concepts(sentence);
+            lexical::weigh(&snapshot, concepts, Vec::new())
+                .concepts
+                .iter()
+                .any(|c| !c.unknown)
+        });
+        drop(snapshot);
         let parts = query::parts(&cleaned);
         let semantic = self.semantic.load_full();
         let mut texts: Vec<&str> = vec![cleaned.as_str()];

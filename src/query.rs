@@ -53,6 +53,68 @@ pub fn clean(input: &str) -> String {
     }
 }
 
+/// The message without its asides: a sentence of one or two words at the start or the end
+/// that asks nothing and names no topic the folder knows ("Hello!", "xx", "thanks."), when
+/// another sentence of the message asks the question. A greeting or sign-off carries no topic,
+/// but it moves the question's meaning away from the passage that answers it. A short
+/// sentence with a question mark ("Cost?") or a known topic ("self funded") stays, and so
+/// does a message made only of short ones. `has_topic` tells whether a sentence names a topic
+/// the folder knows.
+pub fn without_asides(question: &str, has_topic: impl Fn(&str) -> bool) -> String {
+    let sentences = sentences(question);
+    let aside =
+        |s: &str| s.split_whitespace().count() < 3 && !s.trim_end().ends_with('?') && !has_topic(s);
+    if !sentences.iter().any(|s| !aside(s)) {
+        return question.to_string();
+    }
+    let mut kept: &[&str] = &sentences;
+    while let [first, rest @ ..] = kept {
+        if !aside(first) {
+            break;
+        }
+        kept = rest;
+    }
+    while let [rest @ .., last] = kept {
+        if !aside(last) {
+            break;
+        }
+        kept = rest;
+    }
+    kept.iter().map(|s| s.trim()).collect::<Vec<_>>().join(" ")
+}
+
+/// The sentences of a message, each with its closing marks: a sentence ends at `?`, `!`, `.`
+/// or `;` followed by a space or the end (so "£1.5k" and "e.g.x" stay whole).
+fn sentences(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut chars = text.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if !matches!(c, '?' | '!' | '.' | ';') {
+            continue;
+        }
+        // A run of marks ("?!", "!!") closes one sentence.
+        let mut end = i + c.len_utf8();
+        while let Some(&(j, d)) = chars.peek() {
+            if !matches!(d, '?' | '!' | '.' | ';') {
+                break;
+            }
+            end = j + d.len_utf8();
+            chars.next();
+        }
+        if chars.peek().is_none_or(|&(_, d)| d.is_whitespace()) {
+            if !text[start..end].trim().is_empty() {
+                out.push(&text[start..end]);
+            }
+            start = end;
+        }
+    }
+    if !text[start..].trim().is_empty() {
+        out.push(&text[start..]);
+    }
+    out
+}
+
 /// Words that open a question of their own after "and" ("... and is it free", "... and do I
 /// get paid more"): English question words and auxiliaries, not topics.
 const QUESTION_OPENERS: &[&str] = &[
@@ -305,6 +367,45 @@ mod tests {
         // "and" inside one question does not split it.
         assert_eq!(parts("time and support from school").len(), 1);
         assert_eq!(parts("is it free?").len(), 1);
+    }
+
+    #[test]
+    fn greetings_and_sign_offs_around_a_question_are_set_aside() {
+        // Topics a folder about NPQs knows.
+        let topic = |s: &str| {
+            ["npq", "funded", "cost", "ehco"]
+                .iter()
+                .any(|t| s.to_lowercase().contains(t))
+        };
+        let aside = |q: &str| without_asides(q, topic);
+        assert_eq!(
+            aside("Hello! how long is an NPQ? please help"),
+            "how long is an NPQ?"
+        );
+        assert_eq!(
+            aside("morning! what does the EHCO involve x"),
+            "what does the EHCO involve x"
+        );
+        assert_eq!(
+            aside("Hi. Is the NPQH free for heads? Thanks. xx"),
+            "Is the NPQH free for heads?"
+        );
+        // A short question is a question, a short sentence with a topic is context, and a
+        // message of short sentences stays whole.
+        assert_eq!(aside("Is the NPQH free? Cost?"), "Is the NPQH free? Cost?");
+        assert_eq!(
+            aside("what if i drop out? self funded"),
+            "what if i drop out? self funded"
+        );
+        assert_eq!(aside("NPQH cost. thanks!"), "NPQH cost.");
+        assert_eq!(aside("hi! thanks!"), "hi! thanks!");
+        // Marks inside a word or a number do not end a sentence.
+        assert_eq!(
+            aside("is it still £1.5k for the NPQH"),
+            "is it still £1.5k for the NPQH"
+        );
+        assert_eq!(aside(""), "");
+        assert_eq!(aside("?!"), "?!");
     }
     use crate::knowledge::{Acronym, Glossary};
 
