@@ -13,8 +13,6 @@ use crate::search::PassageStems;
 const LEAD_SENTENCE_BONUS: f32 = 0.1;
 /// The sentence closest in meaning to the question counts as this much more of it.
 const MEANT_SENTENCE_BONUS: f32 = 0.3;
-/// Snippet sentences beyond the first are added only when they bring this much more.
-const MIN_SENTENCE_GAIN: f32 = 0.08;
 
 /// The one to three sentences of `text` that best answer the question, at most `max_chars`
 /// characters, with the byte ranges of the question's words in it.
@@ -91,6 +89,9 @@ pub fn snippet(
             .map(|&i| text[sentences[i].clone()].chars().count() + 1)
             .sum::<usize>()
     };
+    // Then the sentences that add most, while three fit within `max_chars`: a sentence that
+    // brings no new question word may still hold the fact asked for (the figure after the
+    // definition, the second half of a two-part answer), and the snippet has the room.
     while chosen.len() < 3 {
         let next = (0..sentences.len())
             .filter(|i| !chosen.contains(i))
@@ -104,7 +105,6 @@ pub fn snippet(
                         + meaning_bonus(i),
                 )
             })
-            .filter(|&(_, g)| g >= MIN_SENTENCE_GAIN)
             .fold(None, |best: Option<(usize, f32)>, (i, g)| match best {
                 Some((_, bg)) if bg >= g => best,
                 _ => Some((i, g)),
@@ -184,6 +184,16 @@ pub fn highlight(snippet: &str, concepts: &[Weighted]) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// True when `text` holds `word` (which may itself hold marks, as "gov.uk" does) with no
+/// letter or digit on either side.
+fn names_word(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 /// Which of a passage's sources the snippet's sentences come from: the one whose publisher
 /// (or its short name) or title the snippet names, and whose year it gives; the passage's main
 /// source when the snippet names none. Returns an index into `sources`.
@@ -219,13 +229,8 @@ pub fn cite(snippet: &str, sources: &[Source]) -> usize {
         } else {
             named(&s.publisher)
         };
-        if let Some(short) = short {
-            if lower
-                .split(|c: char| !c.is_alphanumeric())
-                .any(|w| w == short)
-            {
-                score = score.max(1.0);
-            }
+        if short.is_some_and(|short| names_word(&lower, &short)) {
+            score = score.max(1.0);
         }
         if score < 0.5 {
             score = 0.0;
@@ -245,4 +250,35 @@ pub fn cite(snippet: &str, sources: &[Source]) -> usize {
         }
     }
     best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(publisher: &str, date: &str) -> Source {
+        Source {
+            id: None,
+            publisher: publisher.into(),
+            title: "A page".into(),
+            url: None,
+            date: date.into(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn a_short_name_with_marks_in_it_names_its_source() {
+        let sources = [
+            source("University of Chester", "2025"),
+            source("Department for Education (GOV.UK)", "2024"),
+        ];
+        let snippet = "An NPQ can be worth up to 100 credits. GOV.UK guidance tells holders to \
+                       contact the university.";
+        assert_eq!(cite(snippet, &sources), 1);
+        // Inside another word it names nothing, and the main source stays.
+        assert_eq!(cite("See notgov.ukish for more.", &sources), 0);
+        assert!(names_word("see gov.uk.", "gov.uk"));
+        assert!(!names_word("see gov.ukraine", "gov.uk"));
+    }
 }
