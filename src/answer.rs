@@ -389,11 +389,16 @@ impl Engine {
         if parts.len() > 1 {
             texts.extend(parts.iter().map(String::as_str));
         }
-        let vectors: Option<Vec<Vec<f32>>> = semantic.as_ref().and_then(|s| {
-            let respelled: Vec<String> = texts
+        // Misspelt words get the folder's closest spelling, for the model and for the names of
+        // programmes; without the model the texts are read as typed.
+        let respelled: Vec<String> = match semantic.as_ref() {
+            Some(s) => texts
                 .iter()
                 .map(|t| s.lexicon.respell(t, |w| s.embedder.knows(w)))
-                .collect();
+                .collect(),
+            None => texts.iter().map(|t| t.to_string()).collect(),
+        };
+        let vectors: Option<Vec<Vec<f32>>> = semantic.as_ref().and_then(|s| {
             let respelled: Vec<&str> = respelled.iter().map(String::as_str).collect();
             s.embedder
                 .embed(&respelled)
@@ -402,7 +407,12 @@ impl Engine {
         });
         let reading = |i: usize, also: &[usize]| {
             let vector = vectors.as_ref().and_then(|v| v.get(i));
-            self.read(texts[i], semantic.as_deref().zip(vector), also)
+            self.read(
+                texts[i],
+                &respelled[i],
+                semantic.as_deref().zip(vector),
+                also,
+            )
         };
         let parts: Vec<Reading> = if parts.len() > 1 {
             (1..texts.len()).map(|i| reading(i, &[])).collect()
@@ -419,9 +429,11 @@ impl Engine {
         Retrieved { whole, parts }
     }
 
+    /// Reads one text of a question (`respelled`: the same with misspelt words respelt).
     fn read(
         &self,
         text: &str,
+        respelled: &str,
         semantic: Option<(&Semantic, &Vec<f32>)>,
         also: &[usize],
     ) -> Reading {
@@ -429,7 +441,9 @@ impl Engine {
         let qtypes = QuestionType::detect(text);
         let mut question = lexical::weigh(&snapshot, self.expander.concepts(text), qtypes);
         let terms = lexical::terms(&question);
-        if self.families.unknown_member(text).is_some() {
+        // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
+        // of names followed by a word none of them uses, and "leading litracy" is a real name.
+        if self.families.unknown_member(respelled).is_some() {
             // A programme the catalogue does not hold: nothing here answers it.
             return Reading {
                 text: text.to_string(),

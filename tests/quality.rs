@@ -376,6 +376,9 @@ fn a_programme_the_catalogue_lacks_is_refused_and_the_real_ones_answered() {
         "whats the NPQ in leading drama like?",
         "how long does the npq for leading geography take",
         "can I get funding for the NPQ in Leading Computing?",
+        // A slip of the fingers in the family's start does not hide the made-up name.
+        "whats the npq in leadng drama like?",
+        "can I get funding for the NPQ in Laeding Computing?",
     ] {
         assert!(!engine.answer(q).answered, "answered {q:?}");
     }
@@ -384,6 +387,7 @@ fn a_programme_the_catalogue_lacks_is_refused_and_the_real_ones_answered() {
         "how long does the NPQ in leading literacy take",
         "is the NPQ in leading primary maths funded",
         "will an NPQ get me onto the leading practitioner pay range?",
+        "how long does the NPQ in leading litracy take",
     ] {
         assert!(engine.answer(q).answered, "refused {q:?}");
     }
