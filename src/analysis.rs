@@ -388,12 +388,16 @@ impl QuestionType {
     }
 }
 
-/// True when `text` states a quantity: a number with thousands separators, a percentage, or
-/// a number of two or more digits that is not a year.
+/// True when `text` states a quantity: a number with thousands separators, a percentage, a
+/// number of two or more digits that is not a year, or a small number (in digits or words,
+/// two to twelve or twenty) before the word it counts ("ten NPQs", "3 sessions").
 fn states_a_count(text: &str) -> bool {
     static NUMBER: OnceLock<Regex> = OnceLock::new();
     let number = NUMBER.get_or_init(|| {
-        Regex::new(r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?(%|per cent|percent)|\b\d{2,}\b")
+        Regex::new(concat!(
+            r"\b\d{1,3}(,\d{3})+\b|\b\d+(\.\d+)?\s?(%|per cent|percent)|\b\d{2,}\b",
+            r"|(?i)\b([2-9]|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty)\s+[a-z]{3,}"
+        ))
             .expect("valid regex")
     });
     number.find_iter(text).any(|m| {
@@ -487,6 +491,10 @@ mod tests {
         assert!(QuestionType::Count.matches("1,056 executive leaders"));
         assert!(QuestionType::Count.matches("a rise of 32%"));
         assert!(!QuestionType::Count.matches("announced in March 2024"));
+        // A small count in digits or words before what it counts.
+        assert!(QuestionType::Count.matches("there are ten NPQs"));
+        assert!(QuestionType::Count.matches("3 sessions"));
+        assert!(!QuestionType::Count.matches("one of the NPQs"));
         assert!(!QuestionType::Money.matches("no amounts here"));
     }
 
