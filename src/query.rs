@@ -62,24 +62,16 @@ pub fn clean(input: &str) -> String {
 /// the folder knows.
 pub fn without_asides(question: &str, has_topic: impl Fn(&str) -> bool) -> String {
     let sentences = sentences(question);
-    let aside =
-        |s: &str| s.split_whitespace().count() < 3 && !s.trim_end().ends_with('?') && !has_topic(s);
-    if !sentences.iter().any(|s| !aside(s)) {
+    // Each sentence is judged once (`has_topic` reads the index).
+    let aside: Vec<bool> = sentences
+        .iter()
+        .map(|s| s.split_whitespace().count() < 3 && !s.trim_end().ends_with('?') && !has_topic(s))
+        .collect();
+    let Some(first) = aside.iter().position(|a| !a) else {
         return question.to_string();
-    }
-    let mut kept: &[&str] = &sentences;
-    while let [first, rest @ ..] = kept {
-        if !aside(first) {
-            break;
-        }
-        kept = rest;
-    }
-    while let [rest @ .., last] = kept {
-        if !aside(last) {
-            break;
-        }
-        kept = rest;
-    }
+    };
+    let last = aside.iter().rposition(|a| !a).unwrap_or(first);
+    let kept = &sentences[first..=last];
     kept.iter().map(|s| s.trim()).collect::<Vec<_>>().join(" ")
 }
 

@@ -116,16 +116,8 @@ pub fn snippet(
         }
         fact_seen |= info[i].1;
     }
-    // A section's opening sentence usually gives its answer: keep it when it is on topic.
-    let opening_on_topic = info[0].0.iter().any(|&c| c > 0.0) || info[0].1;
-    if chosen.len() < 3
-        && !chosen.contains(&0)
-        && opening_on_topic
-        && length(&chosen) + text[sentences[0].clone()].chars().count() <= max_chars
-    {
-        chosen.push(0);
-    }
-    // A sentence that introduces a list, or a short lone sentence, reads better with the next one.
+    // Fewer than three now means no other sentence fits whole. A sentence that introduces a
+    // list, or a short lone sentence, still reads better with the start of the next one.
     let last = *chosen.iter().max().unwrap_or(&first.0);
     let lone_and_short =
         chosen.len() == 1 && text[sentences[last].clone()].chars().count() < max_chars / 2;
