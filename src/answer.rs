@@ -173,6 +173,30 @@ pub struct Engine {
     semantic: Arc<ArcSwapOption<Semantic>>,
     /// Every dated cohort the guidance names, found when a question first needs them.
     periods: std::sync::OnceLock<Vec<crate::period::Period>>,
+    /// Words the folder uses outside passage text: document titles and the glossary's and
+    /// programmes' forms, so that a misspelt glossary word is respelt too.
+    names: Arc<Vec<String>>,
+}
+
+/// The words a folder uses outside its passages' text: document titles, and every form in the
+/// glossary and the programme catalogue.
+fn names_of(knowledge: &Knowledge, documents: &[DocumentInfo]) -> Vec<String> {
+    let glossary = &knowledge.glossary;
+    documents
+        .iter()
+        .map(|d| d.title.clone())
+        .chain(glossary.acronyms.iter().flat_map(|a| {
+            [a.term.clone(), a.means.clone()]
+                .into_iter()
+                .chain(a.also.iter().cloned())
+        }))
+        .chain(knowledge.programmes.iter().flat_map(|p| {
+            [p.code.clone(), p.name.clone()]
+                .into_iter()
+                .chain(p.aliases.iter().cloned())
+        }))
+        .chain(glossary.synonyms.iter().flatten().cloned())
+        .collect()
 }
 
 /// The semantic stage of an engine: the model and one pair of vectors per passage.
@@ -214,6 +238,7 @@ impl Engine {
         index: SearchIndex,
         settings: Settings,
     ) -> Engine {
+        let names = Arc::new(names_of(knowledge, &documents));
         Engine {
             index,
             expander: Expander::new(knowledge),
@@ -227,6 +252,7 @@ impl Engine {
             documents,
             semantic: Arc::new(ArcSwapOption::empty()),
             periods: std::sync::OnceLock::new(),
+            names,
         }
     }
 
@@ -260,6 +286,7 @@ impl Engine {
         let slot = self.semantic.clone();
         let cache_path = cache_path.map(Path::to_path_buf);
         let cache_file = cache_path.clone();
+        let names = self.names.clone();
         let finish = move |mut cache: Cache, embedder: Arc<Embedder>| {
             let mut vectors = Vectors::new(semantic::DIM);
             let zero = semantic::Quantized::new(&[0.0; semantic::DIM]);
@@ -281,7 +308,11 @@ impl Engine {
                 }
             }
             let lexicon = crate::respell::Lexicon::new(
-                texts.iter().filter_map(|t| t.get(1)).map(String::as_str),
+                texts
+                    .iter()
+                    .filter_map(|t| t.get(1))
+                    .chain(names.iter())
+                    .map(String::as_str),
             );
             slot.store(Some(Arc::new(Semantic {
                 embedder,
