@@ -470,7 +470,7 @@ impl Engine {
     ) -> Reading {
         let snapshot = self.index.snapshot();
         let qtypes = QuestionType::detect(text);
-        let mut question = lexical::weigh(&snapshot, self.expander.concepts(text), qtypes);
+        let mut question = lexical::weigh(&snapshot, self.expander.concepts(respelled), qtypes);
         let terms = lexical::terms(&question);
         // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
         // of names followed by a word none of them uses, and "leading litracy" is a real name.
