@@ -406,14 +406,14 @@ impl Engine {
     /// semantic stage with their evidence, for the whole question and each of its parts.
     pub fn retrieve(&self, question: &str) -> Retrieved {
         let snapshot = self.index.snapshot();
-        let cleaned = query::without_asides(&query::clean(question), |sentence| {
-            let concepts = self.expander.concepts(sentence);
+        let has_topic = |text: &str| {
+            let concepts = self.expander.concepts(text);
             lexical::weigh(&snapshot, concepts, Vec::new())
                 .concepts
                 .iter()
                 .any(|c| !c.unknown)
-        });
-        drop(snapshot);
+        };
+        let cleaned = query::without_asides(&query::clean(question), has_topic);
         let parts = query::parts(&cleaned);
         let semantic = self.semantic.load_full();
         let mut texts: Vec<&str> = vec![cleaned.as_str()];
@@ -430,9 +430,21 @@ impl Engine {
             None => texts.iter().map(|t| t.to_string()).collect(),
         };
         let vectors: Option<Vec<Vec<f32>>> = semantic.as_ref().and_then(|s| {
-            let respelled: Vec<&str> = respelled.iter().map(String::as_str).collect();
+            // The model reads each text between the first and the last word that the folder
+            // or the model knows, when that span still holds a topic the folder knows.
+            let embedded: Vec<&str> = respelled
+                .iter()
+                .map(|t| {
+                    let span = s.lexicon.known_span(t, |w| s.embedder.knows(w));
+                    if span.len() < t.len() && has_topic(span) {
+                        span
+                    } else {
+                        t.as_str()
+                    }
+                })
+                .collect();
             s.embedder
-                .embed(&respelled)
+                .embed(&embedded)
                 .map_err(|e| tracing::warn!("cannot embed a question: {e:#}"))
                 .ok()
         });

@@ -86,6 +86,32 @@ impl Lexicon {
         best.map(|(w, _)| w)
     }
 
+    /// The span of `text` from its first to its last token that the folder or `known` knows,
+    /// where a token is a run of non-space characters, known when it holds a digit or a word
+    /// either knows. Friendly words around a question that neither the folder nor the model
+    /// reads as a word ("hiya ... pls", "... lol") pull a short question's embedding away from
+    /// the passage that answers it. The whole text when no token is known.
+    pub fn known_span<'t>(&self, text: &'t str, known: impl Fn(&str) -> bool) -> &'t str {
+        let is_known = |token: &str| {
+            token.chars().any(|c| c.is_ascii_digit())
+                || words(token).any(|(_, w)| {
+                    let lower = w.to_lowercase();
+                    self.contains(&lower) || known(&lower)
+                })
+        };
+        let mut tokens = text
+            .split_whitespace()
+            .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
+            .filter(|(_, t)| is_known(t));
+        let Some((start, first)) = tokens.next() else {
+            return text;
+        };
+        let end = tokens
+            .last()
+            .map_or(start + first.len(), |(at, t)| at + t.len());
+        &text[start..end]
+    }
+
     /// `text` with each word that the folder and `known` do not know replaced by its closest
     /// spelling in the folder, when there is one.
     pub fn respell(&self, text: &str, known: impl Fn(&str) -> bool) -> String {
@@ -131,6 +157,24 @@ mod tests {
         assert_eq!(l.respell("is it funnded?", none), "is it funded?");
         assert_eq!(l.respell("how many ssesions", none), "how many sessions");
         assert_eq!(l.respell("Can I dfeer", none), "Can I defer");
+    }
+
+    #[test]
+    fn the_known_span_leaves_out_words_around_the_question_nobody_knows() {
+        let l = lexicon();
+        let model = |w: &str| w == "cheers";
+        assert_eq!(
+            l.known_span("hiya are funded places online? cheers lol", model),
+            "are funded places online? cheers"
+        );
+        assert_eq!(l.known_span("places in 2026 pls", model), "places in 2026");
+        // Unknown words inside the span stay.
+        assert_eq!(
+            l.known_span("sessions zzz online", model),
+            "sessions zzz online"
+        );
+        assert_eq!(l.known_span("zzz yyy", model), "zzz yyy");
+        assert_eq!(l.known_span("", model), "");
     }
 
     #[test]
