@@ -107,7 +107,7 @@ impl Lexicon {
             return text;
         };
         let end = tokens
-            .last()
+            .next_back()
             .map_or(start + first.len(), |(at, t)| at + t.len());
         &text[start..end]
     }
