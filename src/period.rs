@@ -166,9 +166,21 @@ pub fn note(
             started.name()
         ));
     }
-    if asks == Asks::Next && !later {
+    let upcoming = shown.iter().filter(|p| **p > now).min();
+    if let (Asks::Next, Some(p)) = (asks, upcoming) {
+        out.push(format!(
+            "As of {date}, the next cohort these results speak of is the {} cohort.",
+            p.name()
+        ));
+    } else if asks == Asks::Next && !later {
         out.push(format!(
             "As of {date}, the newest cohort in the guidance is the {} cohort; it holds nothing yet about a later one.",
+            started.name()
+        ));
+    } else if asks == Asks::Next {
+        // The guidance names a later cohort somewhere, but not in these results.
+        out.push(format!(
+            "As of {date}, the newest cohort that has started is the {} cohort; the results shown say nothing about a later one.",
             started.name()
         ));
     } else if asks == Asks::Current && out.is_empty() && shown_newest == Some(started) {
@@ -243,15 +255,23 @@ mod tests {
         // Before the newest cohort starts, it is simply the next one: the guidance has it.
         let n = note(Asks::Next, &[older], &known, (2026, 6, 1)).unwrap_or_default();
         assert!(!n.contains("nothing yet"), "{n}");
-        // A later cohort in the guidance: no "nothing yet".
+        // A later cohort in the guidance: no "nothing yet"; the note names it when a result
+        // speaks of it, and says the results do not when none does.
         let later = Period {
             year: 2027,
             month: 11,
             season: false,
         };
-        assert_eq!(
-            note(Asks::Next, &[later], &[older, nov, later], (2026, 12, 2)),
-            None
+        let n = note(Asks::Next, &[later], &[older, nov, later], (2026, 12, 2)).unwrap();
+        assert!(
+            n.contains("the next cohort these results speak of is the November 2027 cohort"),
+            "{n}"
+        );
+        let n = note(Asks::Next, &[nov], &[older, nov, later], (2026, 12, 2)).unwrap();
+        assert!(
+            n.contains("newest cohort that has started is the November 2026 cohort")
+                && n.contains("say nothing about a later one"),
+            "{n}"
         );
         assert_eq!(asks("what's funded for the next cohort"), Some(Asks::Next));
         assert_eq!(asks("is the NPQH free at the moment"), Some(Asks::Current));
