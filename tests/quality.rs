@@ -187,11 +187,27 @@ fn friendly_filler_and_unknown_words_do_not_veto_an_answer() {
     let plain = answered(&|q| q.to_string());
     // Words the knowledge has never seen, before and after the question.
     let chatty = answered(&|q| format!("hiya zorblax, {q} pls mate innit cheers"));
-    // Measured: 45 of 54 (83%) when this bar was set, 43 of 51 (84%) on 2026-12-04; the nonsense word shifts the question's
-    // meaning a little, but no unknown word is a veto.
+    // Measured: 45 of 54 (83%) when this bar was first set, 43 of 51 (84%) on 2026-12-04, 48
+    // of 51 (94%) once the model read the question between its known words. The nonsense
+    // word inside the span shifts the question's meaning a little, but no unknown word is a
+    // veto.
     assert!(
-        chatty * 10 >= plain * 8,
+        chatty * 10 >= plain * 9,
         "filler turned answers into refusals: {chatty} of {plain} still answered"
+    );
+}
+
+/// A misspelt word is respelt from every word the folder uses, not only its passages' text:
+/// "criticism" appears only in a document title, and "crticism" was refused.
+#[test]
+fn a_word_used_only_in_a_title_is_respelt_too() {
+    let answer = engine().answer("what crticism was made of NPQH");
+    assert!(answer.answered, "refused: {answer:#?}");
+    let top = &answer.results[0];
+    assert!(
+        top.snippet.contains("2023") && top.snippet.contains("NPQH"),
+        "{:#?}",
+        answer.results
     );
 }
 
