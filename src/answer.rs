@@ -173,30 +173,10 @@ pub struct Engine {
     semantic: Arc<ArcSwapOption<Semantic>>,
     /// Every dated cohort the guidance names, found when a question first needs them.
     periods: std::sync::OnceLock<Vec<crate::period::Period>>,
-    /// Words the folder uses outside passage text: document titles and the glossary's and
-    /// programmes' forms, so that a misspelt glossary word is respelt too.
-    names: Arc<Vec<String>>,
-}
-
-/// The words a folder uses outside its passages' text: document titles, and every form in the
-/// glossary and the programme catalogue.
-fn names_of(knowledge: &Knowledge, documents: &[DocumentInfo]) -> Vec<String> {
-    let glossary = &knowledge.glossary;
-    documents
-        .iter()
-        .map(|d| d.title.clone())
-        .chain(glossary.acronyms.iter().flat_map(|a| {
-            [a.term.clone(), a.means.clone()]
-                .into_iter()
-                .chain(a.also.iter().cloned())
-        }))
-        .chain(knowledge.programmes.iter().flat_map(|p| {
-            [p.code.clone(), p.name.clone()]
-                .into_iter()
-                .chain(p.aliases.iter().cloned())
-        }))
-        .chain(glossary.synonyms.iter().flatten().cloned())
-        .collect()
+    /// Every form in the glossary ("criticism", "National Professional Qualification"), for
+    /// respelling: with the document titles and programme names the engine holds anyway, the
+    /// words a folder uses outside its passages' text (see [`Engine::words_beyond_passages`]).
+    glossary_forms: Vec<String>,
 }
 
 /// The semantic stage of an engine: the model and one pair of vectors per passage.
@@ -238,7 +218,14 @@ impl Engine {
         index: SearchIndex,
         settings: Settings,
     ) -> Engine {
-        let names = Arc::new(names_of(knowledge, &documents));
+        let glossary = &knowledge.glossary;
+        let glossary_forms = glossary
+            .acronyms
+            .iter()
+            .flat_map(|a| [&a.term, &a.means].into_iter().chain(&a.also))
+            .chain(glossary.synonyms.iter().flatten())
+            .cloned()
+            .collect();
         Engine {
             index,
             expander: Expander::new(knowledge),
@@ -252,12 +239,28 @@ impl Engine {
             documents,
             semantic: Arc::new(ArcSwapOption::empty()),
             periods: std::sync::OnceLock::new(),
-            names,
+            glossary_forms,
         }
     }
 
     pub fn num_passages(&self) -> u64 {
         self.index.num_passages()
+    }
+
+    /// The words a folder uses outside its passages' text: document titles, and every form in
+    /// the glossary and the programme catalogue, so that a misspelt word the folder uses only
+    /// there ("crticism", "criticism" being in a title) is respelt too.
+    fn words_beyond_passages(&self) -> Vec<String> {
+        let titles = self.documents.iter().map(|d| &d.title);
+        let programmes = self
+            .programmes
+            .iter()
+            .flat_map(|p| [&p.code, &p.name].into_iter().chain(&p.aliases));
+        titles
+            .chain(programmes)
+            .chain(&self.glossary_forms)
+            .cloned()
+            .collect()
     }
 
     /// True once passages can be found by meaning.
@@ -286,7 +289,7 @@ impl Engine {
         let slot = self.semantic.clone();
         let cache_path = cache_path.map(Path::to_path_buf);
         let cache_file = cache_path.clone();
-        let names = self.names.clone();
+        let names = self.words_beyond_passages();
         let finish = move |mut cache: Cache, embedder: Arc<Embedder>| {
             let mut vectors = Vectors::new(semantic::DIM);
             let zero = semantic::Quantized::new(&[0.0; semantic::DIM]);

@@ -166,23 +166,22 @@ pub fn note(
             started.name()
         ));
     }
-    let upcoming = shown.iter().filter(|p| **p > now).min();
-    if let (Asks::Next, Some(p)) = (asks, upcoming) {
-        out.push(format!(
-            "As of {date}, the next cohort these results speak of is the {} cohort.",
-            p.name()
-        ));
-    } else if asks == Asks::Next && !later {
-        out.push(format!(
-            "As of {date}, the newest cohort in the guidance is the {} cohort; it holds nothing yet about a later one.",
-            started.name()
-        ));
-    } else if asks == Asks::Next {
-        // The guidance names a later cohort somewhere, but not in these results.
-        out.push(format!(
-            "As of {date}, the newest cohort that has started is the {} cohort; the results shown say nothing about a later one.",
-            started.name()
-        ));
+    if asks == Asks::Next {
+        out.push(match shown.iter().filter(|p| **p > now).min() {
+            Some(p) => format!(
+                "As of {date}, the next cohort these results speak of is the {} cohort.",
+                p.name()
+            ),
+            None if !later => format!(
+                "As of {date}, the newest cohort in the guidance is the {} cohort; it holds nothing yet about a later one.",
+                started.name()
+            ),
+            // The guidance names a later cohort somewhere, but not in these results.
+            None => format!(
+                "As of {date}, the newest cohort that has started is the {} cohort; the results shown say nothing about a later one.",
+                started.name()
+            ),
+        });
     } else if asks == Asks::Current && out.is_empty() && shown_newest == Some(started) {
         out.push(format!(
             "As of {date}, this is the rule for the {} cohort, the newest that has started.",
