@@ -175,7 +175,7 @@ impl Weights {
             best_meaning: 4.339,
             both: 3.681,
         },
-        threshold: 0.47,
+        threshold: 0.46,
         floor: 0.0,
         duplicate: 0.6,
         unshared: 0.0,
@@ -371,8 +371,9 @@ const PART_SUPPORT: usize = 10;
 /// candidate passage and its fused score.
 pub type Pick<'a> = (&'a Reading, &'a Candidate, f32);
 
-/// The results of a question: for each part the knowledge covers, its best passage; then the
-/// whole question's ranking; one fact per result. `None` when the question is refused.
+/// The results of a question the bot is confident of as a whole: for each part the knowledge
+/// covers, its best passage; then the whole question's ranking; one fact per result. `None`
+/// when the question is refused.
 pub fn choose<'a>(
     whole: &'a Reading,
     parts: &'a [Reading],
@@ -384,19 +385,20 @@ pub fn choose<'a>(
     let ranked = whole.rank(w);
     let limit = threshold(whole, w, lexical_threshold);
     let best = confidence(&ranked);
+    // The whole question decides. A part read alone loses what the rest of the question says
+    // of it: "how long does the assessment take?" is an NPQ question on its own, but not after
+    // "how do I apply to the LA for an EHCP and".
+    if best < limit {
+        return None;
+    }
     let mut picks: Vec<Pick> = Vec::new();
-    let mut part_answered = false;
-    // A part too short to stand alone ("is it free") is still answered when the whole question
-    // is, and the whole's own ranking holds the part's best passage near its top.
-    let whole_near: Vec<usize> = if best >= limit {
-        ranked
-            .iter()
-            .take(PART_SUPPORT)
-            .map(|s| whole.candidates[s.index].ord)
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // A part too short to stand alone ("is it free") is still answered when the whole's own
+    // ranking holds the part's best passage near its top.
+    let whole_near: Vec<usize> = ranked
+        .iter()
+        .take(PART_SUPPORT)
+        .map(|s| whole.candidates[s.index].ord)
+        .collect();
     for part in parts {
         let part_ranked = part.rank(w);
         let part_limit = threshold(part, w, lexical_threshold);
@@ -404,15 +406,11 @@ pub fn choose<'a>(
             confidence(&part_ranked) >= part_limit
                 || whole_near.contains(&part.candidates[top.index].ord)
         }) {
-            part_answered = true;
             let c = &part.candidates[top.index];
             if !is_duplicate(&picks, part, c, w, max_chars) {
                 picks.push((part, c, top.score));
             }
         }
-    }
-    if best < limit && !part_answered {
-        return None;
     }
     for s in &ranked {
         if picks.len() >= wanted {
