@@ -340,9 +340,12 @@ fn a_part_does_not_answer_a_question_whose_whole_is_not_confident() {
         }
         let answer = engine.decide(&q.q, &retrieved, w, 0, engine.settings.limit);
         assert_eq!(
-            answer.answered, whole,
+            answer.answered,
+            whole,
             "{}: answered {} though the whole question is {}confident",
-            q.q, answer.answered, if whole { "" } else { "not " }
+            q.q,
+            answer.answered,
+            if whole { "" } else { "not " }
         );
     }
     assert!(in_parts >= 30, "only {in_parts} questions asked in parts");
