@@ -344,7 +344,7 @@ impl QuestionType {
         let mut out = Vec::new();
         let duration = re(
             &DURATION,
-            r"\bhow long\b|\bduration\b|\bhow many (months|years|weeks|terms|hours|days)\b|\bhow much time\b|\b(shortest|longest|quickest|fastest)\b|\btime commitment\b|\bhow quickly\b",
+            r"\bhow long\b|\bduration\b|\blength\b|\bhow many (months|years|weeks|terms|hours|days)\b|\bhow much time\b|\b(shortest|longest|quickest|fastest)\b|\btime commitment\b|\bhow quickly\b",
         );
         if duration.is_match(&q) {
             out.push(QuestionType::Duration);
@@ -471,6 +471,10 @@ mod tests {
     fn question_types_are_detected_and_matched() {
         assert_eq!(
             QuestionType::detect("How long is the NPQH?"),
+            vec![QuestionType::Duration]
+        );
+        assert_eq!(
+            QuestionType::detect("npqsl length?"),
             vec![QuestionType::Duration]
         );
         assert_eq!(

@@ -484,7 +484,7 @@ impl Engine {
         also: &[usize],
     ) -> Reading {
         let snapshot = self.index.snapshot();
-        let qtypes = QuestionType::detect(text);
+        let qtypes = QuestionType::detect(respelled);
         let mut question = lexical::weigh(&snapshot, self.expander.concepts(respelled), qtypes);
         let terms = lexical::terms(&question);
         // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
@@ -569,14 +569,14 @@ impl Engine {
             max_chars,
             offset + limit,
         );
-        let Some((confidence, picks)) = chosen else {
-            let best = fuse::confidence(&retrieved.whole.rank(weights));
+        let confidence = chosen.confidence;
+        let Some(picks) = chosen.picks else {
             return Answer {
                 question: question.to_string(),
                 answered: false,
                 results: Vec::new(),
                 refusal: Some(self.refusal.clone()),
-                coverage: best,
+                coverage: confidence,
                 note: None,
             };
         };

@@ -223,9 +223,9 @@ pub fn outcome(engine: &Engine, p: &Prepared, weights: &Weights) -> Outcome {
         max_chars,
         engine.settings.limit.max(3),
     );
-    let (answered, rank, coverage) = match chosen {
+    let (answered, rank, coverage) = match chosen.picks {
         None => (false, None, 0.0),
-        Some((confidence, picks)) => {
+        Some(picks) => {
             let snippets: Vec<&str> = picks
                 .iter()
                 .map(|(r, c, _)| c.snippet(&r.question, max_chars).text.as_str())
@@ -234,7 +234,7 @@ pub fn outcome(engine: &Engine, p: &Prepared, weights: &Weights) -> Outcome {
                 let text = snippets[..k].join("\n");
                 !p.patterns.is_empty() && p.patterns.iter().all(|re| re.is_match(&text))
             });
-            (true, rank, confidence)
+            (true, rank, chosen.confidence)
         }
     };
     Outcome {

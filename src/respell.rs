@@ -39,6 +39,26 @@ fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
         .filter(|(_, w)| w.chars().all(char::is_alphabetic) && !w.is_empty())
 }
 
+/// The runs of non-space characters of `text`, with their byte offsets.
+fn tokens(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (false, None) => start = Some(i),
+            (true, Some(s)) => {
+                out.push((s, &text[s..i]));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, &text[s..]));
+    }
+    out
+}
+
 impl Lexicon {
     /// The lexicon of `texts` (passage headings and bodies).
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Lexicon {
@@ -99,10 +119,7 @@ impl Lexicon {
                     self.contains(&lower) || known(&lower)
                 })
         };
-        let mut tokens = text
-            .split_whitespace()
-            .map(|t| (t.as_ptr() as usize - text.as_ptr() as usize, t))
-            .filter(|(_, t)| is_known(t));
+        let mut tokens = tokens(text).into_iter().filter(|(_, t)| is_known(t));
         let Some((start, first)) = tokens.next() else {
             return text;
         };
@@ -175,6 +192,15 @@ mod tests {
         );
         assert_eq!(l.known_span("zzz yyy", model), "zzz yyy");
         assert_eq!(l.known_span("", model), "");
+    }
+
+    #[test]
+    fn tokens_keep_their_offsets() {
+        assert_eq!(
+            super::tokens(" a\u{a0}bc\u{2003}£5 "),
+            vec![(1, "a"), (4, "bc"), (9, "£5")]
+        );
+        assert!(super::tokens(" \t ").is_empty());
     }
 
     #[test]

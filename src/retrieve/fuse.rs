@@ -371,9 +371,16 @@ const PART_SUPPORT: usize = 10;
 /// candidate passage and its fused score.
 pub type Pick<'a> = (&'a Reading, &'a Candidate, f32);
 
+/// What the bot makes of a question: how confident it is of the whole question, and the
+/// results it shows (`None`: it refuses).
+pub struct Choice<'a> {
+    pub confidence: f32,
+    pub picks: Option<Vec<Pick<'a>>>,
+}
+
 /// The results of a question the bot is confident of as a whole: for each part the knowledge
-/// covers, its best passage; then the whole question's ranking; one fact per result. `None`
-/// when the question is refused.
+/// covers, its best passage; then the whole question's ranking; one fact per result. No
+/// results when the question is refused.
 pub fn choose<'a>(
     whole: &'a Reading,
     parts: &'a [Reading],
@@ -381,7 +388,7 @@ pub fn choose<'a>(
     lexical_threshold: f32,
     max_chars: usize,
     wanted: usize,
-) -> Option<(f32, Vec<Pick<'a>>)> {
+) -> Choice<'a> {
     let ranked = whole.rank(w);
     let limit = threshold(whole, w, lexical_threshold);
     let best = confidence(&ranked);
@@ -389,7 +396,10 @@ pub fn choose<'a>(
     // of it: "how long does the assessment take?" is an NPQ question on its own, but not after
     // "how do I apply to the LA for an EHCP and".
     if best < limit {
-        return None;
+        return Choice {
+            confidence: best,
+            picks: None,
+        };
     }
     let mut picks: Vec<Pick> = Vec::new();
     // A part too short to stand alone ("is it free") is still answered when the whole's own
@@ -424,7 +434,10 @@ pub fn choose<'a>(
             picks.push((whole, c, s.score));
         }
     }
-    Some((best, picks))
+    Choice {
+        confidence: best,
+        picks: Some(picks),
+    }
 }
 
 /// True when `c` is a passage already picked, or its snippet states what a picked one does.
