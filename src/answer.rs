@@ -496,16 +496,20 @@ impl Engine {
                 question,
                 candidates: Vec::new(),
                 peak: 0.0,
+                mean: 0.0,
                 closest: Vec::new(),
             };
         }
         let mut hits = snapshot.search(&terms, &question.qtypes, self.settings.candidates);
         let mut peak = 0.0;
+        let mut mean = 0.0;
         let mut closest = Vec::new();
         if let Some((s, vector)) = semantic {
             let have: std::collections::HashSet<usize> = hits.iter().map(|h| h.ord).collect();
-            let (nearest, stands_out) = s.vectors.nearest(vector, SEMANTIC_CANDIDATES);
-            peak = stands_out;
+            let near = s.vectors.nearest(vector, SEMANTIC_CANDIDATES);
+            peak = near.peak;
+            mean = near.mean;
+            let nearest = near.passages;
             closest = nearest
                 .iter()
                 .take(self.weights.neighbours)
@@ -547,6 +551,7 @@ impl Engine {
             question,
             candidates,
             peak,
+            mean,
             closest,
         }
     }
@@ -692,8 +697,8 @@ impl Engine {
                 if i == 0 {
                     let e = &s.evidence;
                     out.push_str(&format!(
-                        "  evidence of the best: meaning {:.3} heading {:.3} coverage {:.3} peak {:.3} lexical {:.3} best_meaning {:.3} both {:.3}\n",
-                        e.meaning, e.heading, e.coverage, e.peak, e.lexical, e.best_meaning, e.both
+                        "  evidence of the best: meaning {:.3} heading {:.3} coverage {:.3} peak {:.3} lexical {:.3} best_meaning {:.3} both {:.3} lift {:.3}\n",
+                        e.meaning, e.heading, e.coverage, e.peak, e.lexical, e.best_meaning, e.both, e.lift
                     ));
                 }
                 out.push_str(&format!(

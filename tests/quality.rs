@@ -8,13 +8,14 @@ use std::sync::OnceLock;
 
 use npq_bot::{eval, Engine, Weights};
 
-/// In-sample figures of the calibrated weights on the tuning questions were hit@1 0.782,
-/// hit@3 0.907, refusal 0.930 when these bars were set (out of fold, the mean of 3 splits:
-/// 0.777 / 0.899 / 0.920; BENCHMARKS.md). The bars leave room for the few questions that move
-/// between processors (8-bit products with AVX-512 VNNI, f32 elsewhere).
+/// In-sample figures of the calibrated weights on the tuning questions were hit@1 0.785,
+/// hit@3 0.910, refusal 0.940 when these bars were set (with f32 vectors 0.788 / 0.910 /
+/// 0.930; out of fold, the mean of 3 splits: 0.778 / 0.903 / 0.920; BENCHMARKS.md). The bars
+/// leave room for the few questions that move between processors (8-bit products with AVX-512
+/// VNNI, f32 elsewhere).
 const MIN_HIT1: f64 = 0.76;
-const MIN_HIT3: f64 = 0.88;
-const MIN_REFUSAL: f64 = 0.88;
+const MIN_HIT3: f64 = 0.89;
+const MIN_REFUSAL: f64 = 0.90;
 /// The held-out fold: hit@3 0.927, refusal 0.947 when these bars were set.
 const HOLDOUT_MIN_HIT3: f64 = 0.87;
 const HOLDOUT_MIN_REFUSAL: f64 = 0.89;
@@ -449,4 +450,39 @@ fn a_programme_the_catalogue_lacks_is_refused_and_the_real_ones_answered() {
     ] {
         assert!(engine.answer(q).answered, "refused {q:?}");
     }
+}
+
+/// Friendly words lower a question's similarity to every passage, the best one's included;
+/// how far the best rises above the question's mean similarity to the folder (the `lift` the
+/// confidence reads) falls less. Measured when this was written: the best similarity fell by
+/// 0.064 on average, the lift by 0.051 (0.79 of it).
+#[test]
+fn friendly_words_move_the_lift_less_than_the_meaning() {
+    let engine = engine();
+    let questions: Vec<eval::Question> =
+        eval::read_questions(&root().join("tests/questions.jsonl"))
+            .unwrap()
+            .into_iter()
+            .filter(|q| q.answerable)
+            .take(60)
+            .collect();
+    let evidence = |q: &str| engine.retrieve(q).whole.rank(&engine.weights)[0].evidence;
+    let (mut meaning, mut lift) = (0.0f32, 0.0f32);
+    for q in &questions {
+        let plain = evidence(&q.q);
+        let chatty = evidence(&format!(
+            "sorry if this is a daft question but {} thanks in advance",
+            q.q
+        ));
+        meaning += plain.best_meaning - chatty.best_meaning;
+        lift += plain.lift - chatty.lift;
+    }
+    assert!(
+        meaning > 0.0,
+        "friendly words did not lower the meaning: {meaning:.3}"
+    );
+    assert!(
+        lift < 0.9 * meaning,
+        "the lift fell by {lift:.3} in all, the meaning by {meaning:.3}"
+    );
 }

@@ -73,6 +73,9 @@ pub struct Confidence {
     /// Meaning and coverage (of known words) together: both at once are stronger evidence
     /// than either.
     pub both: f32,
+    /// How far the best similarity of meaning rises above the question's mean similarity to
+    /// every passage.
+    pub lift: f32,
 }
 
 /// The evidence the confidence model reads, for one candidate.
@@ -87,10 +90,11 @@ pub struct Evidence {
     pub lexical: f32,
     pub best_meaning: f32,
     pub both: f32,
+    pub lift: f32,
 }
 
 /// How many kinds of evidence the confidence model reads.
-pub const EVIDENCE: usize = 9;
+pub const EVIDENCE: usize = 10;
 
 impl Evidence {
     pub fn as_array(&self) -> [f32; EVIDENCE] {
@@ -104,6 +108,7 @@ impl Evidence {
             self.lexical,
             self.best_meaning,
             self.both,
+            self.lift,
         ]
     }
 }
@@ -132,6 +137,7 @@ impl Confidence {
             self.lexical,
             self.best_meaning,
             self.both,
+            self.lift,
         ]
     }
 
@@ -147,6 +153,7 @@ impl Confidence {
             lexical: w[6],
             best_meaning: w[7],
             both: w[8],
+            lift: w[9],
         }
     }
 }
@@ -164,16 +171,17 @@ impl Weights {
         heading_similarity: 0.9,
         unknown_word: 0.25,
         confidence: Confidence {
-            bias: -8.337,
-            meaning: 4.063,
-            heading: 2.043,
-            coverage: -0.416,
+            bias: -8.529,
+            meaning: 3.963,
+            heading: 2.055,
+            coverage: -0.438,
             coverage_all: 0.0,
             known: 0.0,
-            peak: 2.266,
-            lexical: 1.398,
-            best_meaning: 4.339,
-            both: 3.681,
+            peak: 1.843,
+            lexical: 1.347,
+            best_meaning: 4.273,
+            both: 3.615,
+            lift: 1.867,
         },
         threshold: 0.46,
         floor: 0.0,
@@ -265,6 +273,8 @@ pub struct Reading {
     /// How far the passage closest in meaning stands out from all the passages (standard
     /// deviations above their mean similarity).
     pub peak: f32,
+    /// The question's mean similarity to every passage (0 without semantic retrieval).
+    pub mean: f32,
     /// The passages closest in meaning (`Weights::neighbours` of them, best first; empty
     /// without semantic retrieval).
     pub closest: Vec<usize>,
@@ -323,6 +333,7 @@ impl Reading {
                     lexical: lexical_over(known_weight.max(f32::MIN_POSITIVE)),
                     best_meaning,
                     both: meaning * (l.found / known_weight.max(f32::MIN_POSITIVE)).min(1.0),
+                    lift: best_meaning - self.mean,
                 };
                 let (score, confidence) = match c.meaning(w) {
                     Some(m) => (lexical + w.semantic * m, w.confidence.of(&evidence)),

@@ -439,10 +439,8 @@ impl Vectors {
     }
 
     /// The `k` passages most similar to `query` (by the best of heading, body and sentences),
-    /// best first, and how far the best stands out from all the passages: its similarity in
-    /// standard deviations above their mean. A question the folder answers has a peak; one
-    /// it does not is about as close to many passages as to any.
-    pub fn nearest(&self, query: &[f32], k: usize) -> (Vec<(usize, f32)>, f32) {
+    /// and how the query sits among all the passages (see [`Nearest`]).
+    pub fn nearest(&self, query: &[f32], k: usize) -> Nearest {
         let query = Quantized::new(query);
         let best = |ord: usize| {
             let s = self.similarity_of(ord, &query);
@@ -470,8 +468,26 @@ impl Vectors {
             all.truncate(k);
         }
         all.sort_by(|a, b| b.1.total_cmp(&a.1));
-        (all, peak)
+        Nearest {
+            passages: all,
+            peak,
+            mean,
+        }
     }
+}
+
+/// The passages closest to a question, and how the question sits among all the passages.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Nearest {
+    /// The closest passages with their similarity, best first.
+    pub passages: Vec<(usize, f32)>,
+    /// How far the best stands out from all the passages: its similarity in standard
+    /// deviations above their mean. A question the folder answers has a peak; one it does not
+    /// is about as close to many passages as to any.
+    pub peak: f32,
+    /// The question's mean similarity to every passage: how close its wording is to the
+    /// folder's as a whole. Friendly words lower it as much as the best similarity.
+    pub mean: f32,
 }
 
 /// Vectors of texts already embedded, keyed by a hash of the model id and the text, kept (in
@@ -750,9 +766,14 @@ mod tests {
         v.push(&[&[1.0, 0.0], &[0.0, 1.0]]);
         v.push(&[&[0.0, 1.0], &[0.0, 1.0], &[0.0, 1.0], &[0.6, 0.8]]);
         v.push(&[&[0.0, 1.0], &[0.0, 1.0]]);
-        let (near, peak) = v.nearest(&[1.0, 0.0], 2);
-        assert!(peak > 0.0);
-        assert_eq!(near.iter().map(|n| n.0).collect::<Vec<_>>(), vec![0, 1]);
+        let near = v.nearest(&[1.0, 0.0], 2);
+        assert!(near.peak > 0.0);
+        // Similarities 1.0, 0.6 and 0.0.
+        assert!((near.mean - 1.6 / 3.0).abs() < 0.02, "{}", near.mean);
+        assert_eq!(
+            near.passages.iter().map(|n| n.0).collect::<Vec<_>>(),
+            vec![0, 1]
+        );
         let s = v.similarity(1, &[1.0, 0.0]);
         assert_eq!(s.best_sentence, Some(1));
         assert!((s.sentence - 0.6).abs() < 0.01);
