@@ -169,16 +169,20 @@ fn the_calibrated_weights_beat_their_neighbours() {
     }
 }
 
+/// The first `n` answerable questions of `tests/questions.jsonl`.
+fn first_answerable(n: usize) -> Vec<eval::Question> {
+    eval::read_questions(&root().join("tests/questions.jsonl"))
+        .unwrap()
+        .into_iter()
+        .filter(|q| q.answerable)
+        .take(n)
+        .collect()
+}
+
 #[test]
 fn friendly_filler_and_unknown_words_do_not_veto_an_answer() {
     let engine = engine();
-    let questions: Vec<eval::Question> =
-        eval::read_questions(&root().join("tests/questions.jsonl"))
-            .unwrap()
-            .into_iter()
-            .filter(|q| q.answerable)
-            .take(60)
-            .collect();
+    let questions = first_answerable(60);
     let answered = |f: &dyn Fn(&str) -> String| {
         questions
             .iter()
@@ -459,13 +463,7 @@ fn a_programme_the_catalogue_lacks_is_refused_and_the_real_ones_answered() {
 #[test]
 fn friendly_words_move_the_lift_less_than_the_meaning() {
     let engine = engine();
-    let questions: Vec<eval::Question> =
-        eval::read_questions(&root().join("tests/questions.jsonl"))
-            .unwrap()
-            .into_iter()
-            .filter(|q| q.answerable)
-            .take(60)
-            .collect();
+    let questions = first_answerable(60);
     let evidence = |q: &str| engine.retrieve(q).whole.rank(&engine.weights)[0].evidence;
     let (mut meaning, mut lift) = (0.0f32, 0.0f32);
     for q in &questions {
