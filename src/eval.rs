@@ -223,8 +223,8 @@ pub fn outcome(engine: &Engine, p: &Prepared, weights: &Weights) -> Outcome {
         max_chars,
         engine.settings.limit.max(3),
     );
-    let (answered, rank, coverage) = match chosen.picks {
-        None => (false, None, 0.0),
+    let (answered, rank) = match &chosen.picks {
+        None => (false, None),
         Some(picks) => {
             let snippets: Vec<&str> = picks
                 .iter()
@@ -234,14 +234,15 @@ pub fn outcome(engine: &Engine, p: &Prepared, weights: &Weights) -> Outcome {
                 let text = snippets[..k].join("\n");
                 !p.patterns.is_empty() && p.patterns.iter().all(|re| re.is_match(&text))
             });
-            (true, rank, chosen.confidence)
+            (true, rank)
         }
     };
     Outcome {
         question: p.question.clone(),
         answered,
         rank: if p.question.answerable { rank } else { None },
-        coverage,
+        // As `Engine::decide` reports it: the whole question's confidence, refused or not.
+        coverage: chosen.confidence,
         took: std::time::Duration::ZERO,
     }
 }
