@@ -279,12 +279,12 @@ impl Engine {
         let Some(embedder) = semantic::shared() else {
             return;
         };
-        let texts: Vec<Vec<String>> = self.index.embedding_texts();
+        let texts: Vec<semantic::PassageTexts> = self.index.embedding_texts();
         let mut cache = match cache_path {
             Some(p) => Cache::read(p, &embedder.id, semantic::DIM),
             None => Cache::new(&embedder.id, semantic::DIM),
         };
-        let flat: Vec<String> = texts.iter().flat_map(|t| t.iter().cloned()).collect();
+        let flat: Vec<String> = texts.iter().flat_map(|t| t.texts.iter().cloned()).collect();
         let missing = flat.iter().filter(|t| !cache.contains(t)).count();
         let slot = self.semantic.clone();
         let cache_path = cache_path.map(Path::to_path_buf);
@@ -294,14 +294,15 @@ impl Engine {
             let mut vectors = Vectors::new(semantic::DIM);
             let zero = semantic::Quantized::new(&[0.0; semantic::DIM]);
             for passage in &texts {
-                passage.iter().for_each(|t| {
+                passage.texts.iter().for_each(|t| {
                     cache.touch(t);
                 });
                 let rows: Vec<&semantic::Quantized> = passage
+                    .texts
                     .iter()
                     .map(|t| cache.row(t).unwrap_or(&zero))
                     .collect();
-                vectors.push_quantized(&rows);
+                vectors.push_quantized(&rows, passage.asked);
             }
             if let Some(p) = &cache_path {
                 if cache.added() > 0 || cache.len() != cache.used() {
@@ -313,9 +314,8 @@ impl Engine {
             let lexicon = crate::respell::Lexicon::new(
                 texts
                     .iter()
-                    .filter_map(|t| t.get(1))
-                    .chain(names.iter())
-                    .map(String::as_str),
+                    .map(semantic::PassageTexts::body)
+                    .chain(names.iter().map(String::as_str)),
             );
             slot.store(Some(Arc::new(Semantic {
                 embedder,
@@ -379,7 +379,7 @@ impl Engine {
 
     /// The texts each passage is embedded as, in passage order (see
     /// [`semantic::passage_texts`]).
-    pub fn embedding_texts(&self) -> Vec<Vec<String>> {
+    pub fn embedding_texts(&self) -> Vec<semantic::PassageTexts> {
         self.index.embedding_texts()
     }
 
@@ -657,8 +657,7 @@ impl Engine {
                 .index
                 .embedding_texts()
                 .iter()
-                .filter_map(|texts| texts.get(1))
-                .flat_map(|body| crate::period::periods(body))
+                .flat_map(|texts| crate::period::periods(texts.body()))
                 .collect();
             all.sort_unstable();
             all.dedup();

@@ -350,9 +350,15 @@ pub fn run() -> anyhow::Result<ExitCode> {
             quiet,
             knowledge,
         } => {
+            // Figures are of the whole engine: a folder is embedded before the first question,
+            // never scored from the lexical stage while it embeds in the background.
+            let mut settings = config.answer.clone();
+            if settings.semantic == npq_bot::SemanticMode::Auto {
+                settings.semantic = npq_bot::SemanticMode::Now;
+            }
             let engine = open(
                 &dir(&knowledge),
-                config.answer.clone(),
+                settings,
                 config.index_path.as_deref(),
                 config.knowledge_strict,
             )?;

@@ -17,6 +17,7 @@ use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDoc
 
 use crate::analysis::{self, QuestionType, ANALYZER};
 use crate::knowledge::{Passage, Source};
+use crate::retrieve::semantic::PassageTexts;
 
 /// Schema field handles, built once.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +31,8 @@ struct Fields {
     section: Field,
     text: Field,
     keywords: Field,
+    /// [`Passage::asked`], one wording a line.
+    asked: Field,
     citation: Field,
     /// The kinds of fact a passage states (`duration`, `money`, ...), one token each.
     facts: Field,
@@ -53,6 +56,7 @@ impl Fields {
             section: builder.add_text_field("section", STORED),
             text: builder.add_text_field("text", STORED),
             keywords: builder.add_text_field("keywords", STORED),
+            asked: builder.add_text_field("asked", STORED),
             citation: builder.add_text_field("citation", STORED),
             facts: builder.add_text_field("facts", STRING),
             stems: builder.add_text_field("stems", STORED),
@@ -70,6 +74,7 @@ impl Fields {
             section: f("section")?,
             text: f("text")?,
             keywords: f("keywords")?,
+            asked: f("asked")?,
             citation: f("citation")?,
             facts: f("facts")?,
             stems: f("stems")?,
@@ -348,21 +353,19 @@ impl SearchIndex {
 
     /// The texts to embed for every passage, in `ord` order (see
     /// [`crate::retrieve::semantic::passage_texts`]).
-    pub fn embedding_texts(&self) -> Vec<Vec<String>> {
+    pub fn embedding_texts(&self) -> Vec<PassageTexts> {
         use crate::retrieve::semantic::passage_texts;
         if let Some(passages) = &self.passages {
-            return passages
-                .iter()
-                .map(|(p, _)| passage_texts(&p.title, &p.section, &p.text))
-                .collect();
+            return passages.iter().map(|(p, _)| passage_texts(p)).collect();
         }
         let snapshot = self.snapshot();
         (0..self.num_passages as usize)
             .map(|ord| match snapshot.by_ord(ord) {
-                Some(hit) => {
-                    passage_texts(&hit.passage.title, &hit.passage.section, &hit.passage.text)
-                }
-                None => Vec::new(),
+                Some(hit) => passage_texts(&hit.passage),
+                None => PassageTexts {
+                    texts: Vec::new(),
+                    asked: 0,
+                },
             })
             .collect()
     }
@@ -428,6 +431,7 @@ fn write_passages<P: Borrow<Passage>>(
             doc.add_text(fields.section, &p.section);
             doc.add_text(fields.text, &p.text);
             doc.add_text(fields.keywords, &p.keywords);
+            doc.add_text(fields.asked, p.asked.join("\n"));
             doc.add_text(
                 fields.citation,
                 serde_json::to_string(&StoredCitations(p.citations.clone()))
@@ -649,6 +653,11 @@ impl Snapshot<'_> {
             section: text(fields.section),
             text: text(fields.text),
             keywords: text(fields.keywords),
+            asked: text(fields.asked)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
             citations,
         };
         let stems = PassageStems(text(fields.stems).into());

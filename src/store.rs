@@ -21,7 +21,7 @@ pub const MANIFEST: &str = "npq-bot-index.json";
 /// The file beside the index that lists its documents, so a start-up reads no guidance file.
 pub const DOCUMENTS: &str = "npq-bot-documents.json";
 /// Bumped whenever the index layout or text analysis changes, so old indexes are rebuilt.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Manifest {
@@ -70,6 +70,7 @@ fn analysis_fingerprint() -> String {
             Three in ten leaders finish it, e.g. Dr. Smith. {PROBE}"
         ),
         keywords: "NPQH headship".into(),
+        asked: Vec::new(),
         citations: Vec::new(),
     };
     PassageStems::of(&probe).hash(&mut hasher);

@@ -313,6 +313,7 @@ proptest! {
             section: "S".to_string(),
             text: text.clone(),
             keywords: String::new(),
+            asked: Vec::new(),
             citations: vec![knowledge::Source::local("T", "2026-01-01")],
         };
         let stems = PassageStems::of(&passage);

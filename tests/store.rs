@@ -174,6 +174,10 @@ fn answers_from_the_disk_index_equal_answers_from_ram() {
     assert_eq!(built.documents, ram.documents);
     assert_eq!(reused.documents, ram.documents);
     assert_eq!(reused.num_passages(), ram.num_passages());
+    // Other wordings of a section's question are kept in the index too.
+    let texts = ram.embedding_texts();
+    assert!(texts.iter().any(|t| t.asked > 0));
+    assert_eq!(reused.embedding_texts(), texts);
 
     let questions = eval::read_questions(&root().join("tests/questions.jsonl")).unwrap();
     assert!(questions.len() >= 60);

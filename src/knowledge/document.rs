@@ -43,6 +43,9 @@ pub struct Section {
     pub blocks: Vec<String>,
     /// The sources this section cites; empty when it cites the document's first source.
     pub sources: Vec<Source>,
+    /// Other ways people ask the question the section answers (`<!-- asked: a | b -->`):
+    /// matched by meaning like the heading, never shown.
+    pub asked: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -60,6 +63,12 @@ struct RawFrontMatter {
 pub struct ProgrammeRef {
     pub code: String,
     pub line: usize,
+}
+
+/// `<!-- asked: one way | another way -->`: other wordings of a section's question.
+fn asked_comment() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| Regex::new(r"^\s*<!--\s*asked\s*:\s*(.*?)\s*-->\s*$").expect("valid regex"))
 }
 
 fn sources_comment() -> &'static Regex {
@@ -403,6 +412,7 @@ struct RawSection {
     line: usize,
     lines: Vec<String>,
     sources: Vec<Source>,
+    asked: Vec<String>,
 }
 
 /// Splits body lines into sections at `## ` headings (in a question-and-answer file, at `Q:`
@@ -421,6 +431,7 @@ fn split_sections(
         line: offset + 1,
         lines: Vec::new(),
         sources: Vec::new(),
+        asked: Vec::new(),
     }];
     let mut in_fence = false;
     for (i, line) in lines.iter().enumerate() {
@@ -450,7 +461,30 @@ fn split_sections(
                 line: file_line,
                 lines: Vec::new(),
                 sources: Vec::new(),
+                asked: Vec::new(),
             });
+            continue;
+        }
+        if let Some(caps) = (!in_fence)
+            .then(|| asked_comment().captures(line))
+            .flatten()
+        {
+            if raw.len() == 1 {
+                report.warning(
+                    file_line,
+                    "an `<!-- asked: -->` line before the first heading is ignored",
+                    "put it under the heading of the section whose question it rewords",
+                );
+                continue;
+            }
+            let current = raw.last_mut().expect("there is always a section");
+            current.asked.extend(
+                caps[1]
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string),
+            );
             continue;
         }
         let current = raw.last_mut().expect("there is always a section");
@@ -523,6 +557,7 @@ fn split_sections(
             line: section.line,
             blocks,
             sources: section.sources,
+            asked: section.asked,
         });
     }
     sections
@@ -582,6 +617,38 @@ mod tests {
         assert_eq!(doc.sections[0].sources[0].publisher, "Hub");
         assert_eq!(doc.sections[0].line, 20);
         assert!(doc.sections[1].sources.is_empty());
+    }
+
+    #[test]
+    fn asked_lines_give_a_section_other_wordings_of_its_question() {
+        let text = GOOD.replace(
+            "<!-- sources: b -->\n",
+            "<!-- sources: b -->\n<!-- asked: Is the NPQH free? | | NPQH cost 2026? -->\n<!--asked:Free for heads?-->\n",
+        );
+        let (doc, diags) = parse_str("funding.md", &text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let doc = doc.unwrap();
+        assert_eq!(
+            doc.sections[0].asked,
+            vec!["Is the NPQH free?", "NPQH cost 2026?", "Free for heads?"]
+        );
+        assert_eq!(
+            doc.sections[0].blocks,
+            vec!["For the November 2026 cohort, the NPQH is funded."]
+        );
+        assert!(doc.sections[1].asked.is_empty());
+    }
+
+    #[test]
+    fn an_asked_line_before_the_first_heading_is_reported_and_ignored() {
+        let text = GOOD.replace("# Funding\n", "# Funding\n<!-- asked: Anything? -->\n");
+        let (doc, diags) = parse_str("funding.md", &text);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(
+            diags[0].starts_with("funding.md:19: warning: an `<!-- asked: -->` line before the first heading is ignored"),
+            "{diags:?}"
+        );
+        assert!(doc.unwrap().sections.iter().all(|s| s.asked.is_empty()));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub struct Passage {
     pub text: String,
     /// Programme codes, names and tags, searched with the text but not shown.
     pub keywords: String,
+    /// Other wordings of the question the passage answers, matched by meaning like its
+    /// heading and never shown (a section's `<!-- asked: -->` line).
+    pub asked: Vec<String>,
     /// Every source the passage cites, the main one first.
     pub citations: Vec<Source>,
 }
@@ -599,6 +602,7 @@ impl Knowledge {
                     section: section.heading.clone(),
                     text,
                     keywords: keywords.clone(),
+                    asked: section.asked.clone(),
                     citations: citations.clone(),
                 });
             }
@@ -619,6 +623,7 @@ impl Knowledge {
                     .chain(p.aliases.iter().cloned())
                     .collect::<Vec<_>>()
                     .join(" "),
+                asked: Vec::new(),
                 citations: if p.sources.is_empty() {
                     vec![Source::unsourced(PROGRAMMES_FILE)]
                 } else {

@@ -255,8 +255,8 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Passage vectors in passage order (`ord`): for each passage its heading alone (a heading is
-/// usually the question the passage answers), its heading with its text, and each of its
-/// sentences after its heading (one fact each). Rows are kept as 8-bit integers with one scale
+/// usually the question the passage answers), its heading with its text, the other wordings
+/// of its question, and each of its sentences after its heading (one fact each). Rows are kept as 8-bit integers with one scale
 /// per row, a quarter of the memory of `f32` (100,000 passages hold about 600,000 rows); the
 /// cosine they give differs from the exact one by about 0.002.
 #[derive(Debug, Clone, Default)]
@@ -265,12 +265,15 @@ pub struct Vectors {
     scales: Vec<f32>,
     /// The first row of each passage, and one past the last passage's rows.
     starts: Vec<usize>,
+    /// How many other wordings of its question each passage has (rows after its body).
+    asked: Vec<usize>,
     dim: usize,
 }
 
 /// How similar a question is to one passage.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Similarity {
+    /// To the heading, or to the closest other wording of the passage's question.
     pub heading: f32,
     pub body: f32,
     /// The most similar sentence's similarity, and its position among the passage's sentences.
@@ -278,19 +281,56 @@ pub struct Similarity {
     pub best_sentence: Option<usize>,
 }
 
-/// The texts embedded for a passage: its heading, its heading with its text, then each
-/// sentence of its text after its heading.
-pub fn passage_texts(title: &str, section: &str, text: &str) -> Vec<String> {
+/// The texts embedded for one passage, in the order of its rows in [`Vectors`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PassageTexts {
+    /// The heading, the heading with the text, each other wording of the question, then each
+    /// sentence of the text after the heading.
+    pub texts: Vec<String>,
+    /// How many other wordings of the question follow the first two texts.
+    pub asked: usize,
+}
+
+impl PassageTexts {
+    /// The heading with the passage's text.
+    pub fn body(&self) -> &str {
+        self.texts.get(1).map_or("", String::as_str)
+    }
+}
+
+impl IntoIterator for PassageTexts {
+    type Item = String;
+    type IntoIter = std::vec::IntoIter<String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.texts.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a PassageTexts {
+    type Item = &'a String;
+    type IntoIter = std::slice::Iter<'a, String>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.texts.iter()
+    }
+}
+
+/// The texts embedded for a passage (see [`PassageTexts`]).
+pub fn passage_texts(passage: &crate::knowledge::Passage) -> PassageTexts {
+    let (title, section, text) = (&passage.title, &passage.section, &passage.text);
     let heading = if section.trim().is_empty() {
         title.to_string()
     } else {
         section.to_string()
     };
-    let mut out = vec![heading.clone(), format!("{heading}. {text}")];
+    let mut texts = vec![heading.clone(), format!("{heading}. {text}")];
+    texts.extend(passage.asked.iter().cloned());
     for range in crate::analysis::sentences(text) {
-        out.push(format!("{heading}: {}", &text[range]));
+        texts.push(format!("{heading}: {}", &text[range]));
     }
-    out
+    PassageTexts {
+        texts,
+        asked: passage.asked.len(),
+    }
 }
 
 /// Row bytes from which [`Vectors::nearest`] scans on every core (about 10,000 passages).
@@ -368,6 +408,7 @@ impl Vectors {
             data: Vec::new(),
             scales: Vec::new(),
             starts: vec![0],
+            asked: Vec::new(),
             dim,
         }
     }
@@ -381,15 +422,17 @@ impl Vectors {
         self.len() == 0
     }
 
-    /// Adds the next passage's rows, as [`passage_texts`] lists them.
-    pub fn push(&mut self, rows: &[&[f32]]) {
+    /// Adds the next passage's rows, as [`passage_texts`] lists them, `asked` of them other
+    /// wordings of its question.
+    pub fn push(&mut self, rows: &[&[f32]], asked: usize) {
         let rows: Vec<Quantized> = rows.iter().map(|r| Quantized::new(r)).collect();
-        self.push_quantized(&rows.iter().collect::<Vec<_>>());
+        self.push_quantized(&rows.iter().collect::<Vec<_>>(), asked);
     }
 
     /// Adds the next passage's rows, already 8-bit (as the cache keeps them); a row of
     /// another length is cut or padded with zeros.
-    pub fn push_quantized(&mut self, rows: &[&Quantized]) {
+    pub fn push_quantized(&mut self, rows: &[&Quantized], asked: usize) {
+        self.asked.push(asked.min(rows.len().saturating_sub(2)));
         for q in rows {
             let n = q.data.len().min(self.dim);
             self.data.extend_from_slice(&q.data[..n]);
@@ -423,12 +466,15 @@ impl Vectors {
             let row = &self.data[i * self.dim..(i + 1) * self.dim];
             dot(row, &query.data) as f32 * self.scales[i] * query.scale
         };
+        let asked = self.asked.get(ord).copied().unwrap_or(0);
         let mut out = Similarity {
-            heading: cosine(from),
+            heading: (from + 2..from + 2 + asked)
+                .map(cosine)
+                .fold(cosine(from), f32::max),
             body: cosine(from + 1),
             ..none
         };
-        for (n, i) in (from + 2..to).enumerate() {
+        for (n, i) in (from + 2 + asked..to).enumerate() {
             let c = cosine(i);
             if out.best_sentence.is_none() || c > out.sentence {
                 out.sentence = c;
@@ -754,7 +800,7 @@ mod tests {
         for _ in 0..50 {
             let (a, b, q) = (unit(), unit(), unit());
             let mut v = Vectors::new(384);
-            v.push(&[&a, &b]);
+            v.push(&[&a, &b], 0);
             let s = v.similarity(0, &q);
             assert!((s.heading - cosine(&a, &q)).abs() < 0.01);
             assert!((s.body - cosine(&b, &q)).abs() < 0.01);
@@ -764,9 +810,9 @@ mod tests {
     #[test]
     fn nearest_orders_by_the_best_of_heading_body_and_sentences() {
         let mut v = Vectors::new(2);
-        v.push(&[&[1.0, 0.0], &[0.0, 1.0]]);
-        v.push(&[&[0.0, 1.0], &[0.0, 1.0], &[0.0, 1.0], &[0.6, 0.8]]);
-        v.push(&[&[0.0, 1.0], &[0.0, 1.0]]);
+        v.push(&[&[1.0, 0.0], &[0.0, 1.0]], 0);
+        v.push(&[&[0.0, 1.0], &[0.0, 1.0], &[0.0, 1.0], &[0.6, 0.8]], 0);
+        v.push(&[&[0.0, 1.0], &[0.0, 1.0]], 0);
         let near = v.nearest(&[1.0, 0.0], 2);
         assert!(near.peak > 0.0);
         // Similarities 1.0, 0.6 and 0.0.
@@ -779,5 +825,59 @@ mod tests {
         assert_eq!(s.best_sentence, Some(1));
         assert!((s.sentence - 0.6).abs() < 0.01);
         assert_eq!(v.similarity(7, &[1.0, 0.0]).best_sentence, None);
+    }
+
+    #[test]
+    fn other_wordings_count_as_the_heading_and_never_as_sentences() {
+        let mut v = Vectors::new(2);
+        // Heading, body, two other wordings, then two sentences.
+        v.push(
+            &[
+                &[0.0, 1.0],
+                &[0.0, 1.0],
+                &[0.8, 0.6],
+                &[1.0, 0.0],
+                &[0.0, 1.0],
+                &[0.6, 0.8],
+            ],
+            2,
+        );
+        let s = v.similarity(0, &[1.0, 0.0]);
+        assert!((s.heading - 1.0).abs() < 0.01, "{}", s.heading);
+        assert_eq!(s.best_sentence, Some(1));
+        assert!((s.sentence - 0.6).abs() < 0.01, "{}", s.sentence);
+        // More wordings than rows after the body: the rows are read as wordings, no sentence.
+        let mut short = Vectors::new(2);
+        short.push(&[&[0.0, 1.0], &[0.0, 1.0], &[1.0, 0.0]], 5);
+        let s = short.similarity(0, &[1.0, 0.0]);
+        assert!((s.heading - 1.0).abs() < 0.01);
+        assert_eq!(s.best_sentence, None);
+    }
+
+    #[test]
+    fn a_passage_is_embedded_as_heading_body_wordings_then_sentences() {
+        let passage = crate::knowledge::Passage {
+            doc_id: "d".into(),
+            title: "Costs".into(),
+            section: "What does it cost?".into(),
+            text: "It costs £100. It is free for some.".into(),
+            keywords: String::new(),
+            asked: vec!["Price?".into(), "How much do I pay?".into()],
+            citations: Vec::new(),
+        };
+        let texts = passage_texts(&passage);
+        assert_eq!(texts.asked, 2);
+        assert_eq!(
+            texts.texts,
+            vec![
+                "What does it cost?",
+                "What does it cost?. It costs £100. It is free for some.",
+                "Price?",
+                "How much do I pay?",
+                "What does it cost?: It costs £100.",
+                "What does it cost?: It is free for some.",
+            ]
+        );
+        assert_eq!(texts.body(), texts.texts[1]);
     }
 }
