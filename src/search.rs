@@ -214,6 +214,8 @@ impl StemMaker {
             self.context = Some((p.title.clone(), p.keywords.clone(), stems));
         }
         let context = self.context.as_ref().map_or("", |(_, _, stems)| stems);
+        let context = format!("{context}{}", topic_stems(&p.asked.join("\n")));
+        let context = context.as_str();
         // Words never cross from one sentence into the next either.
         let mut text = String::new();
         let mut facts = vec![fact_mask(&p.text)];
@@ -418,8 +420,13 @@ fn write_passages<P: Borrow<Passage>>(
         doc.add_text(
             fields.all,
             format!(
-                "{}\n{}\n{}\n{}\n{}",
-                p.title, p.section, p.section, p.text, p.keywords
+                "{}\n{}\n{}\n{}\n{}\n{}",
+                p.title,
+                p.section,
+                p.section,
+                p.text,
+                p.keywords,
+                p.asked.join("\n")
             ),
         );
         let mask = if store {

@@ -21,7 +21,7 @@ pub const MANIFEST: &str = "npq-bot-index.json";
 /// The file beside the index that lists its documents, so a start-up reads no guidance file.
 pub const DOCUMENTS: &str = "npq-bot-documents.json";
 /// Bumped whenever the index layout or text analysis changes, so old indexes are rebuilt.
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Manifest {
