@@ -107,7 +107,8 @@ pub struct Hit {
 
 /// The stems of a passage that re-ranking and snippets read, made once rather than for every
 /// question the passage is a candidate for: the topic stems (stop words left out) of its
-/// section, of its text sentence by sentence, and of its title and keywords.
+/// section, of its text sentence by sentence, and of its title, keywords and other wordings
+/// of its question.
 #[derive(Debug, Clone, PartialEq, Hash)]
 pub struct PassageStems(Arc<str>);
 
@@ -140,7 +141,8 @@ impl PassageStems {
         self.list(1).split_terminator(SENTENCE_END).map(Stems)
     }
 
-    /// The stems of the document's title and then the passage's keywords.
+    /// The stems of the document's title, then the passage's keywords, then the other
+    /// wordings of its question.
     pub fn context(&self) -> Stems<'_> {
         Stems(self.list(2))
     }

@@ -216,7 +216,12 @@ fn the_stems_kept_for_ranking_are_those_of_the_passage_text() {
             );
             assert_eq!(
                 owned(&mut stems.context()),
-                content_stems(&format!("{}\n{}", p.title, p.keywords))
+                content_stems(&format!(
+                    "{}\n{}\n{}",
+                    p.title,
+                    p.keywords,
+                    p.asked.join("\n")
+                ))
             );
             let by_sentence: Vec<Vec<String>> =
                 stems.sentences().map(|s| owned(&mut { s })).collect();

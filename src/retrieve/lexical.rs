@@ -28,7 +28,8 @@ mod tests {
 
 /// How a misspelt word's correction counts, against the user's own word.
 const TYPO_CREDIT: f32 = 0.7;
-/// How a topic word found only in the document's title or keywords counts.
+/// How a topic word found only in the document's title, keywords or other wordings of the
+/// passage's question counts.
 const CONTEXT_CREDIT: f32 = 0.6;
 /// The most a phrase of function words ("have to") weighs.
 const FUNCTION_PHRASE_WEIGHT: f32 = 1.0;
@@ -262,7 +263,8 @@ pub fn features(question: &Question, hits: &[Hit]) -> Vec<Features> {
             // Stemmed when the passage was indexed, not for every question.
             let section = Words::from_stems(hit.stems.section(), &lookup);
             let own = Words::from_stems(hit.stems.own(), &lookup);
-            // The document's title and keywords are shared by all its sections: they count less.
+            // The title and keywords are shared by all a document's sections, and other wordings
+            // of the question are not the guidance's own words: they count less.
             let context = Words::from_stems(hit.stems.context(), &lookup);
             let fact = if question.qtypes.iter().any(|q| hit.stems.states(*q)) {
                 question.fact_weight
