@@ -41,6 +41,9 @@ pub struct Programme {
     pub funding: String,
     pub funding_as_of: String,
     pub sources: Vec<Source>,
+    /// Other ways people ask about the programme, matched by meaning like the card's heading
+    /// and never shown (as a section's `<!-- asked: -->` line).
+    pub asked: Vec<String>,
 }
 
 impl Programme {
@@ -125,10 +128,12 @@ struct RawProgramme {
     funding_as_of: Option<Spanned<DateValue>>,
     #[serde(default)]
     sources: Vec<Spanned<String>>,
+    #[serde(default)]
+    asked: Vec<String>,
 }
 
 /// The keys of the tables of `programmes.toml`, for the fix of an unknown key.
-const KEYS_FIX: &str = "a [[kinds]] table has id, heading and card; a [[programme]] has code, name, aliases, kind, for_whom, duration, covers, funding, funding_as_of and sources";
+const KEYS_FIX: &str = "a [[kinds]] table has id, heading and card; a [[programme]] has code, name, aliases, kind, for_whom, duration, covers, funding, funding_as_of, sources and asked";
 
 /// Parses `programmes.toml`; every problem is reported with its line.
 pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Catalogue {
@@ -278,6 +283,12 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ca
                 funding,
                 funding_as_of,
                 sources: cited,
+                asked: p
+                    .asked
+                    .into_iter()
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
             });
         }
     }
@@ -439,6 +450,20 @@ sources = ["s"]
             "The NPQ for Headship (NPQH) is a leadership programme."
         );
         assert_eq!(catalogue.kinds[0].heading, "Leadership programmes");
+    }
+
+    #[test]
+    fn a_programme_may_list_other_wordings_of_questions_about_it() {
+        let (catalogue, messages) = parsed(&GOOD.replace(
+            "sources = [\"s\"]\n",
+            "sources = [\"s\"]\nasked = [\"What is the NPQH?\", \" \", \" Headship course? \"]\n",
+        ));
+        assert!(messages.is_empty(), "{messages:?}");
+        assert_eq!(
+            catalogue.programmes[0].asked,
+            vec!["What is the NPQH?", "Headship course?"]
+        );
+        assert!(parsed(GOOD).0.programmes[0].asked.is_empty());
     }
 
     #[test]

@@ -623,7 +623,7 @@ impl Knowledge {
                     .chain(p.aliases.iter().cloned())
                     .collect::<Vec<_>>()
                     .join(" "),
-                asked: Vec::new(),
+                asked: p.asked.clone(),
                 citations: if p.sources.is_empty() {
                     vec![Source::unsourced(PROGRAMMES_FILE)]
                 } else {
