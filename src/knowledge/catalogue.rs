@@ -270,12 +270,7 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ca
             programmes.push(Programme {
                 code,
                 name,
-                aliases: p
-                    .aliases
-                    .into_iter()
-                    .map(|a| a.trim().to_string())
-                    .filter(|a| !a.is_empty())
-                    .collect(),
+                aliases: super::trimmed(p.aliases),
                 kind,
                 for_whom,
                 duration,
@@ -283,12 +278,7 @@ pub fn parse(text: &str, bibliography: &Bibliography, report: &mut Report) -> Ca
                 funding,
                 funding_as_of,
                 sources: cited,
-                asked: p
-                    .asked
-                    .into_iter()
-                    .map(|a| a.trim().to_string())
-                    .filter(|a| !a.is_empty())
-                    .collect(),
+                asked: super::trimmed(p.asked),
             });
         }
     }

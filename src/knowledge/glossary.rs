@@ -115,12 +115,7 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
         glossary.acronyms.push(Acronym {
             term,
             means,
-            also: a
-                .also
-                .into_iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect(),
+            also: super::trimmed(a.also),
         });
     }
     for group in raw.synonyms {

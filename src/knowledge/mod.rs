@@ -650,6 +650,14 @@ impl Knowledge {
 
 /// Groups paragraphs into chunks of at most `max` bytes; a longer paragraph is first cut at
 /// sentence ends (else at a space), so one huge paragraph never becomes one huge passage.
+/// The entries of a list written in a data file, trimmed, empty ones left out.
+pub(crate) fn trimmed(list: Vec<String>) -> Vec<String> {
+    list.into_iter()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
 fn split_blocks(blocks: &[String], max: usize) -> Vec<String> {
     let mut chunks = Vec::new();
     let mut current = String::new();

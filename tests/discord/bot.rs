@@ -1812,10 +1812,7 @@ async fn http_get(address: std::net::SocketAddr, path: &str) -> (u16, String) {
 /// questions, answers and refusals in the Prometheus format, with a latency histogram.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_and_metrics_are_served_on_the_configured_address() {
-    let address = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap()
-    };
+    let address = std::net::SocketAddr::from(([127, 0, 0, 1], crate::support::free_port()));
     let bot = Bot::start(|c| c.metrics_address = Some(address)).await;
     bot.fake.wait_ready(WAIT).await.unwrap();
     let id = bot.ask("how long is the NPQH").await;

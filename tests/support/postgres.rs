@@ -50,11 +50,6 @@ fn is_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    listener.local_addr().expect("an address").port()
-}
-
 impl Postgres {
     /// Starts a server, or returns `None` (having said why) when PostgreSQL is not installed
     /// and this is not CI. Panics on any other failure.
@@ -83,7 +78,7 @@ impl Postgres {
         assert!(copied.success(), "cannot copy the PostgreSQL template");
         let server = Postgres {
             bin,
-            port: free_port(),
+            port: super::free_port(),
             dir,
             as_user,
         };
