@@ -141,6 +141,52 @@ fn question_and_answer_faq_makes_one_passage_per_question_that_ask_answers() {
     }
 }
 
+/// A rep adds the way members ask to an entry of the school's FAQ (`<!-- asked: -->`): a
+/// question in those words finds the entry, and the wording itself is never shown.
+#[test]
+fn other_wordings_in_a_faq_find_its_entry_and_are_never_shown() {
+    let dir = bundled_copy();
+    fs::write(
+        dir.path().join("staff-faq.txt"),
+        "Q: Who books the minibus for NPQ visits to other schools?\n\
+         <!-- asked: How do I get to another school for an NPQ visit? | Is there transport for NPQ school visits? -->\n\
+         A: The bursar books the minibus for NPQ school visits.\n",
+    )
+    .unwrap();
+    let loaded = knowledge::load(dir.path()).unwrap();
+    assert_eq!(loaded.errors().count(), 0);
+    let passage = loaded
+        .knowledge
+        .passages()
+        .into_iter()
+        .find(|p| p.doc_id == "staff-faq")
+        .expect("the FAQ entry");
+    assert_eq!(
+        passage.asked,
+        [
+            "How do I get to another school for an NPQ visit?",
+            "Is there transport for NPQ school visits?"
+        ]
+    );
+    assert_eq!(
+        passage.text,
+        "The bursar books the minibus for NPQ school visits."
+    );
+    let question = "how will I get to the other school for my NPQ visit?";
+    let answer = &ask_all(dir.path(), &[question])[0];
+    assert_eq!(answer["answered"], true, "{answer}");
+    assert_eq!(
+        answer["results"][0]["section"], "Who books the minibus for NPQ visits to other schools?",
+        "{answer}"
+    );
+    assert!(
+        !answer
+            .to_string()
+            .contains("another school for an NPQ visit"),
+        "{answer}"
+    );
+}
+
 #[test]
 fn plain_faq_is_cited_by_its_title_as_a_local_faq_dated_by_its_last_change() {
     let dir = bundled_copy();
