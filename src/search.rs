@@ -216,8 +216,8 @@ impl StemMaker {
             self.context = Some((p.title.clone(), p.keywords.clone(), stems));
         }
         let context = self.context.as_ref().map_or("", |(_, _, stems)| stems);
-        let context = format!("{context}{}", topic_stems(&p.asked.join("\n")));
-        let context = context.as_str();
+        // The other wordings are the passage's own: they follow the shared context stems.
+        let asked = topic_stems(&p.asked.join("\n"));
         // Words never cross from one sentence into the next either.
         let mut text = String::new();
         let mut facts = vec![fact_mask(&p.text)];
@@ -227,12 +227,14 @@ impl StemMaker {
             facts.push(fact_mask(&p.text[range]));
         }
         let facts = String::from_utf8(facts).expect("fact masks are ASCII");
-        let mut out = String::with_capacity(section.len() + text.len() + context.len() + 3);
+        let mut out =
+            String::with_capacity(section.len() + text.len() + context.len() + asked.len() + 4);
         out.push_str(&section);
         out.push(LIST_END);
         out.push_str(&text);
         out.push(LIST_END);
         out.push_str(context);
+        out.push_str(&asked);
         out.push(LIST_END);
         out.push_str(&facts);
         out.push(LIST_END);
@@ -366,10 +368,7 @@ impl SearchIndex {
         (0..self.num_passages as usize)
             .map(|ord| match snapshot.by_ord(ord) {
                 Some(hit) => passage_texts(&hit.passage),
-                None => PassageTexts {
-                    texts: Vec::new(),
-                    asked: 0,
-                },
+                None => PassageTexts::default(),
             })
             .collect()
     }

@@ -478,13 +478,9 @@ fn split_sections(
                 continue;
             }
             let current = raw.last_mut().expect("there is always a section");
-            current.asked.extend(
-                caps[1]
-                    .split('|')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_string),
-            );
+            current.asked.extend(super::trimmed(
+                caps[1].split('|').map(str::to_string).collect(),
+            ));
             continue;
         }
         let current = raw.last_mut().expect("there is always a section");

@@ -256,9 +256,10 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
 
 /// Passage vectors in passage order (`ord`): for each passage its heading alone (a heading is
 /// usually the question the passage answers), its heading with its text, the other wordings
-/// of its question, and each of its sentences after its heading (one fact each). Rows are kept as 8-bit integers with one scale
-/// per row, a quarter of the memory of `f32` (100,000 passages hold about 600,000 rows); the
-/// cosine they give differs from the exact one by about 0.002.
+/// of its question, and each of its sentences after its heading (one fact each). Rows are kept
+/// as 8-bit integers with one scale per row, a quarter of the memory of `f32` (100,000
+/// passages hold about 600,000 rows); the cosine they give differs from the exact one by about
+/// 0.002.
 #[derive(Debug, Clone, Default)]
 pub struct Vectors {
     data: Vec<i8>,
@@ -282,7 +283,7 @@ pub struct Similarity {
 }
 
 /// The texts embedded for one passage, in the order of its rows in [`Vectors`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct PassageTexts {
     /// The heading, the heading with the text, each other wording of the question, then each
     /// sentence of the text after the heading.
