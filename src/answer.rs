@@ -316,7 +316,8 @@ impl Engine {
                     .iter()
                     .map(semantic::PassageTexts::body)
                     .chain(names.iter().map(String::as_str)),
-            );
+            )
+            .with_dictionary(embedder.words());
             slot.store(Some(Arc::new(Semantic {
                 embedder,
                 vectors,

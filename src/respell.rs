@@ -6,6 +6,9 @@
 //!
 //! A word the model knows as one piece is a real word and is never changed, so an off-topic
 //! question keeps its meaning ("pension" stays "pension" even when the folder never says it).
+//! A misspelt word with no folder word close to it takes the commonest close word of the
+//! model's vocabulary instead ("reitring" -> "retiring"): left as typed, its word pieces pull
+//! an off-topic question towards whatever the folder says most.
 
 use std::collections::HashMap;
 
@@ -16,6 +19,9 @@ use crate::search::{levenshtein, DfaAutomaton};
 
 /// Shorter words are left alone: too many real words lie one edit apart.
 const MIN_CHARS: usize = 5;
+/// The shortest word respelt from the model's vocabulary, which holds many more short words
+/// than a folder does ("skool" is one edit from "stool").
+const DICTIONARY_MIN_CHARS: usize = 6;
 /// Words at least this long may be two edits from their spelling.
 const TWO_EDITS_CHARS: usize = 9;
 
@@ -23,12 +29,15 @@ const TWO_EDITS_CHARS: usize = 9;
 pub struct Lexicon {
     /// `None` only if the map could not be built, which sorted unique keys rule out.
     words: Option<Map<Vec<u8>>>,
+    /// The model's whole words, each with its rank (lower is commoner); `None` when not given.
+    dictionary: Option<Map<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for Lexicon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lexicon")
             .field("words", &self.len())
+            .field("dictionary", &self.dictionary.as_ref().map_or(0, Map::len))
             .finish()
     }
 }
@@ -59,6 +68,40 @@ fn tokens(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// An fst map of `entries`, `None` only if it could not be built (sorted unique keys rule
+/// that out).
+fn map(entries: HashMap<String, u64>) -> Option<Map<Vec<u8>>> {
+    let mut sorted: Vec<(String, u64)> = entries.into_iter().collect();
+    sorted.sort_unstable();
+    Map::from_iter(sorted).ok()
+}
+
+/// The key of `map` within `distance` edits of `word` (a transposition is one edit), other
+/// than `word` itself, whose value scores highest by `score`.
+fn closest_in(
+    map: &Map<Vec<u8>>,
+    word: &str,
+    distance: u8,
+    score: impl Fn(u64) -> u64,
+) -> Option<String> {
+    let automaton = DfaAutomaton(levenshtein(distance).build_dfa(word));
+    let mut stream = map.search(automaton).into_stream();
+    let mut best: Option<(String, u64)> = None;
+    while let Some((key, value)) = stream.next() {
+        let Ok(key) = std::str::from_utf8(key) else {
+            continue;
+        };
+        if key == word {
+            continue;
+        }
+        let s = score(value);
+        if best.as_ref().is_none_or(|(_, b)| s > *b) {
+            best = Some((key.to_string(), s));
+        }
+    }
+    best.map(|(w, _)| w)
+}
+
 impl Lexicon {
     /// The lexicon of `texts` (passage headings and bodies).
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Lexicon {
@@ -68,10 +111,25 @@ impl Lexicon {
                 *counts.entry(word.to_lowercase()).or_default() += 1;
             }
         }
-        let mut sorted: Vec<(String, u64)> = counts.into_iter().collect();
-        sorted.sort_unstable();
         Lexicon {
-            words: Map::from_iter(sorted).ok(),
+            words: map(counts),
+            dictionary: None,
+        }
+    }
+
+    /// The same lexicon with the model's whole words (`word`, rank; lower ranks are commoner
+    /// words), the spellings to fall back on for a misspelt word the folder has nothing close
+    /// to.
+    pub fn with_dictionary(self, words: impl IntoIterator<Item = (String, u64)>) -> Lexicon {
+        let mut ranks: HashMap<String, u64> = HashMap::new();
+        for (word, rank) in words {
+            let word = word.to_lowercase();
+            let best = ranks.entry(word).or_insert(rank);
+            *best = (*best).min(rank);
+        }
+        Lexicon {
+            dictionary: map(ranks),
+            ..self
         }
     }
 
@@ -87,23 +145,15 @@ impl Lexicon {
         self.words.as_ref().is_some_and(|m| m.contains_key(word))
     }
 
-    /// The most frequent word within `distance` edits of `word` (a transposition is one edit).
+    /// The most frequent word of the folder within `distance` edits of `word` (a
+    /// transposition is one edit).
     fn closest(&self, word: &str, distance: u8) -> Option<String> {
-        let automaton = DfaAutomaton(levenshtein(distance).build_dfa(word));
-        let mut stream = self.words.as_ref()?.search(automaton).into_stream();
-        let mut best: Option<(String, u64)> = None;
-        while let Some((key, count)) = stream.next() {
-            let Ok(key) = std::str::from_utf8(key) else {
-                continue;
-            };
-            if key == word {
-                continue;
-            }
-            if best.as_ref().is_none_or(|(_, c)| count > *c) {
-                best = Some((key.to_string(), count));
-            }
-        }
-        best.map(|(w, _)| w)
+        closest_in(self.words.as_ref()?, word, distance, |count| count)
+    }
+
+    /// The commonest word of the model's vocabulary one edit from `word`.
+    fn closest_in_dictionary(&self, word: &str) -> Option<String> {
+        closest_in(self.dictionary.as_ref()?, word, 1, |rank| u64::MAX - rank)
     }
 
     /// The span of `text` from its first to its last token that the folder or `known` knows,
@@ -139,11 +189,18 @@ impl Lexicon {
             if lower.chars().count() < MIN_CHARS || self.contains(&lower) || known(&lower) {
                 continue;
             }
-            let spelling = self.closest(&lower, 1).or_else(|| {
-                (lower.chars().count() >= TWO_EDITS_CHARS)
-                    .then(|| self.closest(&lower, 2))
-                    .flatten()
-            });
+            let spelling = self
+                .closest(&lower, 1)
+                .or_else(|| {
+                    (lower.chars().count() >= TWO_EDITS_CHARS)
+                        .then(|| self.closest(&lower, 2))
+                        .flatten()
+                })
+                .or_else(|| {
+                    (lower.chars().count() >= DICTIONARY_MIN_CHARS)
+                        .then(|| self.closest_in_dictionary(&lower))
+                        .flatten()
+                });
             if let Some(spelling) = spelling {
                 out.push_str(&text[at..start]);
                 out.push_str(&spelling);
@@ -174,6 +231,24 @@ mod tests {
         assert_eq!(l.respell("is it funnded?", none), "is it funded?");
         assert_eq!(l.respell("how many ssesions", none), "how many sessions");
         assert_eq!(l.respell("Can I dfeer", none), "Can I defer");
+    }
+
+    #[test]
+    fn a_word_the_folder_has_nothing_close_to_takes_the_commonest_close_word_of_the_model() {
+        let l = lexicon().with_dictionary([
+            ("retiring".to_string(), 9000),
+            ("moved".to_string(), 2500),
+            ("mowed".to_string(), 21000),
+            ("stool".to_string(), 8000),
+            ("funnel".to_string(), 100),
+        ]);
+        let none = |_: &str| false;
+        assert_eq!(l.respell("she is reitring", none), "she is retiring");
+        assert_eq!(l.respell("since I mooved", none), "since I moved");
+        // The folder's spelling comes first, however common a word of the model is.
+        assert_eq!(l.respell("is it funnded?", none), "is it funded?");
+        // Five letters are too few to respell from the model's many short words.
+        assert_eq!(l.respell("my skool", none), "my skool");
     }
 
     #[test]

@@ -63,6 +63,21 @@ fn the_model_puts_paraphrases_near_and_other_topics_far() {
 }
 
 #[test]
+fn the_model_lists_its_whole_words_commonest_first() {
+    let model = Embedder::load(&root().join(MODEL_DIR)).expect("the shipped model loads");
+    let words: std::collections::HashMap<String, u64> = model.words().into_iter().collect();
+    assert!(words.len() > 15_000, "{} whole words", words.len());
+    assert!(
+        words
+            .keys()
+            .all(|w| !w.starts_with("##") && !w.starts_with('[')),
+        "word pieces and special tokens are not words"
+    );
+    // The order the respelling relies on: commoner words have lower ranks.
+    assert!(words["the"] < words["school"] && words["school"] < words["retiring"]);
+}
+
+#[test]
 fn the_bundled_knowledge_ships_every_passage_vector() {
     let dir = root().join("knowledge");
     let knowledge = npq_bot::load_knowledge(&dir).unwrap();

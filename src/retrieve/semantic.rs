@@ -195,6 +195,18 @@ impl Embedder {
         self.tokenizer.token_to_id(word).is_some()
     }
 
+    /// The whole words of the model's vocabulary (runs of two or more letters, not word-piece
+    /// continuations), each with its id. A WordPiece vocabulary lists the words of its
+    /// training text from the most to the least frequent, so a lower id is a commoner word.
+    pub fn words(&self) -> Vec<(String, u64)> {
+        self.tokenizer
+            .get_vocab(false)
+            .into_iter()
+            .filter(|(w, _)| w.chars().count() >= 2 && w.chars().all(char::is_alphabetic))
+            .map(|(w, id)| (w, u64::from(id)))
+            .collect()
+    }
+
     /// The vector of one text.
     pub fn embed_one(&self, text: &str) -> anyhow::Result<Vec<f32>> {
         Ok(self.embed_batch(&[text])?.remove(0))
