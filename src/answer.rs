@@ -418,7 +418,7 @@ impl Engine {
                 .any(|c| !c.unknown)
         };
         let cleaned = query::without_asides(&query::clean(question), has_topic);
-        let parts = query::parts(&cleaned);
+        let parts = self.with_referents(query::parts(&cleaned));
         let semantic = self.semantic.load_full();
         let mut texts: Vec<&str> = vec![cleaned.as_str()];
         if parts.len() > 1 {
@@ -474,6 +474,47 @@ impl Engine {
             .collect();
         let whole = reading(0, &also);
         Retrieved { whole, parts }
+    }
+
+    /// The parts of a message, each part that points back ("... and is it funded?") but names
+    /// no programme of its own followed by the programmes the part before it names, in
+    /// brackets: alone, "is it funded for anyone in 2026?" is about no programme at all.
+    fn with_referents(&self, mut parts: Vec<String>) -> Vec<String> {
+        for i in 1..parts.len() {
+            if !query::refers_back(&parts[i]) || !self.programmes_named(&parts[i]).is_empty() {
+                continue;
+            }
+            let before = self.programmes_named(&parts[i - 1]);
+            if !before.is_empty() {
+                let codes: Vec<&str> = before.iter().map(|p| p.code.as_str()).collect();
+                parts[i] = format!("{} ({})", parts[i], codes.join(", "));
+            }
+        }
+        parts
+    }
+
+    /// The programmes `text` names by code, name or alias, in catalogue order.
+    fn programmes_named(&self, text: &str) -> Vec<&Programme> {
+        let stems: Vec<String> = crate::analysis::tokens(text)
+            .into_iter()
+            .map(|t| t.stem)
+            .collect();
+        let holds = |form: &str| {
+            let form: Vec<String> = crate::analysis::tokens(form)
+                .into_iter()
+                .map(|t| t.stem)
+                .collect();
+            !form.is_empty() && stems.windows(form.len()).any(|w| w == form.as_slice())
+        };
+        self.programmes
+            .iter()
+            .filter(|p| {
+                [&p.code, &p.name]
+                    .into_iter()
+                    .chain(&p.aliases)
+                    .any(|f| holds(f))
+            })
+            .collect()
     }
 
     /// Reads one text of a question (`respelled`: the same with misspelt words respelt).

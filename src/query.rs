@@ -115,6 +115,22 @@ const QUESTION_OPENERS: &[&str] = &[
     "where", "who", "which", "why", "whether",
 ];
 
+/// Words by which a part of a message points back at what an earlier part named ("how much is
+/// the NPQEL and is it funded?"): English pronouns, not topics.
+const REFERRING_WORDS: &[&str] = &["it", "its", "it's", "they", "them", "their", "theirs"];
+
+/// True when `part` holds a word pointing back at something named before it.
+pub fn refers_back(part: &str) -> bool {
+    part.split_whitespace().any(|w| {
+        let w = w
+            .to_lowercase()
+            .replace('\u{2019}', "'")
+            .trim_matches(|c: char| !c.is_alphanumeric() && c != '\'')
+            .to_string();
+        REFERRING_WORDS.contains(&w.as_str())
+    })
+}
+
 /// The questions one message asks: split at question marks and full stops, and at "and" (or
 /// "also", "plus", "&") followed by a word that opens a question. A message asking one
 /// thing gives one part.
@@ -342,6 +358,15 @@ impl Expander {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pronouns_point_back_and_topics_do_not() {
+        assert!(super::refers_back("is it funded?"));
+        assert!(super::refers_back("do they pay for it"));
+        assert!(super::refers_back("It\u{2019}s free?"));
+        assert!(!super::refers_back("is the NPQH funded?"));
+        assert!(!super::refers_back("is itt the same"));
+    }
 
     #[test]
     fn a_message_asking_two_things_has_two_parts() {

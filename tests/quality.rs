@@ -322,6 +322,37 @@ fn two_questions_in_one_get_a_result_for_each_part() {
     );
 }
 
+/// "... and is it funded?" alone names no programme: the part is read with the programme the
+/// part before it names, and answered for that programme.
+#[test]
+fn a_part_that_says_it_is_read_with_the_programme_named_before_it() {
+    let engine = engine();
+    let question = "what does the leading literacy npq cost and is it funded at my school?";
+    let retrieved = engine.retrieve(question);
+    let texts: Vec<&str> = retrieved.parts.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts[1].ends_with("(NPQLL)"), "{texts:?}");
+    let answer = engine.answer(question);
+    assert!(answer.answered);
+    assert!(
+        answer
+            .results
+            .iter()
+            .any(|r| r.snippet.contains("Leading Literacy (NPQLL) is funded")),
+        "no NPQLL funding rule: {:#?}",
+        answer
+            .results
+            .iter()
+            .map(|r| &r.snippet)
+            .collect::<Vec<_>>()
+    );
+    // A part that names its own programme keeps it as typed.
+    let own = engine.retrieve("how long is the NPQH and is the NPQSL funded for it?");
+    let texts: Vec<&str> = own.parts.iter().map(|p| p.text.as_str()).collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert!(texts.iter().all(|t| !t.contains('(')), "{texts:?}");
+}
+
 /// The whole question decides whether to answer. A part read alone loses what the rest of
 /// the question says of it ("how long does the assessment take?" after "how do I apply to the
 /// LA for an EHCP and"), so a part that is confident alone does not answer a question whose
