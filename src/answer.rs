@@ -528,6 +528,9 @@ impl Engine {
         let snapshot = self.index.snapshot();
         let qtypes = QuestionType::detect(respelled);
         let mut question = lexical::weigh(&snapshot, self.expander.concepts(respelled), qtypes);
+        lexical::weigh_names(&mut question, |c| {
+            !self.programmes_named(&c.surface).is_empty()
+        });
         let terms = lexical::terms(&question);
         // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
         // of names followed by a word none of them uses, and "leading litracy" is a real name.

@@ -8,17 +8,16 @@ use std::sync::OnceLock;
 
 use npq_bot::{eval, Engine, Weights};
 
-/// In-sample figures of the calibrated weights on the tuning questions were hit@1 0.849,
-/// hit@3 0.955, refusal 0.920 when these bars were set (with f32 vectors 0.843 / 0.955 /
-/// 0.910; out of fold, the mean of 3 splits: 0.843 / 0.947 / 0.910; BENCHMARKS.md). The bars
+/// In-sample figures of the calibrated weights on the tuning questions were hit@1 0.853,
+/// hit@3 0.962, refusal 0.920 when these bars were set (with f32 vectors 0.843 / 0.962 /
+/// 0.910; out of fold, the mean of 3 splits: 0.850 / 0.958 / 0.907; BENCHMARKS.md). The bars
 /// leave room for the few questions that move between processors (8-bit products with AVX-512
 /// VNNI, f32 elsewhere).
 const MIN_HIT1: f64 = 0.82;
-const MIN_HIT3: f64 = 0.94;
+const MIN_HIT3: f64 = 0.95;
 const MIN_REFUSAL: f64 = 0.90;
-/// The held-out fold: hit@3 0.976, refusal 0.947 when these bars were set (0.951 / 0.947 with
-/// f32).
-const HOLDOUT_MIN_HIT3: f64 = 0.93;
+/// The held-out fold: hit@3 0.976, refusal 0.947 when these bars were set (the same with f32).
+const HOLDOUT_MIN_HIT3: f64 = 0.95;
 const HOLDOUT_MIN_REFUSAL: f64 = 0.89;
 
 fn root() -> &'static Path {
