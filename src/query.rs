@@ -206,12 +206,27 @@ pub struct Expander {
     /// Keyed by all of a form's stems, stop words included ("have to", "how much").
     by_words: HashMap<Vec<String>, Vec<Variant>>,
     longest: usize,
+    /// The stems of acronyms of one or two letters ("TA", "LA", "PP"), which stand for their
+    /// meaning only when typed in capitals: in lower case they are mostly words ("ta" for
+    /// thanks).
+    capitals_only: std::collections::HashSet<String>,
 }
+
+/// The longest acronym that must be typed in capitals to be read as one.
+const CAPITALS_ONLY_CHARS: usize = 2;
 
 impl Expander {
     pub fn new(knowledge: &Knowledge) -> Self {
         let mut expander = Expander::default();
         for a in &knowledge.glossary.acronyms {
+            let term = a.term.trim();
+            if term.chars().count() <= CAPITALS_ONLY_CHARS
+                && term.chars().all(|c| c.is_ascii_uppercase())
+            {
+                if let [token] = analysis::tokens(term).as_slice() {
+                    expander.capitals_only.insert(token.stem.clone());
+                }
+            }
             let forms: Vec<&str> = [a.term.as_str(), a.means.as_str()]
                 .into_iter()
                 .chain(a.also.iter().map(String::as_str))
@@ -309,6 +324,12 @@ impl Expander {
                 for m in (1..=run.len()).rev() {
                     let key: Vec<String> =
                         run[..m].iter().map(|&j| tokens[j].stem.clone()).collect();
+                    if m == 1 && self.capitals_only.contains(&key[0]) {
+                        let typed = &question[tokens[i].span.clone()];
+                        if !typed.chars().all(|c| c.is_ascii_uppercase()) {
+                            continue;
+                        }
+                    }
                     if let Some(v) = self.by_topic.get(&key) {
                         let end = run[m - 1] + 1;
                         if best.as_ref().is_none_or(|(e, _)| end > *e) {
@@ -429,16 +450,41 @@ mod tests {
     fn expander() -> Expander {
         let knowledge = Knowledge {
             glossary: Glossary {
-                acronyms: vec![Acronym {
-                    term: "TLR".into(),
-                    means: "teaching and learning responsibility".into(),
-                    also: vec![],
-                }],
+                acronyms: vec![
+                    Acronym {
+                        term: "TLR".into(),
+                        means: "teaching and learning responsibility".into(),
+                        also: vec![],
+                    },
+                    Acronym {
+                        term: "TA".into(),
+                        means: "teaching assistant".into(),
+                        also: vec![],
+                    },
+                ],
                 synonyms: vec![vec!["cost".into(), "price".into(), "how much".into()]],
             },
             ..Knowledge::default()
         };
         Expander::new(&knowledge)
+    }
+
+    #[test]
+    fn a_two_letter_acronym_is_one_only_in_capitals() {
+        let e = expander();
+        let expands = |q: &str| {
+            e.concepts(q)
+                .iter()
+                .any(|c| c.variants.iter().any(|v| v.stems == ["teach", "assist"]))
+        };
+        assert!(expands("can a TA do an NPQ?"));
+        assert!(expands("can a teaching assistant do an NPQ?"));
+        // "ta" for thanks, and a longer acronym in lower case as ever.
+        assert!(!expands("can I do an NPQ? ta"));
+        assert!(e
+            .concepts("what is a tlr")
+            .iter()
+            .any(|c| c.variants.len() > 1));
     }
 
     #[test]
