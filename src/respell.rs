@@ -23,7 +23,7 @@ const MIN_CHARS: usize = 5;
 /// than a folder does ("skool" is one edit from "stool").
 const DICTIONARY_MIN_CHARS: usize = 6;
 /// Words at least this long may be two edits from their spelling.
-const TWO_EDITS_CHARS: usize = 9;
+const TWO_EDITS_CHARS: usize = 7;
 
 /// The folder's words with how often each occurs, searchable by edit distance.
 pub struct Lexicon {
@@ -231,6 +231,9 @@ mod tests {
         assert_eq!(l.respell("is it funnded?", none), "is it funded?");
         assert_eq!(l.respell("how many ssesions", none), "how many sessions");
         assert_eq!(l.respell("Can I dfeer", none), "Can I defer");
+        // Seven letters or more may be two edits out.
+        assert_eq!(l.respell("how many sesionss", none), "how many sessions");
+        assert_eq!(l.respell("are they fnded", none), "are they funded");
     }
 
     #[test]
