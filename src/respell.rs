@@ -189,16 +189,19 @@ impl Lexicon {
             if lower.chars().count() < MIN_CHARS || self.contains(&lower) || known(&lower) {
                 continue;
             }
+            // One edit from the folder, then one edit from the model's words, then two edits
+            // from the folder: a common word one slip away is likelier than a folder word two.
+            let chars = lower.chars().count();
             let spelling = self
                 .closest(&lower, 1)
                 .or_else(|| {
-                    (lower.chars().count() >= TWO_EDITS_CHARS)
-                        .then(|| self.closest(&lower, 2))
+                    (chars >= DICTIONARY_MIN_CHARS)
+                        .then(|| self.closest_in_dictionary(&lower))
                         .flatten()
                 })
                 .or_else(|| {
-                    (lower.chars().count() >= DICTIONARY_MIN_CHARS)
-                        .then(|| self.closest_in_dictionary(&lower))
+                    (chars >= TWO_EDITS_CHARS)
+                        .then(|| self.closest(&lower, 2))
                         .flatten()
                 });
             if let Some(spelling) = spelling {
@@ -250,6 +253,11 @@ mod tests {
         assert_eq!(l.respell("since I mooved", none), "since I moved");
         // The folder's spelling comes first, however common a word of the model is.
         assert_eq!(l.respell("is it funnded?", none), "is it funded?");
+        // A word of the model one edit away comes before a folder word two edits away.
+        let named = Lexicon::new(["The Bortist academy trust."]);
+        assert_eq!(named.respell("a birtish school", none), "a bortist school");
+        let named = named.with_dictionary([("british".to_string(), 3000)]);
+        assert_eq!(named.respell("a birtish school", none), "a british school");
         // Five letters are too few to respell from the model's many short words.
         assert_eq!(l.respell("my skool", none), "my skool");
     }
