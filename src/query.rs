@@ -206,24 +206,17 @@ pub struct Expander {
     /// Keyed by all of a form's stems, stop words included ("have to", "how much").
     by_words: HashMap<Vec<String>, Vec<Variant>>,
     longest: usize,
-    /// The stems of acronyms of one or two letters ("TA", "LA", "PP"), which stand for their
-    /// meaning only when typed in capitals: in lower case they are mostly words ("ta" for
-    /// thanks).
+    /// The stems of the one-word acronyms the glossary marks `capitals = true`, which stand
+    /// for their meaning only as typed in capitals ("TA", not "ta" for thanks).
     capitals_only: std::collections::HashSet<String>,
 }
-
-/// The longest acronym that must be typed in capitals to be read as one.
-const CAPITALS_ONLY_CHARS: usize = 2;
 
 impl Expander {
     pub fn new(knowledge: &Knowledge) -> Self {
         let mut expander = Expander::default();
         for a in &knowledge.glossary.acronyms {
-            let term = a.term.trim();
-            if term.chars().count() <= CAPITALS_ONLY_CHARS
-                && term.chars().all(|c| c.is_ascii_uppercase())
-            {
-                if let [token] = analysis::tokens(term).as_slice() {
+            if a.capitals {
+                if let [token] = analysis::tokens(&a.term).as_slice() {
                     expander.capitals_only.insert(token.stem.clone());
                 }
             }
@@ -455,11 +448,13 @@ mod tests {
                         term: "TLR".into(),
                         means: "teaching and learning responsibility".into(),
                         also: vec![],
+                        capitals: false,
                     },
                     Acronym {
                         term: "TA".into(),
                         means: "teaching assistant".into(),
                         also: vec![],
+                        capitals: true,
                     },
                 ],
                 synonyms: vec![vec!["cost".into(), "price".into(), "how much".into()]],
@@ -470,7 +465,7 @@ mod tests {
     }
 
     #[test]
-    fn a_two_letter_acronym_is_one_only_in_capitals() {
+    fn an_acronym_marked_capitals_is_one_only_in_capitals() {
         let e = expander();
         let expands = |q: &str| {
             e.concepts(q)

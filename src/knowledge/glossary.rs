@@ -19,6 +19,9 @@ pub struct Acronym {
     pub term: String,
     pub means: String,
     pub also: Vec<String>,
+    /// True when the term stands for its meaning only as typed in capitals: in lower case it
+    /// is mostly a word of its own ("ta" for thanks at the end of a message).
+    pub capitals: bool,
 }
 
 impl Glossary {
@@ -43,6 +46,8 @@ struct RawAcronym {
     means: Option<String>,
     #[serde(default)]
     also: Vec<String>,
+    #[serde(default)]
+    capitals: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -61,7 +66,7 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
         Err(err) => {
             let (line, message) = toml_error_line(text, &err);
             let fix = if message.contains("unknown field") {
-                "the glossary has [[acronym]] tables (term, means, also) and [[synonyms]] tables (words)"
+                "the glossary has [[acronym]] tables (term, means, also, capitals) and [[synonyms]] tables (words)"
             } else {
                 SYNTAX_FIX
             };
@@ -116,6 +121,7 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
             term,
             means,
             also: super::trimmed(a.also),
+            capitals: a.capitals,
         });
     }
     for group in raw.synonyms {
@@ -153,6 +159,12 @@ mod tests {
         assert_eq!(g.acronyms[0].term, "TLR");
         assert_eq!(g.synonyms[0], vec!["cost", "price"]);
         assert_eq!(g.term_count(), 3);
+        assert!(!g.acronyms[0].capitals);
+        let g = parse(
+            "[[acronym]]\nterm = \"TA\"\nmeans = \"teaching assistant\"\ncapitals = true\n",
+            &mut report,
+        );
+        assert!(g.acronyms[0].capitals);
     }
 
     #[test]
