@@ -174,6 +174,11 @@ pub fn tokens(text: &str) -> Vec<Token> {
     })
 }
 
+/// Every word of `text` as a stem, function words kept.
+pub fn stems(text: &str) -> Vec<String> {
+    tokens(text).into_iter().map(|t| t.stem).collect()
+}
+
 /// The stems of `text` without stop words.
 pub fn content_stems(text: &str) -> Vec<String> {
     tokens(text)

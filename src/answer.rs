@@ -177,17 +177,6 @@ pub struct Engine {
     /// respelling: with the document titles and programme names the engine holds anyway, the
     /// words a folder uses outside its passages' text (see [`Engine::words_beyond_passages`]).
     glossary_forms: Vec<String>,
-    /// Each programme's code, name and aliases as stems, in catalogue order, to find the
-    /// programmes a text names.
-    programme_stems: Vec<Vec<Vec<String>>>,
-}
-
-/// Every word of `text` as a stem.
-fn stems(text: &str) -> Vec<String> {
-    crate::analysis::tokens(text)
-        .into_iter()
-        .map(|t| t.stem)
-        .collect()
 }
 
 /// The semantic stage of an engine: the model and one pair of vectors per passage.
@@ -251,18 +240,6 @@ impl Engine {
             semantic: Arc::new(ArcSwapOption::empty()),
             periods: std::sync::OnceLock::new(),
             glossary_forms,
-            programme_stems: knowledge
-                .programmes
-                .iter()
-                .map(|p| {
-                    [&p.code, &p.name]
-                        .into_iter()
-                        .chain(&p.aliases)
-                        .map(|f| stems(f))
-                        .filter(|f| !f.is_empty())
-                        .collect()
-                })
-                .collect(),
         }
     }
 
@@ -518,16 +495,10 @@ impl Engine {
 
     /// The programmes `text` names by code, name or alias, in catalogue order.
     fn programmes_named(&self, text: &str) -> Vec<&Programme> {
-        let words = stems(text);
-        self.programmes
-            .iter()
-            .zip(&self.programme_stems)
-            .filter(|(_, forms)| {
-                forms
-                    .iter()
-                    .any(|f| words.windows(f.len()).any(|w| w == f.as_slice()))
-            })
-            .map(|(p, _)| p)
+        self.families
+            .named(text)
+            .into_iter()
+            .map(|n| &self.programmes[n])
             .collect()
     }
 

@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use crate::analysis::{is_stop_stem, tokens};
+use crate::analysis::{is_stop_stem, stems};
 use crate::knowledge::Programme;
 
 /// The catalogue's name families.
@@ -20,23 +20,28 @@ pub struct Families {
     prefixes: Vec<Vec<String>>,
     /// Every stem of every name and alias: a word that names (part of) a real entry.
     known: HashSet<String>,
+    /// Each entry's code, name and aliases as stems, function words kept, in catalogue order.
+    forms: Vec<Vec<Vec<String>>>,
 }
 
 /// The fewest topic words in a shared start that makes a family: one word ("NPQ", "NPQ for")
 /// is the catalogue's kind, not a family.
 const MIN_PREFIX: usize = 2;
 
-/// Every word of `text` as a stem, function words kept: a family's start is matched word for
-/// word, so that "an NPQ to get me onto the leading ..." is not "NPQ in leading ...".
-fn stems(text: &str) -> Vec<String> {
-    tokens(text).into_iter().map(|t| t.stem).collect()
-}
-
 impl Families {
     pub fn new(programmes: &[Programme]) -> Families {
         let mut entries_of: BTreeMap<Vec<String>, BTreeSet<usize>> = BTreeMap::new();
         let mut known = HashSet::new();
+        let mut forms = Vec::with_capacity(programmes.len());
         for (n, p) in programmes.iter().enumerate() {
+            forms.push(
+                [&p.code, &p.name]
+                    .into_iter()
+                    .chain(&p.aliases)
+                    .map(|f| stems(f))
+                    .filter(|f| !f.is_empty())
+                    .collect(),
+            );
             let names = std::iter::once(&p.name).chain(&p.aliases);
             for name in names {
                 let words = stems(name);
@@ -61,11 +66,34 @@ impl Families {
             .filter(|(_, entries)| entries.len() >= 2)
             .map(|(prefix, _)| prefix)
             .collect();
-        Families { prefixes, known }
+        Families {
+            prefixes,
+            known,
+            forms,
+        }
+    }
+
+    /// The positions in the catalogue of the entries `text` names by code, name or alias,
+    /// word for word (function words kept, so "an NPQ to get me onto the leading ..." is not
+    /// "NPQ in leading ...").
+    pub fn named(&self, text: &str) -> Vec<usize> {
+        let words = stems(text);
+        self.forms
+            .iter()
+            .enumerate()
+            .filter(|(_, forms)| {
+                forms
+                    .iter()
+                    .any(|f| words.windows(f.len()).any(|w| w == f.as_slice()))
+            })
+            .map(|(n, _)| n)
+            .collect()
     }
 
     /// The word of `question` that names a family member the catalogue does not hold, if any:
-    /// the word straight after a family's shared start that no name or alias uses.
+    /// the word straight after a family's shared start that no name or alias uses. Words are
+    /// matched as stems with function words kept, so "an NPQ to get me onto the leading ..."
+    /// is not "NPQ in leading ...".
     pub fn unknown_member(&self, question: &str) -> Option<String> {
         let words = stems(question);
         self.prefixes.iter().find_map(|prefix| {
@@ -102,6 +130,14 @@ mod tests {
             ),
             programme("DM", "Day visit to a museum", &[]),
         ])
+    }
+
+    #[test]
+    fn the_entries_a_text_names_are_found_by_code_name_or_alias() {
+        let f = trips();
+        assert_eq!(f.named("is the coast trip worth it"), vec![0]);
+        assert_eq!(f.named("RM or the day visit to a museum?"), vec![1, 2]);
+        assert!(f.named("a visit to the mountains").is_empty());
     }
 
     #[test]

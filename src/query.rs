@@ -251,7 +251,7 @@ impl Expander {
         let forms: Vec<Form> = forms
             .iter()
             .map(|f| {
-                let words: Vec<String> = analysis::tokens(f).into_iter().map(|t| t.stem).collect();
+                let words = analysis::stems(f);
                 let topic: Vec<String> =
                     words.iter().filter(|w| !is_stop_stem(w)).cloned().collect();
                 let usable = !(topic.is_empty() || (topic.len() == 1 && words.len() > 1));

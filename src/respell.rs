@@ -29,7 +29,8 @@ const TWO_EDITS_CHARS: usize = 7;
 pub struct Lexicon {
     /// `None` only if the map could not be built, which sorted unique keys rule out.
     words: Option<Map<Vec<u8>>>,
-    /// The model's whole words, each with its rank (lower is commoner); `None` when not given.
+    /// The model's whole words, each with how common it is (higher is commoner, as the
+    /// folder's counts); `None` when not given.
     dictionary: Option<Map<Vec<u8>>>,
 }
 
@@ -77,13 +78,8 @@ fn map(entries: HashMap<String, u64>) -> Option<Map<Vec<u8>>> {
 }
 
 /// The key of `map` within `distance` edits of `word` (a transposition is one edit), other
-/// than `word` itself, whose value scores highest by `score`.
-fn closest_in(
-    map: &Map<Vec<u8>>,
-    word: &str,
-    distance: u8,
-    score: impl Fn(u64) -> u64,
-) -> Option<String> {
+/// than `word` itself, with the highest value.
+fn closest_in(map: &Map<Vec<u8>>, word: &str, distance: u8) -> Option<String> {
     let automaton = DfaAutomaton(levenshtein(distance).build_dfa(word));
     let mut stream = map.search(automaton).into_stream();
     let mut best: Option<(String, u64)> = None;
@@ -94,9 +90,8 @@ fn closest_in(
         if key == word {
             continue;
         }
-        let s = score(value);
-        if best.as_ref().is_none_or(|(_, b)| s > *b) {
-            best = Some((key.to_string(), s));
+        if best.as_ref().is_none_or(|(_, b)| value > *b) {
+            best = Some((key.to_string(), value));
         }
     }
     best.map(|(w, _)| w)
@@ -121,14 +116,14 @@ impl Lexicon {
     /// words), the spellings to fall back on for a misspelt word the folder has nothing close
     /// to.
     pub fn with_dictionary(self, words: impl IntoIterator<Item = (String, u64)>) -> Lexicon {
-        let mut ranks: HashMap<String, u64> = HashMap::new();
+        // Stored as how common a word is, so that both maps prefer the highest value.
+        let mut commonness: HashMap<String, u64> = HashMap::new();
         for (word, rank) in words {
-            let word = word.to_lowercase();
-            let best = ranks.entry(word).or_insert(rank);
-            *best = (*best).min(rank);
+            let common = commonness.entry(word.to_lowercase()).or_default();
+            *common = (*common).max(u64::MAX - rank);
         }
         Lexicon {
-            dictionary: map(ranks),
+            dictionary: map(commonness),
             ..self
         }
     }
@@ -148,12 +143,12 @@ impl Lexicon {
     /// The most frequent word of the folder within `distance` edits of `word` (a
     /// transposition is one edit).
     fn closest(&self, word: &str, distance: u8) -> Option<String> {
-        closest_in(self.words.as_ref()?, word, distance, |count| count)
+        closest_in(self.words.as_ref()?, word, distance)
     }
 
     /// The commonest word of the model's vocabulary one edit from `word`.
     fn closest_in_dictionary(&self, word: &str) -> Option<String> {
-        closest_in(self.dictionary.as_ref()?, word, 1, |rank| u64::MAX - rank)
+        closest_in(self.dictionary.as_ref()?, word, 1)
     }
 
     /// The span of `text` from its first to its last token that the folder or `known` knows,
