@@ -489,10 +489,62 @@ fn two_sources_with_the_same_publisher_and_title_are_reported_when_one_is_undate
 
 #[test]
 fn dated_versions_of_one_changing_page_are_two_sources() {
+    // Two later versions name the first in `version_of`; one leaves out the url it shares.
     let run = check(&broken("sources-json-page-versions"));
     assert_eq!(run.code, Some(0), "{run}");
     assert!(!run.stdout.contains(": error: "), "{run}");
     assert_eq!(run.warning_count_beside_stale_dates(), 0, "{run}");
+}
+
+#[test]
+fn an_undated_entry_of_a_page_listed_with_a_date_is_reported_with_a_merge() {
+    let run = check(&broken("sources-json-undated-duplicate"));
+    assert_single_error(
+        &run,
+        "sources.json:9",
+        "source \"rota-page\" has the same url as \"garden-rota\" (line 2): the page is listed twice",
+        "merge the two entries into \"garden-rota\"",
+    );
+}
+
+#[test]
+fn a_version_whose_date_holds_another_versions_date_is_reported() {
+    // "2025" cannot say which 2025 version it is, so it is no version of its own.
+    let run = check(&broken("sources-json-version-without-exact-date"));
+    assert_single_error(
+        &run,
+        "sources.json:9",
+        "are versions of one page whose dates do not tell them apart",
+        "merged into \"garden-rota\"",
+    );
+}
+
+#[test]
+fn dated_versions_of_a_page_must_name_the_first_in_version_of() {
+    let run = check(&broken("sources-json-versions-unlinked"));
+    assert_single_error(
+        &run,
+        "sources.json:9",
+        "source \"rota-page\" has the same url as \"garden-rota\" (line 2): the page is listed twice",
+        "add \"version_of\": \"garden-rota\"",
+    );
+}
+
+#[test]
+fn a_present_tense_rule_without_a_period_in_a_dated_topic_is_a_warning_at_its_line() {
+    let run = check(&broken("dated-rules"));
+    assert_eq!(run.code, Some(0), "{run}");
+    assert!(!run.stdout.contains(": error: "), "{run}");
+    let warning = run.warning("garden.md:15");
+    assert!(
+        warning.contains("a rule in the present tense names no season, year or month")
+            && warning.contains("Pupils in year 3 are eligible")
+            && warning.contains("(fix: say which period it holds for"),
+        "{run}"
+    );
+    // The sentence naming its term, the one in the past tense, and the one in a section
+    // about another topic are not warned about.
+    assert_eq!(run.warning_count_beside_stale_dates(), 1, "{run}");
 }
 
 #[test]

@@ -37,6 +37,9 @@ struct RawGlossary {
     acronym: Vec<RawAcronym>,
     #[serde(default)]
     synonyms: Vec<RawSynonyms>,
+    /// Read by `check` (see `dated.rs`), not by the search.
+    #[serde(default, rename = "dated_rules")]
+    _dated_rules: Option<toml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -66,7 +69,7 @@ pub fn parse(text: &str, report: &mut Report) -> Glossary {
         Err(err) => {
             let (line, message) = toml_error_line(text, &err);
             let fix = if message.contains("unknown field") {
-                "the glossary has [[acronym]] tables (term, means, also, capitals) and [[synonyms]] tables (words)"
+                "the glossary has [[acronym]] tables (term, means, also, capitals), [[synonyms]] tables (words) and an optional [dated_rules] table (topics, periods)"
             } else {
                 SYNTAX_FIX
             };

@@ -2,6 +2,7 @@
 //! bot's wording, loaded with every problem collected as `path:line: message (fix)`.
 
 pub mod catalogue;
+pub mod dated;
 pub mod diagnostic;
 pub mod document;
 pub mod freshness;
@@ -216,6 +217,9 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool, today: freshness::Da
     let mut diagnostics = Vec::new();
     let mut programme_refs = Vec::new();
     let mut ids = DocumentIds::default();
+    // For `check`: the glossary's dated topics, and each guidance document's text and tags.
+    let mut dated_rules = None;
+    let mut guidance_texts: Vec<(PathBuf, Vec<String>, String)> = Vec::new();
     for rel in files {
         let display = dir.join(&rel);
         let mut report = Report::new(&display);
@@ -254,13 +258,19 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool, today: freshness::Da
                     knowledge.kinds = catalogue.kinds;
                     knowledge.programmes = catalogue.programmes;
                 }
-                GLOSSARY_FILE => knowledge.glossary = glossary::parse(&text, &mut report),
+                GLOSSARY_FILE => {
+                    knowledge.glossary = glossary::parse(&text, &mut report);
+                    dated_rules = dated::parse(&text, &mut report);
+                }
                 WORDING_FILE => knowledge.wording = wording::parse(&text, &mut report),
                 _ => {
                     let (doc, refs) =
                         document::parse(&rel, &text, &knowledge.bibliography, &mut report);
                     programme_refs.extend(refs.into_iter().map(|r| (display.clone(), r)));
                     if let Some(mut doc) = doc {
+                        if whole && doc.has_front_matter {
+                            guidance_texts.push((display.clone(), doc.tags.clone(), text.clone()));
+                        }
                         if !doc.has_front_matter {
                             // A plain file is dated by its last change: the one date it has.
                             doc.modified = fs::metadata(&display)
@@ -305,6 +315,13 @@ fn load_files(dir: &Path, files: Vec<PathBuf>, whole: bool, today: freshness::Da
                 format!("unknown programme code \"{}\"", r.code),
                 fix,
             ));
+        }
+    }
+    if let Some(rules) = &dated_rules {
+        for (path, tags, text) in &guidance_texts {
+            let mut report = Report::new(path);
+            dated::review(text, tags, rules, &mut report);
+            diagnostics.append(&mut report.diagnostics);
         }
     }
     // A document that failed to load cites nothing, so citations are counted only in a folder

@@ -106,6 +106,9 @@ pub struct Bibliography {
     sources: std::collections::BTreeMap<String, Source>,
     /// The line of `sources.json` where each entry starts.
     lines: std::collections::BTreeMap<String, usize>,
+    /// For a dated version of a page listed more than once, the id of the entry its
+    /// `version_of` names (the page's first listed version).
+    versions: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -116,6 +119,9 @@ struct JsonSource {
     url: Option<String>,
     date: String,
     note: Option<String>,
+    /// The id of another entry of which this one is a dated version (the same page as it
+    /// read on another date).
+    version_of: Option<String>,
 }
 
 impl Bibliography {
@@ -154,7 +160,7 @@ impl Bibliography {
             Ok(raw) => raw,
             Err(e) => {
                 let fix = if e.to_string().contains("unknown field") {
-                    "a source has publisher, title, url, date and note"
+                    "a source has publisher, title, url, date, note and version_of"
                 } else {
                     "write a JSON object of sources: {\"id\": {\"publisher\": \"...\", \"title\": \"...\", \"date\": \"YYYY-MM-DD\"}}"
                 };
@@ -183,6 +189,7 @@ impl Bibliography {
         let mut lines = std::collections::BTreeMap::new();
         let mut order: Vec<String> = Vec::new();
         let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+        let mut version_of: Vec<(String, String)> = Vec::new();
         for (id, s) in raw.0 {
             let nth = seen.entry(id.clone()).or_insert(0);
             let line = line_of_id(&id, *nth);
@@ -240,6 +247,9 @@ impl Bibliography {
                 Some(note) => check_undated_note(&id, s.date.trim(), note, line, report),
                 None => check_undated_without_note(&id, s.date.trim(), line, report),
             }
+            if let (true, Some(of)) = (ok, s.version_of.as_deref()) {
+                version_of.push((id.clone(), of.trim().to_string()));
+            }
             if ok {
                 let source = Source {
                     id: Some(id.clone()),
@@ -254,15 +264,106 @@ impl Bibliography {
                 lines.insert(id, line);
             }
         }
-        let bibliography = Bibliography { sources, lines };
-        bibliography.report_pages_listed_twice(&order, report);
+        let mut bibliography = Bibliography {
+            sources,
+            lines,
+            versions: std::collections::BTreeMap::new(),
+        };
+        let reported = bibliography.link_versions(version_of, report);
+        bibliography.report_pages_listed_twice(&order, &reported, report);
         bibliography
     }
 
+    /// Records each `version_of` link that names a dated entry listed without one, and
+    /// reports, at the entry's line, a link that cannot be a version: to an unknown id, to
+    /// another version, to another address, or from or to an undated entry (an undated entry
+    /// cannot say which version of the page it is). A version without a `url` has the url of
+    /// the entry it names.
+    /// Returns the ids whose link was reported.
+    fn link_versions(
+        &mut self,
+        links: Vec<(String, String)>,
+        report: &mut Report,
+    ) -> std::collections::HashSet<String> {
+        let mut reported = std::collections::HashSet::new();
+        let mut problems = Vec::new();
+        let mut good = Vec::new();
+        for (id, of) in &links {
+            let line = self.lines.get(id).copied().unwrap_or(0);
+            let source = &self.sources[id];
+            let problem = match self.sources.get(of) {
+                _ if of == id => Some((
+                    format!("source \"{id}\" names itself in `version_of`"),
+                    "name the entry of another date of the same page, or remove `version_of`"
+                        .to_string(),
+                )),
+                None => Some((
+                    format!("source \"{id}\" is a version of \"{of}\", which sources.json does not list"),
+                    "name the id of the page's first listed version in `version_of`, or remove it".to_string(),
+                )),
+                Some(_) if links.iter().any(|(v, _)| v == of) => {
+                    let first = links.iter().find(|(v, _)| v == of).map_or("", |(_, f)| f);
+                    Some((
+                        format!("source \"{id}\" is a version of \"{of}\", which is itself a version of \"{first}\""),
+                        format!("write \"version_of\": \"{first}\": every version names the same first entry"),
+                    ))
+                }
+                Some(_) if source.date == UNDATED => Some((
+                    format!("source \"{id}\" is undated, so it cannot say which version of \"{of}\" it is"),
+                    format!("merge it into the dated entry that holds its facts (\"{of}\" or another version) and change every `cite`, `<!-- sources: -->` line and programme `sources` that names \"{id}\""),
+                )),
+                Some(target) if target.date == UNDATED => Some((
+                    format!("source \"{id}\" is a version of \"{of}\", which is undated and so cannot say which version it is"),
+                    format!("give \"{of}\" the date of its version, or merge it into a dated version"),
+                )),
+                Some(target) => match (&source.url, &target.url) {
+                    (Some(a), Some(b)) if page_key(a) != page_key(b) => Some((
+                        format!("source \"{id}\" is a version of \"{of}\", but its url is another page's"),
+                        "versions of one page have the same url: correct the url, or remove `version_of` if it is another page".to_string(),
+                    )),
+                    _ => None,
+                },
+            };
+            match problem {
+                Some((message, fix)) => {
+                    reported.insert(id.clone());
+                    problems.push((line, message, fix));
+                }
+                None => good.push((id.clone(), of.clone())),
+            }
+        }
+        for (line, message, fix) in problems {
+            report.error(line, message, fix);
+        }
+        for (id, of) in good {
+            if self.sources[&id].url.is_none() {
+                let url = self.sources[&of].url.clone();
+                if let Some(source) = self.sources.get_mut(&id) {
+                    source.url = url;
+                }
+            }
+            self.versions.insert(id, of);
+        }
+        reported
+    }
+
+    /// The id of the first listed version of the page `id` is a version of (`id` itself when
+    /// it is no version).
+    fn first_version<'b>(&'b self, id: &'b str) -> &'b str {
+        self.versions.get(id).map_or(id, String::as_str)
+    }
+
     /// Reports entries that are the same page as an earlier entry: the same web address, or the
-    /// same publisher and title. Two dated versions of a page that changed (different dates,
-    /// neither undated) are different sources; the same page with one date, or undated, is one.
-    fn report_pages_listed_twice(&self, order: &[String], report: &mut Report) {
+    /// same publisher and title. Dated versions of a page that changed are different sources
+    /// when the later entries name the first in `version_of` and each date tells its version
+    /// apart (not the same date, and not a year or month that holds another version's date);
+    /// any other entry of the same page is the page listed twice.
+    fn report_pages_listed_twice(
+        &self,
+        order: &[String],
+        reported: &std::collections::HashSet<String>,
+        report: &mut Report,
+    ) {
         let mut by_url: std::collections::HashMap<String, Vec<&str>> =
             std::collections::HashMap::new();
         let mut by_name: std::collections::HashMap<(String, String), Vec<&str>> =
@@ -275,20 +376,41 @@ impl Bibliography {
             let earlier_url = url_key
                 .as_ref()
                 .and_then(|k| by_url.get(k))
-                .and_then(|ids| self.first_same_version(ids, source));
+                .and_then(|ids| self.first_clash(ids, id));
             let earlier_name = by_name
                 .get(&name_key)
-                .and_then(|ids| self.first_same_version(ids, source));
+                .and_then(|ids| self.first_clash(ids, id));
             if let Some((other, why)) = earlier_url
                 .map(|o| (o, "the same url"))
                 .or(earlier_name.map(|o| (o, "the same publisher and title")))
+                .filter(|_| !reported.contains(id))
             {
                 let other_line = self.lines.get(other).copied().unwrap_or(0);
-                report.error(
-                    line,
-                    format!("source \"{id}\" has {why} as \"{other}\" (line {other_line}): the page is listed twice"),
-                    format!("merge the two entries into \"{other}\" and change every `cite`, `<!-- sources: -->` line and programme `sources` that names \"{id}\"; if they are two versions of a page that changed, give each the date of its version"),
-                );
+                let other_date = &self.sources[other].date;
+                let linked = self.first_version(id) == self.first_version(other);
+                if linked {
+                    report.error(
+                        line,
+                        format!("source \"{id}\" ({}) and \"{other}\" (line {other_line}, {other_date}) are versions of one page whose dates do not tell them apart", source.date),
+                        format!("give each version the full date of its version (YYYY-MM-DD, as the page's history gives it); an entry that cannot say which version it is must be merged into \"{other}\" or another dated version, changing every `cite`, `<!-- sources: -->` line and programme `sources` that names \"{id}\""),
+                    );
+                } else if source.date != UNDATED
+                    && other_date != UNDATED
+                    && !dates_overlap(&source.date, other_date)
+                {
+                    let first = self.first_version(other);
+                    report.error(
+                        line,
+                        format!("source \"{id}\" has {why} as \"{other}\" (line {other_line}): the page is listed twice"),
+                        format!("if they are two dated versions of a page that changed, add \"version_of\": \"{first}\" to \"{id}\"; otherwise merge the two entries into \"{other}\" and change every `cite`, `<!-- sources: -->` line and programme `sources` that names \"{id}\""),
+                    );
+                } else {
+                    report.error(
+                        line,
+                        format!("source \"{id}\" has {why} as \"{other}\" (line {other_line}): the page is listed twice"),
+                        format!("merge the two entries into \"{other}\" and change every `cite`, `<!-- sources: -->` line and programme `sources` that names \"{id}\"; an entry that cannot say which version of the page it is (undated, or a date that holds the other's) cannot be a version of its own"),
+                    );
+                }
             }
             if let Some(k) = url_key {
                 by_url.entry(k).or_default().push(id);
@@ -297,14 +419,22 @@ impl Bibliography {
         }
     }
 
-    /// The first of `ids` that is the same version of a page as `source`: the same date, or
-    /// either undated (an undated entry cannot be told apart from a dated one).
-    fn first_same_version<'b>(&self, ids: &[&'b str], source: &Source) -> Option<&'b str> {
+    /// The first of `ids` (entries of the same page as `id`) that `id` clashes with: one that
+    /// is not a linked version of the same page with a date that tells the two apart.
+    fn first_clash<'b>(&self, ids: &[&'b str], id: &str) -> Option<&'b str> {
+        let date = &self.sources[id].date;
         ids.iter().copied().find(|other| {
-            let date = &self.sources[*other].date;
-            date == &source.date || date == UNDATED || source.date == UNDATED
+            let other_date = &self.sources[*other].date;
+            let linked = self.first_version(id) == self.first_version(other);
+            !linked || date == UNDATED || other_date == UNDATED || dates_overlap(date, other_date)
         })
     }
+}
+
+/// True when two source dates cannot be told apart: the same date, or one a year or month
+/// that holds the other ("2024" holds "2024-06-12").
+fn dates_overlap(a: &str, b: &str) -> bool {
+    a == b || a.starts_with(&format!("{b}-")) || b.starts_with(&format!("{a}-"))
 }
 
 /// Why `url` is not a valid absolute web (http or https) address, or None when it is one.
