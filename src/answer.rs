@@ -90,6 +90,13 @@ pub struct RefusalText {
     pub message: String,
     pub topics: Vec<String>,
     pub elsewhere: Vec<String>,
+    /// What of this question is not covered, when the bot can tell ("The guidance here does
+    /// not cover “pension”.").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The heading over the answer's `related` passages, when there are any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related_heading: Option<String>,
 }
 
 /// The answer to one question.
@@ -100,6 +107,10 @@ pub struct Answer {
     pub results: Vec<ResultItem>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refusal: Option<RefusalText>,
+    /// For a refused question whose topic the guidance covers: the closest passages, shown
+    /// apart from an answer (they do not say what was asked).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<ResultItem>,
     /// How sure the bot is that the best passage answers (0 to 1), against the threshold.
     #[serde(skip)]
     pub coverage: f32,
@@ -420,9 +431,9 @@ impl Engine {
         let cleaned = query::without_asides(&query::clean(question), has_topic);
         let parts = self.with_referents(query::parts(&cleaned));
         let semantic = self.semantic.load_full();
-        let mut texts: Vec<&str> = vec![cleaned.as_str()];
+        let mut texts: Vec<String> = vec![cleaned];
         if parts.len() > 1 {
-            texts.extend(parts.iter().map(String::as_str));
+            texts.extend(parts.iter().cloned());
         }
         // Misspelt words get the folder's closest spelling, for the model and for the names of
         // programmes; without the model the texts are read as typed.
@@ -431,7 +442,15 @@ impl Engine {
                 .iter()
                 .map(|t| s.lexicon.respell(t, |w| s.embedder.knows(w)))
                 .collect(),
-            None => texts.iter().map(|t| t.to_string()).collect(),
+            None => texts.clone(),
+        };
+        // The real words of each text that the folder never uses.
+        let missing: Vec<Vec<String>> = match semantic.as_ref() {
+            Some(s) => respelled
+                .iter()
+                .map(|t| self.missing_words(t, |w| s.embedder.knows(w)))
+                .collect(),
+            None => vec![Vec::new(); texts.len()],
         };
         let vectors: Option<Vec<Vec<f32>>> = semantic.as_ref().and_then(|s| {
             // The model reads each text between the first and the last word that the folder
@@ -454,12 +473,14 @@ impl Engine {
         });
         let reading = |i: usize, also: &[usize]| {
             let vector = vectors.as_ref().and_then(|v| v.get(i));
-            self.read(
-                texts[i],
+            let mut r = self.read(
+                &texts[i],
                 &respelled[i],
                 semantic.as_deref().zip(vector),
                 also,
-            )
+            );
+            r.missing = missing[i].clone();
+            r
         };
         let parts: Vec<Reading> = if parts.len() > 1 {
             (1..texts.len()).map(|i| reading(i, &[])).collect()
@@ -491,6 +512,22 @@ impl Engine {
             }
         }
         parts
+    }
+
+    /// The words of `text` that no passage, title or name of the folder uses but that
+    /// `is_word` takes for real words (the model's whole words): what the question asks about
+    /// that the folder may have nothing on ("pension", "Cumbria"). Chat spellings and typos
+    /// the model does not know are not among them.
+    fn missing_words(&self, text: &str, is_word: impl Fn(&str) -> bool) -> Vec<String> {
+        let snapshot = self.index.snapshot();
+        let question = lexical::weigh(&snapshot, self.expander.concepts(text), Vec::new());
+        question
+            .concepts
+            .iter()
+            .filter(|c| c.unknown && c.concept.own.len() == 1)
+            .map(|c| c.concept.surface.clone())
+            .filter(|w| w.chars().all(char::is_alphabetic) && is_word(&w.to_lowercase()))
+            .collect()
     }
 
     /// The programmes `text` names by code, name or alias, in catalogue order.
@@ -528,6 +565,7 @@ impl Engine {
                 peak: 0.0,
                 mean: 0.0,
                 closest: Vec::new(),
+                missing: Vec::new(),
             };
         }
         let mut hits = snapshot.search(&terms, &question.qtypes, self.settings.candidates);
@@ -583,6 +621,7 @@ impl Engine {
             peak,
             mean,
             closest,
+            missing: Vec::new(),
         }
     }
 
@@ -606,47 +645,140 @@ impl Engine {
         );
         let confidence = chosen.confidence;
         let Some(picks) = chosen.picks else {
-            return Answer {
-                question: question.to_string(),
-                answered: false,
-                results: Vec::new(),
-                refusal: Some(self.refusal.clone()),
-                coverage: confidence,
-                note: None,
+            // Refused. When the topic is covered, the closest passages are offered as related.
+            let open = Weights {
+                threshold: 0.0,
+                floor: 0.0,
+                ..*weights
             };
+            let nearest = fuse::choose(
+                &retrieved.whole,
+                &retrieved.parts,
+                &open,
+                0.0,
+                max_chars,
+                offset + limit,
+            );
+            let covered = retrieved
+                .whole
+                .rank(weights)
+                .first()
+                .is_some_and(|top| top.evidence.meaning >= weights.related);
+            let related: Vec<ResultItem> = if covered {
+                nearest
+                    .picks
+                    .unwrap_or_default()
+                    .into_iter()
+                    .skip(offset)
+                    .take(limit)
+                    .map(|(reading, c, score)| self.result_item(reading, c, score))
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let missing = &retrieved.whole.missing;
+            let detail = (!related.is_empty() && !missing.is_empty()).then(|| {
+                self.wording
+                    .refusal
+                    .not_covered
+                    .replace("{missing}", &quoted_list(missing))
+            });
+            return self.refused(question, confidence, related, detail, false);
         };
         let results: Vec<ResultItem> = picks
             .into_iter()
             .skip(offset)
             .take(limit)
-            .map(|(reading, c, score)| {
-                let snippet = c.snippet(&reading.question, max_chars);
-                let passage = &c.passage;
-                let own = crate::snippet::cite(&snippet.text, &passage.citations);
-                let mut sources = passage.citations.clone();
-                let source = sources.remove(own);
-                sources.insert(0, source.clone());
-                ResultItem {
-                    title: passage.title.clone(),
-                    section: passage.section.clone(),
-                    snippet: snippet.text.clone(),
-                    score: (score * 1000.0).round() / 1000.0,
-                    source,
-                    sources,
-                    highlights: snippet.highlights.clone(),
-                    document: passage.doc_id.clone(),
-                }
-            })
+            .map(|(reading, c, score)| self.result_item(reading, c, score))
             .collect();
+        // A best passage that only says the guidance does not know is quoted as a refusal.
+        if offset == 0
+            && results
+                .first()
+                .is_some_and(|r| self.says_not_known(&r.snippet))
+        {
+            let best = results.into_iter().take(1).collect();
+            return self.refused(question, confidence, best, None, true);
+        }
         let note = self.note_for(question, &results);
         Answer {
             question: question.to_string(),
             answered: true,
             results,
             refusal: None,
+            related: Vec::new(),
             coverage: confidence,
             note,
         }
+    }
+
+    /// One result: the candidate's snippet with its citations.
+    fn result_item(&self, reading: &Reading, c: &Candidate, score: f32) -> ResultItem {
+        let snippet = c.snippet(&reading.question, self.settings.snippet_chars);
+        let passage = &c.passage;
+        let own = crate::snippet::cite(&snippet.text, &passage.citations);
+        let mut sources = passage.citations.clone();
+        let source = sources.remove(own);
+        sources.insert(0, source.clone());
+        ResultItem {
+            title: passage.title.clone(),
+            section: passage.section.clone(),
+            snippet: snippet.text.clone(),
+            score: (score * 1000.0).round() / 1000.0,
+            source,
+            sources,
+            highlights: snippet.highlights.clone(),
+            document: passage.doc_id.clone(),
+        }
+    }
+
+    /// A refusal, with the passages related to the question (or, `not_known`, the passage
+    /// saying the guidance does not know).
+    fn refused(
+        &self,
+        question: &str,
+        confidence: f32,
+        related: Vec<ResultItem>,
+        detail: Option<String>,
+        not_known: bool,
+    ) -> Answer {
+        let wording = &self.wording.refusal;
+        let mut refusal = self.refusal.clone();
+        refusal.detail = detail;
+        refusal.related_heading = (!related.is_empty()).then(|| {
+            if not_known {
+                wording.not_known.clone()
+            } else {
+                wording.related.clone()
+            }
+        });
+        Answer {
+            question: question.to_string(),
+            answered: false,
+            results: Vec::new(),
+            refusal: Some(refusal),
+            related,
+            coverage: confidence,
+            note: None,
+        }
+    }
+
+    /// True when `snippet` opens by saying the guidance does not know (a phrase of the
+    /// folder's `limits.not_known` in the main clause of its first sentence): the passage is
+    /// about what is not known, not a fact with a caveat after it.
+    fn says_not_known(&self, snippet: &str) -> bool {
+        let first = snippet
+            .split_inclusive(". ")
+            .next()
+            .unwrap_or(snippet)
+            .to_lowercase();
+        self.wording.limits.not_known.iter().any(|marker| {
+            // In the sentence's main clause: "..., and the sources do not say whether ..."
+            // is a fact with a caveat after it.
+            first
+                .find(marker.as_str())
+                .is_some_and(|at| !first[..at].contains([',', ';', ':']))
+        })
     }
 
     /// Results `offset..offset + limit` and whether the ranking holds another after them, from
@@ -782,6 +914,21 @@ fn refusal_text(refusal: &Refusal, documents: &[DocumentInfo]) -> RefusalText {
         message,
         topics,
         elsewhere: refusal.elsewhere.clone(),
+        detail: None,
+        related_heading: None,
+    }
+}
+
+/// Words as a list a sentence can hold: "“pension”", "“tax” or “relief”".
+fn quoted_list(words: &[String]) -> String {
+    let quoted: Vec<String> = words
+        .iter()
+        .map(|w| format!("\u{201c}{w}\u{201d}"))
+        .collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
     }
 }
 

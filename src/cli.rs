@@ -157,6 +157,10 @@ enum Command {
         /// Print only the figures.
         #[arg(long)]
         quiet: bool,
+        /// Also write, for each question, the evidence of its best-ranked passage as one JSON
+        /// line (for studying the decision to answer).
+        #[arg(long, value_name = "FILE")]
+        evidence: Option<PathBuf>,
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
@@ -348,6 +352,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
             min_hit3,
             min_refusal,
             quiet,
+            evidence,
             knowledge,
         } => {
             // Figures are of the whole engine: a folder is embedded before the first question,
@@ -369,6 +374,7 @@ pub fn run() -> anyhow::Result<ExitCode> {
                 quiet,
                 min_hit3,
                 min_refusal,
+                evidence.as_deref(),
             )
         }
     }
@@ -593,10 +599,22 @@ fn evaluate(
     quiet: bool,
     min_hit3: Option<f64>,
     min_refusal: Option<f64>,
+    evidence: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut questions = Vec::new();
+    // Which file each question came from, for the figures by file.
+    let mut origin: std::collections::HashMap<String, String> = Default::default();
     for file in files {
-        questions.extend(eval::read_questions(file)?);
+        let name = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        for mut q in eval::read_questions(file)? {
+            // Ids are unique within a file, not across files.
+            q.id = format!("{name}:{}", if q.id.is_empty() { &q.q } else { &q.id });
+            origin.insert(q.id.clone(), name.clone());
+            questions.push(q);
+        }
     }
     let (figures, outcomes) = eval::run(engine, &questions)?;
     if !quiet {
@@ -604,7 +622,40 @@ fn evaluate(
             println!("{line}");
         }
     }
-    println!("{figures}");
+    println!("{figures} outcome={:.3}", eval::outcome_share(&outcomes));
+    let print_groups = |title: &str,
+                        outcomes: &[eval::Outcome],
+                        key: &dyn Fn(&eval::Outcome) -> String| {
+        let groups = eval::by_group(outcomes, key);
+        if groups.len() > 1 {
+            println!("{title}:");
+            for (name, f, outcome, n) in groups {
+                println!(
+                    "  {name:<28} n={n:<4} hit@1={:.3} hit@3={:.3} refusal={:.3} ({} of {}) false_refusals={} outcome={outcome:.3}",
+                    f.hit1, f.hit3, f.refusal, (f.refusal * f.unanswerable as f64).round(), f.unanswerable, f.false_refusals
+                );
+            }
+        }
+    };
+    let file_of = |o: &eval::Outcome| origin.get(&o.question.id).cloned().unwrap_or_default();
+    let form_of = |o: &eval::Outcome| {
+        if o.question.form.is_empty() {
+            "(no form)".to_string()
+        } else {
+            o.question.form.clone()
+        }
+    };
+    print_groups("by file", &outcomes, &file_of);
+    print_groups("by form", &outcomes, &form_of);
+    if let Some(path) = evidence {
+        let prepared = eval::prepare(engine, &questions)?;
+        let lines: Vec<String> = prepared
+            .iter()
+            .map(|p| eval::evidence_line(engine, p, &origin))
+            .collect();
+        std::fs::write(path, lines.join("\n") + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     let (p50, p99) = eval::latency(&outcomes);
     println!(
         "time per question: median {p50:.2} ms, p99 {p99:.2} ms ({} questions{})",
@@ -625,7 +676,13 @@ fn evaluate(
             questions.len()
         );
         let cv = eval::cross_validate(engine, &prepared, &grid, k);
-        println!("out of fold: {}", cv.out_of_fold);
+        println!(
+            "out of fold: {} outcome={:.3}",
+            cv.out_of_fold,
+            eval::outcome_share(&cv.outcomes)
+        );
+        print_groups("out of fold, by file", &cv.outcomes, &file_of);
+        print_groups("out of fold, by form", &cv.outcomes, &form_of);
         if splits > 1 {
             let mut each = vec![cv.out_of_fold.clone()];
             for split in 1..splits {

@@ -19,6 +19,10 @@ pub struct Question {
     #[serde(default)]
     pub expect: Vec<String>,
     pub answerable: bool,
+    /// How the question is put: "chat", "faq" (a bare FAQ heading), "forum", "formal",
+    /// "short", "near" (near the topic, not covered); empty when not said.
+    #[serde(default)]
+    pub form: String,
 }
 
 /// Reads a JSONL question file; a bad line is reported with its number.
@@ -163,6 +167,48 @@ pub fn figures(outcomes: &[Outcome]) -> Figures {
     }
 }
 
+/// The share of all questions that came out right: answerable ones with every expected fact
+/// in the top 3, the others refused.
+pub fn outcome_share(outcomes: &[Outcome]) -> f64 {
+    let right = outcomes
+        .iter()
+        .filter(|o| {
+            if o.question.answerable {
+                o.rank.is_some_and(|r| r <= 3)
+            } else {
+                !o.answered
+            }
+        })
+        .count();
+    right as f64 / outcomes.len().max(1) as f64
+}
+
+/// Figures and outcome for each group of `outcomes` that `key` names, in first-seen order.
+pub fn by_group<'a>(
+    outcomes: &'a [Outcome],
+    key: impl Fn(&Outcome) -> String,
+) -> Vec<(String, Figures, f64, usize)> {
+    let mut names: Vec<String> = Vec::new();
+    for o in outcomes {
+        let k = key(o);
+        if !names.contains(&k) {
+            names.push(k);
+        }
+    }
+    names
+        .into_iter()
+        .map(|name| {
+            let group: Vec<Outcome> = outcomes
+                .iter()
+                .filter(|o| key(o) == name)
+                .cloned()
+                .collect();
+            let f = figures(&group);
+            (name, f, outcome_share(&group), group.len())
+        })
+        .collect()
+}
+
 /// The median and 99th-percentile time to answer, in milliseconds.
 pub fn latency(outcomes: &[Outcome]) -> (f64, f64) {
     let mut ms: Vec<f64> = outcomes
@@ -245,6 +291,51 @@ pub fn outcome(engine: &Engine, p: &Prepared, weights: &Weights) -> Outcome {
         coverage: chosen.confidence,
         took: std::time::Duration::ZERO,
     }
+}
+
+/// One JSON line describing how `p` was read: its file, form and label, the evidence of its
+/// best-ranked passage, that passage's snippet and the rank of the expected facts when nothing
+/// is refused. For studying the decision to answer outside the engine.
+pub fn evidence_line(
+    engine: &Engine,
+    p: &Prepared,
+    files: &std::collections::HashMap<String, String>,
+) -> String {
+    let w = engine.weights;
+    let open = Weights {
+        threshold: 0.0,
+        floor: 0.0,
+        ..w
+    };
+    let o = outcome(engine, p, &open);
+    let whole = &p.retrieved.whole;
+    let ranked = whole.rank(&w);
+    let top = ranked.first();
+    let snippet = top
+        .map(|s| {
+            whole.candidates[s.index]
+                .snippet(&whole.question, engine.settings.snippet_chars)
+                .text
+                .clone()
+        })
+        .unwrap_or_default();
+    let section = top
+        .map(|s| whole.candidates[s.index].passage.section.clone())
+        .unwrap_or_default();
+    serde_json::json!({
+        "id": p.question.id,
+        "file": files.get(&p.question.id),
+        "q": p.question.q,
+        "form": p.question.form,
+        "answerable": p.question.answerable,
+        "rank": o.rank,
+        "confidence": top.map(|s| s.confidence),
+        "evidence": top.map(|s| s.evidence.as_array().to_vec()),
+        "missing": whole.missing,
+        "section": section,
+        "snippet": snippet,
+    })
+    .to_string()
 }
 
 /// What cross-validation is scored by: hit@3 first, refusal a little less (a wrong refusal

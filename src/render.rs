@@ -13,7 +13,15 @@ pub fn text(answer: &Answer) -> String {
     let _ = writeln!(out, "Q: {}\n", answer.question.trim());
     if !answer.answered {
         if let Some(r) = &answer.refusal {
+            if let Some(detail) = &r.detail {
+                let _ = writeln!(out, "{detail}");
+            }
             let _ = writeln!(out, "{}", r.message);
+            if !answer.related.is_empty() {
+                let heading = r.related_heading.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "\n{heading}:\n");
+                write_results(&mut out, &answer.related);
+            }
             if !r.topics.is_empty() {
                 let _ = writeln!(out, "\nI can answer questions about:");
                 for t in &r.topics {
@@ -29,8 +37,17 @@ pub fn text(answer: &Answer) -> String {
         }
         return out;
     }
-    let sources = numbered_sources(&answer.results);
-    for (i, r) in answer.results.iter().enumerate() {
+    write_results(&mut out, &answer.results);
+    if let Some(note) = &answer.note {
+        let _ = writeln!(out, "Note: {note}\n");
+    }
+    out
+}
+
+/// Numbered snippets with their sections, then the numbered sources they cite.
+fn write_results(out: &mut String, results: &[ResultItem]) {
+    let sources = numbered_sources(results);
+    for (i, r) in results.iter().enumerate() {
         let number = |source: &Source| {
             sources
                 .iter()
@@ -53,9 +70,6 @@ pub fn text(answer: &Answer) -> String {
         let _ = writeln!(out, "{}. {} [{n}{also}]", i + 1, r.snippet);
         let _ = writeln!(out, "   ({} \u{203a} {})\n", r.title, r.section);
     }
-    if let Some(note) = &answer.note {
-        let _ = writeln!(out, "Note: {note}\n");
-    }
     let _ = writeln!(out, "Sources:");
     for (i, s) in sources.iter().enumerate() {
         let _ = write!(out, "  [{}] {}", i + 1, s.cite());
@@ -64,7 +78,6 @@ pub fn text(answer: &Answer) -> String {
         }
         let _ = writeln!(out);
     }
-    out
 }
 
 /// The distinct sources of `results` (each snippet's own source, then the others its passage
@@ -121,14 +134,14 @@ struct JsonAnswer<'a> {
     results: Vec<JsonResult<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     refusal: Option<&'a crate::answer::RefusalText>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    related: Vec<JsonResult<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     note: Option<&'a str>,
 }
 
-/// One JSON object on one line: `{"question", "answered", "results": [...]}`.
-pub fn json(answer: &Answer) -> String {
-    let results = answer
-        .results
+fn json_results(results: &[ResultItem]) -> Vec<JsonResult<'_>> {
+    results
         .iter()
         .map(|r| JsonResult {
             title: &r.title,
@@ -139,12 +152,17 @@ pub fn json(answer: &Answer) -> String {
             sources: r.sources.iter().map(JsonSource::from).collect(),
             document: &r.document,
         })
-        .collect();
+        .collect()
+}
+
+/// One JSON object on one line: `{"question", "answered", "results": [...]}`.
+pub fn json(answer: &Answer) -> String {
     let value = JsonAnswer {
         question: &answer.question,
         answered: answer.answered,
-        results,
+        results: json_results(&answer.results),
         refusal: answer.refusal.as_ref(),
+        related: json_results(&answer.related),
         note: answer.note.as_deref(),
     };
     serde_json::to_string(&value).expect("answers always serialize")

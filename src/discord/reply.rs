@@ -411,6 +411,9 @@ pub fn link_url(raw: &str) -> Option<String> {
 pub fn refusal(answer: &Answer) -> Reply {
     let mut description = String::new();
     if let Some(r) = &answer.refusal {
+        if let Some(detail) = &r.detail {
+            description.push_str(&format!("**{}**\n", escape(detail)));
+        }
         description.push_str(&escape(&r.message));
         if !r.topics.is_empty() {
             description.push_str("\n\n**I can answer questions about:**\n");
@@ -429,14 +432,47 @@ pub fn refusal(answer: &Answer) -> Reply {
         &plain(&format!("Q: {}", answer.question.trim())),
         limits::EMBED_TITLE,
     );
-    let embed = CreateEmbed::new()
-        .title(title)
-        .description(truncate(&description, limits::EMBED_DESCRIPTION))
-        .colour(COLOUR);
-    Reply {
-        embed,
-        components: Vec::new(),
+    let description = truncate(&description, limits::EMBED_DESCRIPTION);
+    // The closest passages, under their own heading: related, not an answer.
+    let heading = answer
+        .refusal
+        .as_ref()
+        .and_then(|r| r.related_heading.as_deref())
+        .unwrap_or_default();
+    let mut fields: Vec<(String, String)> = answer
+        .related
+        .iter()
+        .take(2)
+        .map(|r| {
+            let name = truncate(
+                &escape(&format!("{heading}: {}", heading_of(r))),
+                limits::FIELD_NAME,
+            );
+            let value = truncate(
+                &format!("{}\n{}", escape(&r.snippet), citations_of(r)),
+                limits::FIELD_VALUE,
+            );
+            (name, value)
+        })
+        .collect();
+    while embed_size(&title, &description, &fields, "") > limits::EMBED_TOTAL && !fields.is_empty()
+    {
+        fields.pop();
     }
+    let mut embed = CreateEmbed::new()
+        .title(title)
+        .description(description)
+        .colour(COLOUR);
+    for (name, value) in fields {
+        embed = embed.field(name, value, false);
+    }
+    let links = source_links(&answer.related);
+    let components = if links.is_empty() {
+        Vec::new()
+    } else {
+        vec![CreateActionRow::Buttons(links)]
+    };
+    Reply { embed, components }
 }
 
 /// A card for one programme.
@@ -1184,6 +1220,7 @@ mod tests {
             answered: true,
             results: vec![item(1, &huge), item(2, &huge), item(3, &huge)],
             refusal: None,
+            related: Vec::new(),
             coverage: 1.0,
             note: None,
         };
@@ -1237,13 +1274,68 @@ mod tests {
                 message: "Not covered.".into(),
                 topics: vec!["funding".into()],
                 elsewhere: vec!["your rep".into()],
+                detail: None,
+                related_heading: None,
             }),
+            related: Vec::new(),
             coverage: 0.0,
             note: None,
         };
         let e = json(&refusal(&answer).embed);
         let d = e["description"].as_str().unwrap();
         assert!(d.contains("Not covered.") && d.contains("funding") && d.contains("your rep"));
+        assert!(e
+            .get("fields")
+            .is_none_or(|f| f.as_array().unwrap().is_empty()));
+    }
+
+    #[test]
+    fn a_refusal_with_related_passages_shows_them_apart_and_says_what_is_missing() {
+        let huge = "word ".repeat(3000);
+        let answer = Answer {
+            question: "pension?".into(),
+            answered: false,
+            results: vec![],
+            refusal: Some(RefusalText {
+                message: "Not covered.".into(),
+                topics: vec![],
+                elsewhere: vec![],
+                detail: Some("Nothing here on *pension*.".into()),
+                related_heading: Some("Related, not an answer".into()),
+            }),
+            related: vec![
+                item(1, "Pay is set by governors."),
+                item(2, &huge),
+                item(3, "x"),
+            ],
+            coverage: 0.1,
+            note: None,
+        };
+        let reply = refusal(&answer);
+        let e = json(&reply.embed);
+        let d = e["description"].as_str().unwrap();
+        assert!(d.starts_with("**Nothing here on \\*pension\\*.**"), "{d}");
+        let fields = e["fields"].as_array().unwrap();
+        assert!(!fields.is_empty() && fields.len() <= 2);
+        assert!(fields[0]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Related, not an answer: "));
+        assert!(fields[0]["value"]
+            .as_str()
+            .unwrap()
+            .contains("Pay is set by governors."));
+        for f in fields {
+            assert!(chars(&f["name"]) <= limits::FIELD_NAME);
+            assert!(chars(&f["value"]) <= limits::FIELD_VALUE);
+        }
+        let total = chars(&e["title"])
+            + chars(&e["description"])
+            + fields
+                .iter()
+                .map(|f| chars(&f["name"]) + chars(&f["value"]))
+                .sum::<usize>();
+        assert!(total <= limits::EMBED_TOTAL);
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub struct Wording {
     pub programmes: ProgrammeList,
     pub commands: Commands,
     pub replies: Replies,
+    pub limits: Limits,
 }
 
 /// What the bot says when the knowledge does not cover a question.
@@ -25,6 +26,21 @@ pub struct Refusal {
     pub message: String,
     pub topics: Vec<String>,
     pub elsewhere: Vec<String>,
+    /// When the question's topic is covered but what it asks is not: `{missing}` names the
+    /// words of the question the guidance never uses.
+    pub not_covered: String,
+    /// The heading over the closest passages shown beside a refusal (related, not an answer).
+    pub related: String,
+    /// The heading over a passage that says the guidance does not know.
+    pub not_known: String,
+}
+
+/// What the folder says about its own limits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Limits {
+    /// Phrases that mark a passage saying the guidance does not know something ("the sources
+    /// do not say"): such a passage, when it is the best match, is quoted as a refusal.
+    pub not_known: Vec<String>,
 }
 
 /// The reply to the help command.
@@ -86,6 +102,9 @@ impl Default for Wording {
                     .into(),
                 topics: Vec::new(),
                 elsewhere: Vec::new(),
+                not_covered: "The guidance here does not cover {missing}.".into(),
+                related: "Related passages (they do not answer the question)".into(),
+                not_known: "What the guidance says it does not know".into(),
             },
             help: Help {
                 title: "Questions answered from sourced guidance".into(),
@@ -123,6 +142,7 @@ impl Default for Wording {
                 empty_question: "Ask me a question about the guidance I hold.".into(),
                 busy: "Lots of questions are arriving at once, so I can't answer yours in good time: please ask again in a minute.".into(),
             },
+            limits: Limits::default(),
         }
     }
 }
@@ -155,6 +175,13 @@ struct RawWording {
     programmes: Option<RawProgrammeList>,
     commands: Option<RawCommands>,
     replies: Option<RawReplies>,
+    limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    not_known: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +190,9 @@ struct RawRefusal {
     message: Text,
     topics: Option<Vec<String>>,
     elsewhere: Option<Vec<String>>,
+    not_covered: Text,
+    related: Text,
+    not_known: Text,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -209,7 +239,7 @@ struct RawReplies {
 }
 
 /// Every section and key, for the fix of an unknown one.
-const KEYS: &str = "wording.toml has [refusal] message, topics, elsewhere; [help] title, body; [footer] answer, more; [programmes] title, heading, footer; [commands] name, admin, description, ask, question, private, programme, programme_name, list; [replies] empty_question, busy (see docs/knowledge-format.md)";
+const KEYS: &str = "wording.toml has [refusal] message, topics, elsewhere, not_covered, related, not_known; [limits] not_known; [help] title, body; [footer] answer, more; [programmes] title, heading, footer; [commands] name, admin, description, ask, question, private, programme, programme_name, list; [replies] empty_question, busy (see docs/knowledge-format.md)";
 
 /// Discord's limits on where each text is shown.
 const EMBED_TITLE: usize = 256;
@@ -380,6 +410,34 @@ pub fn parse(text: &str, report: &mut Report) -> Wording {
         ),
         topics: clean_list(r.topics),
         elsewhere: clean_list(r.elsewhere),
+        not_covered: reader.text(
+            r.not_covered,
+            &default.refusal.not_covered,
+            "refusal.not_covered",
+            EMBED_DESCRIPTION,
+            &["missing"],
+        ),
+        related: reader.text(
+            r.related,
+            &default.refusal.related,
+            "refusal.related",
+            FIELD_NAME,
+            &[],
+        ),
+        not_known: reader.text(
+            r.not_known,
+            &default.refusal.not_known,
+            "refusal.not_known",
+            FIELD_NAME,
+            &[],
+        ),
+    };
+    let limits = raw.limits.unwrap_or_default();
+    let limits = Limits {
+        not_known: clean_list(limits.not_known)
+            .into_iter()
+            .map(|s| s.to_lowercase())
+            .collect(),
     };
     let h = raw.help.unwrap_or_default();
     let help = Help {
@@ -465,6 +523,7 @@ pub fn parse(text: &str, report: &mut Report) -> Wording {
         programmes,
         commands,
         replies,
+        limits,
     }
 }
 
@@ -486,6 +545,34 @@ mod tests {
         let wording = parse(text, &mut report);
         let messages = report.diagnostics.iter().map(|d| d.to_string()).collect();
         (wording, messages)
+    }
+
+    #[test]
+    fn the_limits_and_the_refusal_details_are_read() {
+        let (wording, messages) = parsed(
+            "[limits]\nnot_known = [\"Do not say whether\", \" \"]\n\
+             [refusal]\nnot_covered = \"Nothing on {missing}.\"\nrelated = \"Close\"\n",
+        );
+        assert!(messages.is_empty(), "{messages:?}");
+        assert_eq!(wording.limits.not_known, vec!["do not say whether"]);
+        assert_eq!(wording.refusal.not_covered, "Nothing on {missing}.");
+        assert_eq!(wording.refusal.related, "Close");
+        assert_eq!(
+            wording.refusal.not_known,
+            Wording::default().refusal.not_known
+        );
+    }
+
+    #[test]
+    fn a_not_covered_text_may_name_only_what_is_missing() {
+        let (wording, messages) = parsed("[refusal]\nnot_covered = \"No {topic} here.\"\n");
+        assert_eq!(messages.len(), 1, "{messages:?}");
+        assert!(messages[0].contains("wording.toml:2"), "{messages:?}");
+        assert!(messages[0].contains("{missing}"), "{messages:?}");
+        assert_eq!(
+            wording.refusal.not_covered,
+            Wording::default().refusal.not_covered
+        );
     }
 
     #[test]

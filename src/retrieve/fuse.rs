@@ -47,6 +47,10 @@ pub struct Weights {
     pub unshared: f32,
     /// How many passages closest in meaning a known word is looked for in (see `unshared`).
     pub neighbours: usize,
+    /// A refused question whose best passage is at least this close in meaning has its topic
+    /// covered: the closest passages are offered beside the refusal as related.
+    #[serde(default)]
+    pub related: f32,
 }
 
 /// A logistic model of "this candidate answers the question", fitted by `eval --calibrate`
@@ -188,6 +192,7 @@ impl Weights {
         duplicate: 0.6,
         unshared: 0.0,
         neighbours: 5,
+        related: 0.5,
     };
 }
 
@@ -278,6 +283,8 @@ pub struct Reading {
     /// The passages closest in meaning (`Weights::neighbours` of them, best first; empty
     /// without semantic retrieval).
     pub closest: Vec<usize>,
+    /// Real words of the question (the model knows them) that no passage of the folder uses.
+    pub missing: Vec<String>,
 }
 
 /// How one candidate scores under some weights.
