@@ -184,8 +184,8 @@ pub fn outcome_share(outcomes: &[Outcome]) -> f64 {
 }
 
 /// Figures and outcome for each group of `outcomes` that `key` names, in first-seen order.
-pub fn by_group<'a>(
-    outcomes: &'a [Outcome],
+pub fn by_group(
+    outcomes: &[Outcome],
     key: impl Fn(&Outcome) -> String,
 ) -> Vec<(String, Figures, f64, usize)> {
     let mut names: Vec<String> = Vec::new();

@@ -1400,6 +1400,7 @@ mod tests {
             answered: false,
             results: vec![],
             refusal: None,
+            related: Vec::new(),
             coverage: 0.0,
             note: None,
         };
