@@ -91,15 +91,18 @@ fn check_passes_on_a_generated_folder() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "check failed:\n{stdout}");
-    // A generated folder has no embedding cache yet: check notes that, and nothing else.
+    // A generated folder has no embedding cache yet: check notes that. Its sections mix
+    // sentences of the bundled guidance under other headings, so a rule sentence may land in a
+    // funding section without the cohort its own section named: check warns about those, and
+    // about nothing else.
     let summary = stdout.lines().last().unwrap_or_default();
     assert!(summary.starts_with("ok: "), "{stdout}");
-    assert!(summary.contains(" 0 warning(s)"), "{stdout}");
     assert!(
         stdout
             .lines()
             .filter(|l| !l.starts_with("ok: "))
-            .all(|l| l.contains(": note: the embedding cache")),
+            .all(|l| l.contains(": note: the embedding cache")
+                || l.contains(": warning: a rule in the present tense names no cohort")),
         "{stdout}"
     );
 }

@@ -518,3 +518,56 @@ fn friendly_words_move_the_lift_less_than_the_meaning() {
         "the lift fell by {lift:.3} in all, the meaning by {meaning:.3}"
     );
 }
+
+/// A question whose topic the guidance covers but whose detail it does not is refused, says
+/// which of its words the guidance never uses, and offers the closest passages apart from an
+/// answer; one about nothing the guidance covers gets no related passages.
+#[test]
+fn a_refusal_on_a_covered_topic_names_what_is_missing_and_offers_related_passages() {
+    let engine = engine();
+    let answer = engine.answer(
+        "Our trust is paying for my NPQEL this year. Finance asked whether we can reclaim the \
+         VAT on the fee as an academy. Are NPQ fees VAT-exempt?",
+    );
+    assert!(!answer.answered, "{answer:?}");
+    assert!(answer.results.is_empty());
+    assert!(!answer.related.is_empty(), "{answer:?}");
+    let refusal = answer.refusal.as_ref().expect("a refusal");
+    let detail = refusal.detail.as_deref().expect("what is missing");
+    assert!(detail.contains("\u{201c}reclaim\u{201d}"), "{detail}");
+    assert_eq!(
+        refusal.related_heading.as_deref(),
+        Some(engine.wording.refusal.related.as_str())
+    );
+    let json: serde_json::Value = serde_json::from_str(&npq_bot::render::json(&answer)).unwrap();
+    assert_eq!(json["answered"], false);
+    assert!(json["results"].as_array().unwrap().is_empty());
+    let related = json["related"].as_array().unwrap();
+    assert!(related
+        .iter()
+        .all(|r| r["snippet"].is_string() && r["source"].is_object()));
+    let text = npq_bot::render::text(&answer);
+    assert!(text.contains(&engine.wording.refusal.related), "{text}");
+
+    let off_topic = engine.answer("what is the capital of france");
+    assert!(
+        !off_topic.answered && off_topic.related.is_empty(),
+        "{off_topic:?}"
+    );
+}
+
+/// A passage that only says the guidance does not know is quoted as a refusal, with its
+/// citation, under its own heading.
+#[test]
+fn a_passage_saying_the_guidance_does_not_know_is_a_refusal_that_quotes_it() {
+    let engine = engine();
+    let answer = engine.answer("can ECTs do an NPQ during induction");
+    assert!(!answer.answered, "{answer:?}");
+    let quoted = answer.related.first().expect("the passage is quoted");
+    assert!(quoted.snippet.contains("do not say whether"), "{quoted:?}");
+    assert!(!quoted.source.publisher.is_empty());
+    assert_eq!(
+        answer.refusal.as_ref().unwrap().related_heading.as_deref(),
+        Some(engine.wording.refusal.not_known.as_str())
+    );
+}
