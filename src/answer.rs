@@ -444,14 +444,6 @@ impl Engine {
                 .collect(),
             None => texts.clone(),
         };
-        // The real words of each text that the folder never uses.
-        let missing: Vec<Vec<String>> = match semantic.as_ref() {
-            Some(s) => respelled
-                .iter()
-                .map(|t| self.missing_words(t, |w| s.embedder.knows(w)))
-                .collect(),
-            None => vec![Vec::new(); texts.len()],
-        };
         let vectors: Option<Vec<Vec<f32>>> = semantic.as_ref().and_then(|s| {
             // The model reads each text between the first and the last word that the folder
             // or the model knows, when that span still holds a topic the folder knows.
@@ -473,14 +465,12 @@ impl Engine {
         });
         let reading = |i: usize, also: &[usize]| {
             let vector = vectors.as_ref().and_then(|v| v.get(i));
-            let mut r = self.read(
+            self.read(
                 &texts[i],
                 &respelled[i],
                 semantic.as_deref().zip(vector),
                 also,
-            );
-            r.missing = missing[i].clone();
-            r
+            )
         };
         let parts: Vec<Reading> = if parts.len() > 1 {
             (1..texts.len()).map(|i| reading(i, &[])).collect()
@@ -514,22 +504,6 @@ impl Engine {
         parts
     }
 
-    /// The words of `text` that no passage, title or name of the folder uses but that
-    /// `is_word` takes for real words (the model's whole words): what the question asks about
-    /// that the folder may have nothing on ("pension", "Cumbria"). Chat spellings and typos
-    /// the model does not know are not among them.
-    fn missing_words(&self, text: &str, is_word: impl Fn(&str) -> bool) -> Vec<String> {
-        let snapshot = self.index.snapshot();
-        let question = lexical::weigh(&snapshot, self.expander.concepts(text), Vec::new());
-        question
-            .concepts
-            .iter()
-            .filter(|c| c.unknown && c.concept.own.len() == 1)
-            .map(|c| c.concept.surface.clone())
-            .filter(|w| w.chars().all(char::is_alphabetic) && is_word(&w.to_lowercase()))
-            .collect()
-    }
-
     /// The programmes `text` names by code, name or alias, in catalogue order.
     fn programmes_named(&self, text: &str) -> Vec<&Programme> {
         self.families
@@ -554,6 +528,9 @@ impl Engine {
             !self.programmes_named(&c.surface).is_empty()
         });
         let terms = lexical::terms(&question);
+        let missing = semantic
+            .map(|(s, _)| missing_words(&question, |w| s.embedder.knows(w)))
+            .unwrap_or_default();
         // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
         // of names followed by a word none of them uses, and "leading litracy" is a real name.
         if self.families.unknown_member(respelled).is_some() {
@@ -621,7 +598,7 @@ impl Engine {
             peak,
             mean,
             closest,
-            missing: Vec::new(),
+            missing,
         }
     }
 
@@ -886,6 +863,20 @@ impl Engine {
     pub fn programme(&self, name: &str) -> Option<&Programme> {
         self.programmes.iter().find(|p| p.is_named(name))
     }
+}
+
+/// The words of `question` that no passage, title or name of the folder uses but that
+/// `is_word` takes for real words (the model's whole words): what the question asks about
+/// that the folder may have nothing on ("pension", "Cumbria"). Chat spellings and typos the
+/// model does not know are not among them.
+fn missing_words(question: &lexical::Question, is_word: impl Fn(&str) -> bool) -> Vec<String> {
+    question
+        .concepts
+        .iter()
+        .filter(|c| c.unknown && c.concept.own.len() == 1)
+        .map(|c| c.concept.surface.clone())
+        .filter(|w| w.chars().all(char::is_alphabetic) && is_word(&w.to_lowercase()))
+        .collect()
 }
 
 fn human_duration(seconds: f64) -> String {
