@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::analysis::QuestionType;
 use crate::knowledge::{Document, Kind, Knowledge, Programme, Refusal, Source, Wording};
 use crate::query::{self, Expander};
-use crate::retrieve::fuse::{self, Candidate, Reading, Weights};
+use crate::retrieve::fuse::{self, Candidate, Missing, Reading, Weights};
 use crate::retrieve::lexical;
 use crate::retrieve::semantic::{self, Cache, Embedder, Vectors};
 use crate::search::SearchIndex;
@@ -529,7 +529,18 @@ impl Engine {
         });
         let terms = lexical::terms(&question);
         let missing = semantic
-            .map(|(s, _)| missing_words(&question, |w| s.embedder.knows(w)))
+            .map(|(s, vector)| {
+                // A respelt word is the folder's guess, not what was typed.
+                let typed: std::collections::HashSet<String> = text
+                    .split(|c: char| !c.is_alphabetic())
+                    .map(str::to_lowercase)
+                    .collect();
+                let words: Vec<String> = missing_words(&question, |w| s.embedder.knows(w))
+                    .into_iter()
+                    .filter(|w| typed.contains(&w.to_lowercase()))
+                    .collect();
+                salient(&words, vector, |words| s.embedder.embed(words))
+            })
             .unwrap_or_default();
         // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
         // of names followed by a word none of them uses, and "leading litracy" is a real name.
@@ -626,6 +637,7 @@ impl Engine {
             let open = Weights {
                 threshold: 0.0,
                 floor: 0.0,
+                focus: f32::INFINITY,
                 ..*weights
             };
             let nearest = fuse::choose(
@@ -653,12 +665,28 @@ impl Engine {
             } else {
                 Vec::new()
             };
-            let missing = &retrieved.whole.missing;
+            // Name what the question asks about when that is a word the folder never uses,
+            // else every word it never uses.
+            let focus: Vec<String> = retrieved
+                .whole
+                .focus(weights)
+                .map(|m| m.word.clone())
+                .collect();
+            let missing: Vec<String> = if focus.is_empty() {
+                retrieved
+                    .whole
+                    .missing
+                    .iter()
+                    .map(|m| m.word.clone())
+                    .collect()
+            } else {
+                focus
+            };
             let detail = (!related.is_empty() && !missing.is_empty()).then(|| {
                 self.wording
                     .refusal
                     .not_covered
-                    .replace("{missing}", &quoted_list(missing))
+                    .replace("{missing}", &quoted_list(&missing))
             });
             return self.refused(question, confidence, related, detail, false);
         };
@@ -879,6 +907,33 @@ fn missing_words(question: &lexical::Question, is_word: impl Fn(&str) -> bool) -
         .collect()
 }
 
+/// Each of `words` with how close it stands in meaning to the question (`question`: the
+/// question's vector; `embed`: the model). Without vectors for the words, every word is
+/// kept at salience 0: it is missing, but not known to be what the question asks about.
+fn salient(
+    words: &[String],
+    question: &[f32],
+    embed: impl FnOnce(&[&str]) -> anyhow::Result<Vec<Vec<f32>>>,
+) -> Vec<Missing> {
+    if words.is_empty() {
+        return Vec::new();
+    }
+    let texts: Vec<&str> = words.iter().map(String::as_str).collect();
+    let vectors = embed(&texts)
+        .map_err(|e| tracing::warn!("cannot embed a question's words: {e:#}"))
+        .unwrap_or_default();
+    words
+        .iter()
+        .enumerate()
+        .map(|(i, word)| Missing {
+            word: word.clone(),
+            salience: vectors
+                .get(i)
+                .map_or(0.0, |v| semantic::cosine(v, question)),
+        })
+        .collect()
+}
+
 fn human_duration(seconds: f64) -> String {
     let s = seconds.max(0.0) as u64;
     if s >= 3600 {
@@ -925,12 +980,30 @@ fn quoted_list(words: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::human_duration;
+    use super::{human_duration, salient};
 
     #[test]
     fn durations_read_as_people_say_them() {
         assert_eq!(human_duration(42.0), "42s");
         assert_eq!(human_duration(125.0), "2m05s");
         assert_eq!(human_duration(7322.0), "2h02m");
+    }
+
+    #[test]
+    fn a_missing_word_stands_as_close_to_the_question_as_its_vector() {
+        let words = vec!["pension".to_string(), "silly".to_string()];
+        let question = [1.0, 0.0];
+        let found = salient(&words, &question, |texts| {
+            assert_eq!(texts, ["pension", "silly"]);
+            Ok(vec![vec![0.6, 0.8], vec![0.0, 1.0]])
+        });
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0].word, "pension");
+        assert!((found[0].salience - 0.6).abs() < 1e-6);
+        assert!(found[1].salience.abs() < 1e-6);
+        // Without vectors a word is still missing, but not taken for what is asked.
+        let unread = salient(&words, &question, |_| anyhow::bail!("no model"));
+        assert!(unread.iter().all(|m| m.salience == 0.0));
+        assert!(salient(&[], &question, |_| unreachable!()).is_empty());
     }
 }

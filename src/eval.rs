@@ -305,6 +305,7 @@ pub fn evidence_line(
     let open = Weights {
         threshold: 0.0,
         floor: 0.0,
+        focus: f32::INFINITY,
         ..w
     };
     let o = outcome(engine, p, &open);
@@ -405,6 +406,7 @@ pub fn fit(
     let always = |w: &Weights| Weights {
         threshold: 0.0,
         floor: 0.0,
+        focus: f32::INFINITY,
         ..*w
     };
     // 1. Ranking.
@@ -459,8 +461,29 @@ pub fn fit(
             }
         }
     }
+    // 4. How close to the question a word the folder never uses must stand to be what it
+    // asks about (see `Weights::focus`).
+    let fitted = best.0;
+    let mut best = (fitted, f64::MIN);
+    for focus in FOCUS_GRID {
+        let w = Weights { focus, ..fitted };
+        let subset: Vec<Outcome> = prepared
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, p)| outcome(engine, p, &w))
+            .collect();
+        let score = objective(&figures(&subset));
+        if score > best.1 + 1e-9 {
+            best = (w, score);
+        }
+    }
     best.0
 }
+
+/// The `focus` values `eval --calibrate` tries: none (unknown words never refuse alone) first,
+/// so that a focus is kept only when it scores better.
+const FOCUS_GRID: [f32; 7] = [f32::INFINITY, 0.5, 0.45, 0.4, 0.35, 0.3, 0.25];
 
 /// Evidence the confidence model is not fitted on: the share of words the index knows
 /// (`known`, `coverage_all`). Off-topic questions hold unknown words, but so do friendly
@@ -554,6 +577,7 @@ pub fn cross_validate(
     let open = Weights {
         threshold: 0.0,
         floor: 0.0,
+        focus: f32::INFINITY,
         ..chosen
     };
     let never: Vec<Outcome> = prepared.iter().map(|p| outcome(engine, p, &open)).collect();

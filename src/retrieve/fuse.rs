@@ -51,6 +51,27 @@ pub struct Weights {
     /// covered: the closest passages are offered beside the refusal as related.
     #[serde(default)]
     pub related: f32,
+    /// A word the folder never uses but the model knows (a [`Missing`] word) at least this
+    /// close in meaning to the question it is in is what the question asks about: with
+    /// nothing on it in the folder, the bot refuses, however close the rest of the question
+    /// comes to a passage ("can I claim tax relief on the fee?"). Filler ("bit of a silly
+    /// question") and context ("at a village school") stand further from the question.
+    #[serde(default = "no_focus")]
+    pub focus: f32,
+}
+
+/// A `focus` no word reaches: unknown words never refuse alone.
+fn no_focus() -> f32 {
+    f32::INFINITY
+}
+
+/// A word of the question that no passage, title or name of the folder uses but that the
+/// model knows as a whole word, with how close it stands in meaning to the whole question.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Missing {
+    pub word: String,
+    /// Cosine similarity of the word alone and the question (0 without the model).
+    pub salience: f32,
 }
 
 /// A logistic model of "this candidate answers the question", fitted by `eval --calibrate`
@@ -193,6 +214,7 @@ impl Weights {
         unshared: 0.0,
         neighbours: 5,
         related: 0.5,
+        focus: 0.4,
     };
 }
 
@@ -284,7 +306,15 @@ pub struct Reading {
     /// without semantic retrieval).
     pub closest: Vec<usize>,
     /// Real words of the question (the model knows them) that no passage of the folder uses.
-    pub missing: Vec<String>,
+    pub missing: Vec<Missing>,
+}
+
+impl Reading {
+    /// The missing words that are what the question asks about (see [`Weights::focus`]).
+    pub fn focus<'a>(&'a self, w: &Weights) -> impl Iterator<Item = &'a Missing> + 'a {
+        let focus = w.focus;
+        self.missing.iter().filter(move |m| m.salience >= focus)
+    }
 }
 
 /// How one candidate scores under some weights.
@@ -410,6 +440,13 @@ pub fn choose<'a>(
     let ranked = whole.rank(w);
     let limit = threshold(whole, w, lexical_threshold);
     let best = confidence(&ranked);
+    // What the question asks about is a word the folder never uses: nothing here says it.
+    if whole.focus(w).next().is_some() {
+        return Choice {
+            confidence: best,
+            picks: None,
+        };
+    }
     // The whole question decides. A part read alone loses what the rest of the question says
     // of it: "how long does the assessment take?" is an NPQ question on its own, but not after
     // "how do I apply to the LA for an EHCP and".
