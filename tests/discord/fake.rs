@@ -199,7 +199,7 @@ ZCWvqM9UVU8X+IOJ3cm61xDp7dSJ0myJmgPZWkOJxXMLtgB/EAXOVuFa
 
 struct Shared {
     config: FakeConfig,
-    spec: Option<Arc<Spec>>,
+    spec: Arc<Spec>,
     gateway_url: String,
     state: Mutex<State>,
     changed: watch::Sender<u64>,
@@ -288,7 +288,7 @@ impl FakeDiscord {
         Self::start_with(FakeConfig::default()).await
     }
 
-    /// Binds both ports and serves until dropped. Panics, in CI, when the spec is missing.
+    /// Binds both ports and serves until dropped. Panics when the spec is missing.
     pub async fn start_with(config: FakeConfig) -> Self {
         let spec = schema::shared_spec();
         let rest = TcpListener::bind("127.0.0.1:0")
@@ -1152,8 +1152,8 @@ async fn handle_rest(shared: &Shared, request: Request<Incoming>) -> Response<Fu
             if let Some(problem) = unreadable {
                 violations.push(format!("{method} {route}: {problem}"));
             }
-            if let (Some(spec), Some(body)) = (&shared.spec, &body) {
-                violations.extend(spec.validate(&method, route, body));
+            if let Some(body) = &body {
+                violations.extend(shared.spec.validate(&method, route, body));
             }
             let refuse = shared.config.reject_invalid_bodies && !violations.is_empty();
             state.violations.extend(violations);

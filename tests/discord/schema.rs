@@ -2,7 +2,6 @@
 //! of a request, compiles its JSON body schema once, and reports each violation as readable text.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -17,45 +16,56 @@ pub const BOT_CONTENT_LIMIT: usize = 2000;
 /// Discord refuses a message whose embeds hold more than this many characters in all.
 pub const EMBEDS_TOTAL_LIMIT: usize = 6000;
 
-/// Where the spec is: `$NPQ_DISCORD_SPEC`, else `shared/` beside the repository.
+/// The sha256 of the copy of Discord's description kept in the repository
+/// (`tests/discord/spec/`, see its ORIGIN.md).
+pub const SPEC_SHA256: &str = "8c1d0707ccdf8e380a86dfba04058820a66435c1b69d5ed82e04dd8c0520dd73";
+
+/// Where the spec is: `$NPQ_DISCORD_SPEC`, else the copy kept in the repository.
 pub fn spec_path() -> PathBuf {
     match std::env::var_os("NPQ_DISCORD_SPEC") {
         Some(path) => PathBuf::from(path),
-        None => {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/discord-api-spec/openapi.json")
-        }
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/discord/spec/openapi.json"),
     }
 }
 
-/// The spec, read once per test binary. `None` (after one notice on stderr) when the file is
-/// missing outside CI; in CI (`CI=true`) a missing spec is a failure, since an unchecked run
-/// would pass for the wrong reason.
-pub fn shared_spec() -> Option<Arc<Spec>> {
-    static SPEC: OnceLock<Option<Arc<Spec>>> = OnceLock::new();
+/// The spec, read once per test binary. The repository keeps a copy, so a missing or altered
+/// one is a failure: an unchecked run would pass for the wrong reason. Another version may be
+/// named with `NPQ_DISCORD_SPEC` (its sha256 is then not checked).
+pub fn shared_spec() -> Arc<Spec> {
+    static SPEC: OnceLock<Arc<Spec>> = OnceLock::new();
     SPEC.get_or_init(|| {
         let path = spec_path();
-        if !path.exists() {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!(
-                    "openapi.json not found at {}: in CI the fake Discord must validate request \
-                     bodies; set NPQ_DISCORD_SPEC or put shared/discord-api-spec beside the repository",
-                    path.display()
-                );
-            }
-            // Straight to the process's stderr: the test harness captures `eprintln!`.
-            let _ = writeln!(
-                std::io::stderr(),
-                "openapi.json not found at {}; request bodies are NOT validated",
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "cannot read Discord's OpenAPI description at {}: {e}; the fake Discord must \
+                 validate request bodies (the repository keeps it in tests/discord/spec/)",
+                path.display()
+            )
+        });
+        if std::env::var_os("NPQ_DISCORD_SPEC").is_none() {
+            let sha = sha256_hex(&bytes);
+            assert_eq!(
+                sha,
+                SPEC_SHA256,
+                "{} is not the copy ORIGIN.md describes; restore it, or update ORIGIN.md and \
+                 SPEC_SHA256 with the new file",
                 path.display()
             );
-            return None;
         }
         match Spec::load(&path) {
-            Ok(spec) => Some(Arc::new(spec)),
+            Ok(spec) => Arc::new(spec),
             Err(error) => panic!("{error:#}"),
         }
     })
     .clone()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// The request side of Discord's OpenAPI description.
