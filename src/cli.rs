@@ -104,10 +104,17 @@ enum Command {
         #[command(flatten)]
         knowledge: KnowledgeArg,
     },
-    /// Run the Discord bot (token from DISCORD_TOKEN, NPQ_BOT__DISCORD__TOKEN or bot.toml).
+    /// Run the Discord bot (token from DISCORD_TOKEN, the file DISCORD_TOKEN_FILE names,
+    /// NPQ_BOT__DISCORD__TOKEN or bot.toml).
     Serve {
         #[command(flatten)]
         knowledge: KnowledgeArg,
+    },
+    /// Exit 0 when a running bot's /healthz (metrics.address) answers 200, else 1: a
+    /// container health check with no HTTP client in the image.
+    Health {
+        /// The health address, e.g. http://127.0.0.1:9464/healthz.
+        url: String,
     },
     /// Write a generated knowledge folder of about N passages, for benchmarks.
     #[command(hide = true)]
@@ -307,11 +314,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
             if let Some(dir) = knowledge.knowledge {
                 config.knowledge_dir = dir;
             }
-            if let Some(token) = std::env::var(npq_bot::discord::TOKEN_ENV)
-                .ok()
-                .filter(|t| !t.trim().is_empty())
-            {
-                config.discord.token = Some(token.trim().to_string().into());
+            if let Some(token) = npq_bot::discord::token_from_env()? {
+                config.discord.token = Some(token);
             }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -323,6 +327,16 @@ pub fn run() -> anyhow::Result<ExitCode> {
             ))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Health { url } => match npq_bot::discord::metrics::probe(&url) {
+            Ok(status) => {
+                println!("{status}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("unhealthy: {e:#}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
         Command::Embed { knowledge } => {
             npq_bot::retrieve::semantic::reference_precision_for_caches();
             let dir = dir(&knowledge);
@@ -711,8 +725,8 @@ fn evaluate(
         );
         for (i, w) in cv.per_fold.iter().enumerate() {
             println!(
-                "fold {i}: semantic {:.2} heading_similarity {:.2} unknown_word {:.2} threshold {:.2} floor {:.2} {:?}",
-                w.semantic, w.heading_similarity, w.unknown_word, w.threshold, w.floor, w.confidence
+                "fold {i}: semantic {:.2} heading_similarity {:.2} unknown_word {:.2} threshold {:.2} floor {:.2} focus {:.2} {:?}",
+                w.semantic, w.heading_similarity, w.unknown_word, w.threshold, w.floor, w.focus, w.confidence
             );
         }
         println!("chosen on all questions: {:?}", cv.chosen);

@@ -146,6 +146,49 @@ impl Metrics {
     }
 }
 
+/// What `/healthz` says once connected: "ok", and a warning when the model is missing (the
+/// bot still answers, from the lexical stage alone, noticeably worse).
+fn health_body() -> String {
+    match crate::retrieve::semantic::model_problem() {
+        None => "ok\n".to_string(),
+        Some(problem) => format!("ok\nwarning: {problem}\n"),
+    }
+}
+
+/// Asks a `/healthz` address (`http://HOST:PORT/PATH`) once, within 5 seconds: the status line
+/// and body when it answers 200, else an error saying what it answered or why it could not.
+pub fn probe(url: &str) -> anyhow::Result<String> {
+    use std::io::{Read as _, Write as _};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("{url}: only http:// addresses"))?;
+    let (host, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], &rest[i..]),
+        None => (rest, "/healthz"),
+    };
+    let address: SocketAddr = host
+        .parse()
+        .map_err(|_| anyhow::anyhow!("{url}: write the address as IP:PORT"))?;
+    let timeout = Duration::from_secs(5);
+    let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
+    stream.set_read_timeout(Some(timeout))?;
+    stream.set_write_timeout(Some(timeout))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = Vec::new();
+    stream.take(64 * 1024).read_to_end(&mut response)?;
+    let text = String::from_utf8_lossy(&response);
+    let status = text.lines().next().unwrap_or("").trim().to_string();
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, b)| b).trim();
+    anyhow::ensure!(
+        status.split_whitespace().nth(1) == Some("200"),
+        "{status}: {body}"
+    );
+    Ok(format!("{status}: {body}"))
+}
+
 /// Binds `address` and serves `/healthz` and `/metrics` until the process ends.
 pub async fn serve(address: SocketAddr, state: Arc<State>) -> anyhow::Result<()> {
     let listener = TcpListener::bind(address).await.map_err(|e| {
@@ -183,7 +226,7 @@ async fn respond(mut stream: tokio::net::TcpStream, state: &State) -> std::io::R
     let metrics = get();
     let (status, kind, body) = match (method, path) {
         ("GET", "/healthz") if metrics.ready.load(Ordering::Relaxed) => {
-            ("200 OK", "text/plain", "ok\n".to_string())
+            ("200 OK", "text/plain", health_body())
         }
         ("GET", "/healthz") => (
             "503 Service Unavailable",

@@ -28,6 +28,43 @@ pub type Context<'a> = poise::Context<'a, Arc<State>, Error>;
 /// The environment variable the command line reads the token from, before the settings.
 pub const TOKEN_ENV: &str = "DISCORD_TOKEN";
 
+/// The environment variable naming a file that holds the token (a Docker secret, or a systemd
+/// credential: `LoadCredential=` with `%d/...`).
+pub const TOKEN_FILE_ENV: &str = "DISCORD_TOKEN_FILE";
+
+/// The token from the environment: `DISCORD_TOKEN`, else the file `DISCORD_TOKEN_FILE` names
+/// (trimmed). `None` when neither is set; an unreadable or empty file is an error naming the
+/// file, never its content.
+pub fn token_from_env() -> anyhow::Result<Option<SecretString>> {
+    if let Some(token) = std::env::var(TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(Some(token.trim().to_string().into()));
+    }
+    let Some(path) = std::env::var_os(TOKEN_FILE_ENV).filter(|p| !p.is_empty()) else {
+        return Ok(None);
+    };
+    let path = std::path::PathBuf::from(path);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot read the Discord token from {} ({TOKEN_FILE_ENV}): {}; fix: make the file \
+             readable by the bot's user, or set {TOKEN_ENV} instead",
+            path.display(),
+            e.kind()
+        )
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        bail!(
+            "the Discord token file {} ({TOKEN_FILE_ENV}) is empty; fix: write the token from \
+             the Bot page of your application into it",
+            path.display()
+        );
+    }
+    Ok(Some(token.to_string().into()))
+}
+
 /// The token from the settings (the command line puts `DISCORD_TOKEN` there first). Errors say
 /// where to put it and never include it.
 pub fn token(config: &Config) -> anyhow::Result<SecretString> {

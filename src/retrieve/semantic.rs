@@ -44,41 +44,66 @@ impl std::fmt::Debug for Embedder {
     }
 }
 
-/// Where the bundled model is: `NPQ_BOT_MODEL_DIR`, else `models/` beside the binary's
-/// project (the folder it was built in), else `models/` under the current folder.
+/// Where the bundled model is: `NPQ_BOT_MODEL_DIR`, else the first of these that holds it:
+/// `models/` beside the binary, `share/npq-bot/models/` under the binary's prefix (the layout
+/// of the Docker image and the systemd unit: `/usr/local/bin/npq-bot` with
+/// `/usr/local/share/npq-bot/models/`), `models/` in a folder above the binary (a build in
+/// `target/release/` of a checkout), `models/` under the current folder. Never the folder the
+/// binary was built in: that exists only on the build machine.
 pub fn default_model_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("NPQ_BOT_MODEL_DIR") {
         return PathBuf::from(dir);
     }
-    let built = Path::new(env!("CARGO_MANIFEST_DIR")).join(MODEL_DIR);
-    if built.join("model.safetensors").is_file() {
-        return built;
-    }
-    if let Ok(exe) = std::env::current_exe() {
-        for dir in exe.ancestors().skip(1).take(4) {
-            let candidate = dir.join(MODEL_DIR);
-            if candidate.join("model.safetensors").is_file() {
-                return candidate;
-            }
+    let exe = std::env::current_exe().ok();
+    model_dir_for(exe.as_deref())
+}
+
+/// [`default_model_dir`] for a binary at `exe`, without the environment.
+pub fn model_dir_for(exe: Option<&Path>) -> PathBuf {
+    let holds = |dir: &Path| dir.join("model.safetensors").is_file();
+    if let Some(bin) = exe.and_then(Path::parent) {
+        let mut candidates = vec![bin.join(MODEL_DIR)];
+        if let Some(prefix) = bin.parent() {
+            candidates.push(prefix.join("share/npq-bot").join(MODEL_DIR));
+        }
+        candidates.extend(bin.ancestors().skip(1).take(3).map(|d| d.join(MODEL_DIR)));
+        if let Some(found) = candidates.into_iter().find(|d| holds(d)) {
+            return found;
         }
     }
     PathBuf::from(MODEL_DIR)
 }
 
-/// The bundled model, loaded once per process; `None` (with the reason logged) when its files
-/// are missing, in which case answers come from the lexical stage alone.
+/// Why the bundled model could not be loaded, once [`shared`] has tried (`None`: it loaded,
+/// or has not been tried).
+pub fn model_problem() -> Option<String> {
+    PROBLEM.get().cloned()
+}
+
+static PROBLEM: OnceLock<String> = OnceLock::new();
+
+/// The bundled model, loaded once per process; `None` (with the reason logged as an error, and
+/// kept for `/healthz`) when its files are missing, in which case answers come from the
+/// lexical stage alone, noticeably worse.
 pub fn shared() -> Option<Arc<Embedder>> {
     static MODEL: OnceLock<Option<Arc<Embedder>>> = OnceLock::new();
     MODEL
-        .get_or_init(
-            || match Embedder::load_with(&default_model_dir(), precision()) {
+        .get_or_init(|| {
+            let dir = default_model_dir();
+            match Embedder::load_with(&dir, precision()) {
                 Ok(e) => Some(Arc::new(e)),
                 Err(e) => {
-                    tracing::warn!("semantic retrieval is off: {e:#}");
+                    let problem = format!(
+                        "semantic retrieval is OFF, answers are noticeably worse: {e:#}; fix: \
+                         install the model folder ({MODEL_DIR}) beside the binary or under \
+                         PREFIX/share/npq-bot/, or set NPQ_BOT_MODEL_DIR"
+                    );
+                    tracing::error!("{problem}");
+                    let _ = PROBLEM.set(problem);
                     None
                 }
-            },
-        )
+            }
+        })
         .clone()
 }
 

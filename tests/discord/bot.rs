@@ -191,7 +191,7 @@ async fn slash(
 }
 
 /// `/npq ask question:<question>` from an ordinary member.
-async fn ask(fake: &FakeDiscord, question: &str) -> u64 {
+pub(super) async fn ask(fake: &FakeDiscord, question: &str) -> u64 {
     slash(
         fake,
         (USER_ID, USER_NAME),
@@ -204,7 +204,7 @@ async fn ask(fake: &FakeDiscord, question: &str) -> u64 {
 }
 
 /// The first successful callback for interaction `id`.
-async fn callback(fake: &FakeDiscord, id: u64) -> Value {
+pub(super) async fn callback(fake: &FakeDiscord, id: u64) -> Value {
     let prefix = format!("/interactions/{id}/");
     let r = fake
         .wait_for_request(
@@ -216,13 +216,13 @@ async fn callback(fake: &FakeDiscord, id: u64) -> Value {
     r.body.expect("a callback has a body")
 }
 
-fn embed(body: &Value) -> &Value {
+pub(super) fn embed(body: &Value) -> &Value {
     body.pointer("/data/embeds/0")
         .or_else(|| body.pointer("/embeds/0"))
         .unwrap_or_else(|| panic!("no embed in {body:#}"))
 }
 
-fn text_of(embed: &Value) -> String {
+pub(super) fn text_of(embed: &Value) -> String {
     let mut text = format!(
         "{}\n{}",
         embed["title"].as_str().unwrap_or(""),

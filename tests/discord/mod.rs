@@ -2,6 +2,7 @@
 //! OpenAPI description.
 
 mod bot;
+mod deployed;
 mod fake;
 mod fake_selftest;
 mod fixtures;

@@ -36,22 +36,39 @@ impl Served {
     ) -> Served {
         let dir = tempfile::tempdir().unwrap();
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_npq-bot"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("NPQ_BOT") || key == "DISCORD_TOKEN" || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
         if let Some(log) = log {
             cmd.env("RUST_LOG", log);
         }
         for (key, value) in env {
             cmd.env(key, value);
         }
-        let child = cmd
-            .current_dir(dir.path())
+        cmd.current_dir(dir.path())
             .args(["serve", "--knowledge"])
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge"))
-            .env("DISCORD_TOKEN", fake.token())
+            .env("DISCORD_TOKEN", fake.token());
+        Served::spawn(fake, cmd, dir).await
+    }
+
+    /// Runs `cmd` (a `serve` command with its settings; the environment's `NPQ_BOT...`,
+    /// `DISCORD_TOKEN...` and unset `RUST_LOG` are not passed on) pointed at the fake Discord,
+    /// its output kept in `dir`, and waits until it has registered its commands.
+    pub async fn spawn(
+        fake: &FakeDiscord,
+        mut cmd: std::process::Command,
+        dir: tempfile::TempDir,
+    ) -> Served {
+        let set: Vec<String> = cmd
+            .get_envs()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        for (key, _) in std::env::vars() {
+            let inherited =
+                key.starts_with("NPQ_BOT") || key.starts_with("DISCORD_TOKEN") || key == "RUST_LOG";
+            if inherited && !set.contains(&key) {
+                cmd.env_remove(key);
+            }
+        }
+        let child = cmd
             .env("NPQ_BOT__DISCORD__API_BASE", fake.api_base())
             .env("NPQ_BOT__DISCORD__GUILDS", GUILD_ID.to_string())
             .stdout(std::fs::File::create(dir.path().join("stdout.txt")).unwrap())
