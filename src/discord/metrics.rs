@@ -173,10 +173,8 @@ pub fn probe(url: &str) -> anyhow::Result<String> {
     let mut stream = std::net::TcpStream::connect_timeout(&address, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )?;
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes())?;
     let mut response = Vec::new();
     stream.take(64 * 1024).read_to_end(&mut response)?;
     let text = String::from_utf8_lossy(&response);
@@ -253,6 +251,49 @@ async fn respond(mut stream: tokio::net::TcpStream, state: &State) -> std::io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serves one connection with `response` on a free port; returns the address.
+    fn answer_once(response: &'static str) -> String {
+        use std::io::{Read as _, Write as _};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut request = Vec::new();
+            let mut buf = [0u8; 1024];
+            while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                match stream.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => request.extend_from_slice(&buf[..n]),
+                }
+            }
+            let _ = stream.write_all(response.as_bytes());
+        });
+        address
+    }
+
+    #[test]
+    fn the_health_probe_passes_on_200_only_and_says_why() {
+        let ok = answer_once("HTTP/1.1 200 OK\r\ncontent-length: 3\r\n\r\nok\n");
+        let said = probe(&format!("http://{ok}/healthz")).unwrap();
+        assert!(said.contains("200") && said.ends_with("ok"), "{said}");
+        let down =
+            answer_once("HTTP/1.1 503 Service Unavailable\r\n\r\nnot connected to Discord yet\n");
+        let err = probe(&format!("http://{down}/healthz"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("503") && err.contains("not connected"),
+            "{err}"
+        );
+        assert!(probe("https://127.0.0.1:1/healthz").is_err());
+        assert!(probe("http://localhost/healthz").is_err());
+        // Nothing listening.
+        let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = closed.local_addr().unwrap();
+        drop(closed);
+        assert!(probe(&format!("http://{address}/healthz")).is_err());
+    }
 
     #[test]
     fn latency_lands_in_cumulative_buckets() {

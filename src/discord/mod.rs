@@ -36,16 +36,23 @@ pub const TOKEN_FILE_ENV: &str = "DISCORD_TOKEN_FILE";
 /// (trimmed). `None` when neither is set; an unreadable or empty file is an error naming the
 /// file, never its content.
 pub fn token_from_env() -> anyhow::Result<Option<SecretString>> {
-    if let Some(token) = std::env::var(TOKEN_ENV)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-    {
+    token_from(
+        std::env::var(TOKEN_ENV).ok(),
+        std::env::var_os(TOKEN_FILE_ENV).map(std::path::PathBuf::from),
+    )
+}
+
+/// [`token_from_env`] for the values of its two variables.
+fn token_from(
+    token: Option<String>,
+    file: Option<std::path::PathBuf>,
+) -> anyhow::Result<Option<SecretString>> {
+    if let Some(token) = token.filter(|t| !t.trim().is_empty()) {
         return Ok(Some(token.trim().to_string().into()));
     }
-    let Some(path) = std::env::var_os(TOKEN_FILE_ENV).filter(|p| !p.is_empty()) else {
+    let Some(path) = file.filter(|p| !p.as_os_str().is_empty()) else {
         return Ok(None);
     };
-    let path = std::path::PathBuf::from(path);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         anyhow::anyhow!(
             "cannot read the Discord token from {} ({TOKEN_FILE_ENV}): {}; fix: make the file \
@@ -490,6 +497,36 @@ mod tests {
         assert_eq!(
             redact_interaction_tokens("questions answered: 3"),
             "questions answered: 3"
+        );
+    }
+
+    #[test]
+    fn a_token_comes_from_the_environment_or_the_file_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("discord-token");
+        let secret = "MTA.secret-in-a-file.xyz";
+        std::fs::write(&file, format!("{secret}\n")).unwrap();
+        let read = |token: Option<&str>, file: Option<&std::path::Path>| {
+            super::token_from(token.map(str::to_string), file.map(|f| f.to_path_buf()))
+        };
+        let from_file = read(None, Some(&file)).unwrap().unwrap();
+        assert_eq!(from_file.expose_secret(), secret);
+        let from_env = read(Some(" abc.def.ghi "), Some(&file)).unwrap().unwrap();
+        assert_eq!(from_env.expose_secret(), "abc.def.ghi");
+        assert!(read(None, None).unwrap().is_none());
+        // An unreadable or empty file names the file and the fix, never a token.
+        let missing = read(None, Some(&dir.path().join("nope")))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            missing.contains("nope") && missing.contains("fix"),
+            "{missing}"
+        );
+        std::fs::write(&file, "  \n").unwrap();
+        let empty = read(None, Some(&file)).unwrap_err().to_string();
+        assert!(
+            empty.contains("is empty") && !empty.contains(secret),
+            "{empty}"
         );
     }
 

@@ -792,6 +792,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_model_is_found_beside_the_binary_under_its_prefix_or_above_it() {
+        let root = tempfile::tempdir().unwrap();
+        let model = |dir: &Path| {
+            let dir = dir.join(MODEL_DIR);
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join("model.safetensors"), b"").unwrap();
+            dir
+        };
+        // /usr/local/bin/npq-bot with /usr/local/share/npq-bot/models/...
+        let exe = root.path().join("usr/local/bin/npq-bot");
+        std::fs::create_dir_all(exe.parent().unwrap()).unwrap();
+        assert_eq!(model_dir_for(Some(&exe)), PathBuf::from(MODEL_DIR));
+        let shared = model(&root.path().join("usr/local/share/npq-bot"));
+        assert_eq!(model_dir_for(Some(&exe)), shared);
+        // Beside the binary comes first.
+        let beside = model(&root.path().join("usr/local/bin"));
+        assert_eq!(model_dir_for(Some(&exe)), beside);
+        // A build in a checkout's target/release finds the checkout's models/.
+        let checkout = root.path().join("checkout");
+        let built = checkout.join("target/release/npq-bot");
+        std::fs::create_dir_all(built.parent().unwrap()).unwrap();
+        let ours = model(&checkout);
+        assert_eq!(model_dir_for(Some(&built)), ours);
+        assert_eq!(model_dir_for(None), PathBuf::from(MODEL_DIR));
+    }
+
+    #[test]
     fn the_precision_setting_is_read_in_any_case_and_an_unknown_one_falls_back() {
         assert_eq!(precision_named(Some("f32")), Precision::F32);
         assert_eq!(precision_named(Some(" F32 ")), Precision::F32);
