@@ -326,6 +326,43 @@ async fn old_entries_are_purged(b: Backend) {
     );
 }
 
+/// After the retention purge nothing of an erased question is left in the SQLite file or its
+/// write-ahead log, and the file is its owner's alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erased_question_leaves_no_trace_in_the_sqlite_files() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let b = Backend::sqlite();
+    let mut config = b.config();
+    config.retention_days = 30;
+    let log = QuestionLog::open(&config).await.unwrap();
+    let secret = "Call Jo Bloggs on 07700 900123 or jo.bloggs@example.org about my NPQ";
+    for i in 0..50 {
+        let mut old = entry(&log, Some(7), &format!("{secret} #{i}"), true);
+        old.at = SystemTime::now() - Duration::from_secs(31 * 86_400);
+        log.record(old);
+    }
+    log.record(entry(&log, Some(7), "a recent question", true));
+    log.flush().await;
+    assert_eq!(log.purge().await.unwrap(), 50);
+    let Backend::Sqlite(dir) = &b else {
+        unreachable!()
+    };
+    let mut found = Vec::new();
+    for file in std::fs::read_dir(dir.path()).unwrap().flatten() {
+        let bytes = std::fs::read(file.path()).unwrap();
+        if bytes.windows(12).any(|w| w == b"Jo Bloggs on") {
+            found.push(file.file_name());
+        }
+    }
+    assert!(found.is_empty(), "erased text still in {found:?}");
+    let mode = std::fs::metadata(dir.path().join("questions.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    drop(log);
+}
+
 async fn forget_erases_only_that_guild(b: Backend) {
     let log = QuestionLog::open(&b.config()).await.unwrap();
     let mine: Vec<Entry> = (0..3)

@@ -35,6 +35,24 @@ pub(crate) struct Db {
     pool: AnyPool,
     /// Named in errors, password redacted.
     shown: String,
+    /// SQLite (checkpointed after an erase) rather than PostgreSQL.
+    sqlite: bool,
+}
+
+/// Creates an SQLite log file readable by its owner only (0600) when it does not exist yet;
+/// SQLite gives its `-wal` and `-shm` files the same mode. An existing file is left as it is.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 /// A database error with the URL's password removed from its text.
@@ -58,6 +76,12 @@ impl Db {
                         )
                     })?;
                 }
+                create_private(path).with_context(|| {
+                    format!(
+                        "cannot create the question log {}: make its folder writable by the bot, or point log.database elsewhere",
+                        path.display()
+                    )
+                })?;
                 let encoded: String = path
                     .to_string_lossy()
                     .chars()
@@ -93,6 +117,9 @@ impl Db {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = FULL").await?;
                         conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        // An erased question is overwritten with zeros, not left in a free
+                        // page for `strings` to find.
+                        conn.execute("PRAGMA secure_delete = ON").await?;
                     }
                     Ok(())
                 })
@@ -127,7 +154,11 @@ impl Db {
             .await
             .map_err(clean)
             .with_context(|| format!("cannot bring the question log at {shown} up to date"))?;
-        Ok(Db { pool, shown })
+        Ok(Db {
+            pool,
+            shown,
+            sqlite,
+        })
     }
 
     /// The secret key votes are hashed under, made on first start. Two processes starting at
@@ -257,6 +288,14 @@ impl Db {
             .map_err(clean)?
             .rows_affected();
         tx.commit().await.map_err(clean)?;
+        if self.sqlite && erased > 0 {
+            // The write-ahead log still holds the pages as they were before the erase: copy
+            // it into the file and empty it, so that nothing erased stays on disk.
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await
+                .map_err(clean)?;
+        }
         Ok(erased)
     }
 
