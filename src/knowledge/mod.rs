@@ -181,7 +181,11 @@ pub fn load(dir: &Path) -> Result<Loaded, FolderError> {
             &dir.join(rel),
             0,
             format!("{why}; it is not read"),
-            "keep only regular files (and links to files inside the folder) in the knowledge folder",
+            if why == UNREADABLE {
+                "make it readable by the bot, or move it out of the knowledge folder (or name it with a leading `.` or `_` to leave it out)"
+            } else {
+                "keep only regular files (and links to files inside the folder) in the knowledge folder"
+            },
         ));
     }
     Ok(loaded)
@@ -422,9 +426,18 @@ pub fn list_files(dir: &Path) -> std::io::Result<Listing> {
     Ok(listing)
 }
 
+/// Why a folder or entry under the root is skipped when it cannot be read (`lost+found`, a
+/// folder of another user, a path longer than the system allows): the rest is still served.
+const UNREADABLE: &str =
+    "a folder or entry that cannot be read (no permission, or a path too long)";
+
 fn walk(canonical_root: &Path, root: &Path, dir: &Path, out: &mut Listing) -> std::io::Result<()> {
     for entry in fs::read_dir(dir)? {
-        let entry = entry?;
+        let Ok(entry) = entry else {
+            let rel = dir.strip_prefix(root).unwrap_or(dir).to_path_buf();
+            out.skipped.push((rel, UNREADABLE));
+            continue;
+        };
         let name = entry.file_name();
         let name = name.to_string_lossy();
         if name.starts_with('.') || name.starts_with('_') {
@@ -433,9 +446,15 @@ fn walk(canonical_root: &Path, root: &Path, dir: &Path, out: &mut Listing) -> st
         let path = entry.path();
         let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
         // `file_type` does not follow symbolic links.
-        let kind = entry.file_type()?;
+        let Ok(kind) = entry.file_type() else {
+            out.skipped.push((rel, UNREADABLE));
+            continue;
+        };
         if kind.is_dir() {
-            walk(canonical_root, root, &path, out)?;
+            // Only the folder itself must be readable; one bad subfolder is skipped.
+            if walk(canonical_root, root, &path, out).is_err() {
+                out.skipped.push((rel, UNREADABLE));
+            }
         } else if kind.is_file() {
             out.files.push(rel);
         } else if kind.is_symlink() {
@@ -727,6 +746,51 @@ fn split_long(block: &str, max: usize) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A subfolder that cannot be read (here: nested past the system's path length, which
+    /// stops root too) is reported as a warning naming it, and the rest is still read.
+    #[test]
+    fn an_unreadable_subfolder_is_skipped_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("knowledge");
+        copy_bundled(&folder);
+        // Made with relative paths, which no path length limits.
+        let made = std::process::Command::new("sh")
+            .arg("-c")
+            .arg("cd deep && for i in $(seq 1 300); do mkdir d0123456789abcdef && cd d0123456789abcdef || break; done")
+            .current_dir({
+                std::fs::create_dir(folder.join("deep")).unwrap();
+                &folder
+            })
+            .status()
+            .unwrap();
+        assert!(made.success());
+        let loaded = load(&folder).expect("the folder loads");
+        assert!(!loaded.knowledge.documents.is_empty());
+        let warned: Vec<_> = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.message.contains("cannot be read"))
+            .collect();
+        assert_eq!(warned.len(), 1, "{:#?}", loaded.diagnostics);
+        assert!(warned[0].path.starts_with(folder.join("deep")));
+        // `rm` removes what is too deep for a path.
+        std::process::Command::new("rm")
+            .args(["-rf", "deep"])
+            .current_dir(&folder)
+            .status()
+            .unwrap();
+    }
+
+    fn copy_bundled(to: &Path) {
+        let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge");
+        std::fs::create_dir_all(to).unwrap();
+        for entry in fs::read_dir(from).unwrap().flatten() {
+            if entry.file_type().unwrap().is_file() {
+                fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+            }
+        }
+    }
 
     #[test]
     fn a_huge_paragraph_is_split_at_sentences() {
