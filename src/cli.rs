@@ -183,7 +183,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
     // Settings first, as they say how to log; an error in them is printed by `main`.
     let mut config = Config::load(cli.config.as_deref())?;
     npq_bot::logging::init(
-        if serving { "warn,npq_bot=info" } else { "warn" },
+        if serving {
+            // serenity logs a gateway payload it cannot read (question and author included)
+            // at WARN (serenity::gateway::ws): kept out unless RUST_LOG asks for it.
+            "warn,npq_bot=info,serenity::gateway::ws=error"
+        } else {
+            "warn"
+        },
         config.log_format,
     );
     let dir = |k: &KnowledgeArg| {

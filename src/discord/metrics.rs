@@ -13,6 +13,12 @@ use tokio::net::TcpListener;
 
 use super::state::State;
 
+/// Connections `/healthz` and `/metrics` serve at once.
+const MAX_CONNECTIONS: usize = 32;
+
+/// How long the listener waits after a failed accept before the next.
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
 /// Upper bounds of the answer latency buckets, in seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
 
@@ -193,14 +199,25 @@ pub async fn serve(address: SocketAddr, state: Arc<State>) -> anyhow::Result<()>
         anyhow::anyhow!("cannot listen for metrics on {address} (metrics.address): {e}")
     })?;
     tracing::info!(%address, "serving /healthz and /metrics");
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
+            // At most MAX_CONNECTIONS at once: the next waits for a free slot, not for memory.
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of file descriptors, say: pause rather than spin on the error.
+                    tokio::time::sleep(ACCEPT_PAUSE).await;
+                    continue;
+                }
             };
             let state = state.clone();
             tokio::spawn(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(5), respond(stream, &state)).await;
+                drop(slot);
             });
         }
     });
