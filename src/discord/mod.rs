@@ -25,6 +25,13 @@ use state::State;
 pub type Error = anyhow::Error;
 pub type Context<'a> = poise::Context<'a, Arc<State>, Error>;
 
+/// How long the gateway has to close after SIGTERM or Ctrl-C. With [`LOG_FLUSH_DEADLINE`] it
+/// stays under Docker's 10 seconds before SIGKILL (systemd's unit allows 20).
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// How long the question log's queued rows have to be written when the bot stops.
+const LOG_FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(4);
+
 /// The environment variable the command line reads the token from, before the settings.
 pub const TOKEN_ENV: &str = "DISCORD_TOKEN";
 
@@ -388,19 +395,44 @@ pub async fn run(
         .context("cannot create the Discord client")?;
 
     let shard_manager = client.shard_manager.clone();
+    let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(async move {
         shutdown.await;
         tracing::info!("shutting down");
+        let _ = stopping.send(());
         shard_manager.shutdown_all().await;
     });
-    let started = match config.discord.shards {
-        Shards::Automatic => client.start_autosharded().await,
-        Shards::Range { first, last, total } => {
-            client.start_shard_range(first..last + 1, total).await
+    let shards = config.discord.shards;
+    let running = async move {
+        match shards {
+            Shards::Automatic => client.start_autosharded().await,
+            Shards::Range { first, last, total } => {
+                client.start_shard_range(first..last + 1, total).await
+            }
+        }
+    };
+    // A gateway that cannot be reached keeps serenity retrying after the shards are told to
+    // stop: past the deadline the bot stops anyway, so that systemd or Docker never has to
+    // kill it before the question log is written.
+    let deadline = async move {
+        if stopped.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_DEADLINE).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let started = tokio::select! {
+        started = running => started,
+        () = deadline => {
+            tracing::warn!(
+                "the Discord connection did not close within {} s of the signal; stopping anyway",
+                SHUTDOWN_DEADLINE.as_secs()
+            );
+            Ok(())
         }
     };
     if let Some(log) = &log {
-        if !log.flush_within(std::time::Duration::from_secs(5)).await {
+        if !log.flush_within(LOG_FLUSH_DEADLINE).await {
             tracing::warn!("some questions were not written to the log before stopping");
         }
     }

@@ -1484,6 +1484,24 @@ async fn default_logs_hold_no_question_text_and_no_interaction_token() {
     fake.assert_no_violations();
 }
 
+/// SIGTERM stops `serve` within 10 s (Docker's grace before SIGKILL) while Discord cannot be
+/// reached and serenity keeps trying to reconnect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_serve_while_the_gateway_cannot_be_reached() {
+    let fake = FakeDiscord::start().await;
+    let mut served = Served::start_logging(&fake, None).await;
+    let id = ask(&fake, "how long is the NPQH").await;
+    callback(&fake, id).await;
+    fake.drop_connection_abruptly();
+    // Discord goes away: every later connection is refused.
+    drop(fake);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let exited = served.stop_with("TERM").await;
+    let logs = served.logs();
+    assert!(exited.success(), "exit {exited:?}; logs:\n{logs}");
+    assert!(logs.contains("shutting down"), "{logs}");
+}
+
 /// Ctrl-C (SIGINT) stops `npq-bot serve` as cleanly as SIGTERM.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_serve_cleanly() {
