@@ -89,12 +89,51 @@ pub fn open_engine_with(
     Ok(started)
 }
 
+/// True when `path` (which need not exist yet) is `dir` or lies under it, links resolved.
+fn is_inside(path: &Path, dir: &Path) -> bool {
+    let Ok(dir) = std::fs::canonicalize(dir) else {
+        return false;
+    };
+    // The nearest existing ancestor, resolved, with the rest of the path after it.
+    let mut existing = path.to_path_buf();
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let Ok(mut resolved) = std::fs::canonicalize(if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &existing
+    }) else {
+        return false;
+    };
+    for name in rest.iter().rev() {
+        resolved.push(name);
+    }
+    resolved.starts_with(&dir)
+}
+
 fn open_lexical(
     dir: &Path,
     settings: Settings,
     index_path: Option<&Path>,
     strict: bool,
 ) -> anyhow::Result<Started> {
+    if let Some(index) = index_path.filter(|index| is_inside(index, dir)) {
+        anyhow::bail!(
+            "index.path {} is inside the knowledge folder {}: the folder's watcher would take \
+             every rebuild of the index for an edit and rebuild it again, forever; fix: put the \
+             index outside the folder (for example /var/lib/npq-bot/index)",
+            index.display(),
+            dir.display()
+        );
+    }
     let load = || -> anyhow::Result<(Knowledge, Vec<knowledge::Diagnostic>)> {
         let loaded = knowledge::load(dir)?;
         if strict {

@@ -51,6 +51,27 @@ fn open(knowledge: &Path, index: &Path) -> Engine {
     npq_bot::open_engine(knowledge, Settings::default(), Some(index)).unwrap()
 }
 
+/// An index inside the knowledge folder would be rebuilt forever (the watcher takes each build
+/// for an edit): it is refused, naming both paths and the fix, and nothing is written there.
+#[test]
+fn an_index_path_inside_the_knowledge_folder_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let knowledge = knowledge_copy(tmp.path());
+    for index in [knowledge.join("index"), knowledge.join(".index")] {
+        let err = npq_bot::open_engine(&knowledge, Settings::default(), Some(&index))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("inside the knowledge folder") && err.contains("fix"),
+            "{err}"
+        );
+        assert!(!index.exists());
+    }
+    // Beside the folder is fine.
+    let beside = tmp.path().join("index");
+    assert!(npq_bot::open_engine(&knowledge, Settings::default(), Some(&beside)).is_ok());
+}
+
 #[test]
 fn the_first_open_builds_the_index_and_the_second_reuses_it() {
     let tmp = tempfile::tempdir().unwrap();
