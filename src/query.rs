@@ -39,7 +39,7 @@ pub fn clean(input: &str) -> String {
     let printable: String = without_noise
         .chars()
         .map(|c| {
-            if c.is_control() || is_invisible_format(c) {
+            if c.is_control() || is_format_char(c) {
                 ' '
             } else {
                 c
@@ -175,8 +175,33 @@ pub fn parts(question: &str) -> Vec<String> {
 }
 
 /// Zero-width and bidirectional control characters, which change nothing a reader sees.
-fn is_invisible_format(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2069}' | '\u{feff}' | '\u{00ad}')
+/// Unicode's format characters (general category Cf): bidirectional overrides and isolates,
+/// zero-width spaces and joiners, the soft hyphen, tags. Echoed text could use them to
+/// reorder or hide what it shows, so they are removed: one rule for
+/// cleaning questions (before they are answered or logged) and for replies.
+pub fn is_format_char(c: char) -> bool {
+    matches!(c as u32,
+        0x00AD
+        | 0x0600..=0x0605
+        | 0x061C
+        | 0x06DD
+        | 0x070F
+        | 0x0890..=0x0891
+        | 0x08E2
+        | 0x180E
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x2064
+        | 0x2066..=0x206F
+        | 0xFEFF
+        | 0xFFF9..=0xFFFB
+        | 0x110BD
+        | 0x110CD
+        | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0xE0001
+        | 0xE0020..=0xE007F)
 }
 
 /// One way of saying a concept: a sequence of stems that must all appear.
@@ -372,6 +397,17 @@ impl Expander {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every format character is gone from a cleaned question, including the ones the log
+    /// once kept (Arabic letter mark, Mongolian vowel separator, interlinear annotation marks,
+    /// tags).
+    #[test]
+    fn cleaning_removes_every_format_character() {
+        let typed = "how\u{061C} long\u{180E} is\u{FFF9}\u{FFFA}\u{FFFB} the \u{E0001}\u{E0041}NPQH\u{202E}?";
+        let cleaned = clean(typed);
+        assert!(!cleaned.chars().any(is_format_char), "{cleaned:?}");
+        assert_eq!(cleaned, "how long is the NPQH ?");
+    }
 
     #[test]
     fn pronouns_point_back_and_topics_do_not() {

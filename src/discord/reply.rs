@@ -41,33 +41,7 @@ pub fn no_pings() -> CreateAllowedMentions {
         .replied_user(false)
 }
 
-/// Unicode's format characters (general category Cf): bidirectional overrides and isolates,
-/// zero-width spaces and joiners, the soft hyphen, tags. Echoed text could use them to
-/// reorder or hide what it shows, so they are removed.
-pub fn is_format_char(c: char) -> bool {
-    matches!(c as u32,
-        0x00AD
-        | 0x0600..=0x0605
-        | 0x061C
-        | 0x06DD
-        | 0x070F
-        | 0x0890..=0x0891
-        | 0x08E2
-        | 0x180E
-        | 0x200B..=0x200F
-        | 0x202A..=0x202E
-        | 0x2060..=0x2064
-        | 0x2066..=0x206F
-        | 0xFEFF
-        | 0xFFF9..=0xFFFB
-        | 0x110BD
-        | 0x110CD
-        | 0x13430..=0x1343F
-        | 0x1BCA0..=0x1BCA3
-        | 0x1D173..=0x1D17A
-        | 0xE0001
-        | 0xE0020..=0xE007F)
-}
+pub use crate::query::is_format_char;
 
 /// Escapes Discord Markdown and defuses mentions in text shown to users; control characters
 /// become spaces and format characters are removed.
