@@ -439,6 +439,16 @@ pub fn fit(
         }
     }
     let confidence = logistic(&xs, &ys);
+    // How well weights decide the kept questions.
+    let scored = |w: &Weights| {
+        let subset: Vec<Outcome> = prepared
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| keep(*i))
+            .map(|(_, p)| outcome(engine, p, w))
+            .collect();
+        objective(&figures(&subset))
+    };
     // 3. Threshold and floor.
     let mut best = (ranking, f64::MIN);
     for floor in [0.0, 0.5, 0.75, 0.9] {
@@ -449,13 +459,7 @@ pub fn fit(
                 floor,
                 ..ranking
             };
-            let subset: Vec<Outcome> = prepared
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| keep(*i))
-                .map(|(_, p)| outcome(engine, p, &w))
-                .collect();
-            let score = objective(&figures(&subset));
+            let score = scored(&w);
             if score > best.1 + 1e-9 {
                 best = (w, score);
             }
@@ -467,13 +471,7 @@ pub fn fit(
     let mut best = (fitted, f64::MIN);
     for focus in FOCUS_GRID {
         let w = Weights { focus, ..fitted };
-        let subset: Vec<Outcome> = prepared
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| keep(*i))
-            .map(|(_, p)| outcome(engine, p, &w))
-            .collect();
-        let score = objective(&figures(&subset));
+        let score = scored(&w);
         if score > best.1 + 1e-9 {
             best = (w, score);
         }
