@@ -483,7 +483,9 @@ impl Engine {
             .iter()
             .flat_map(|p| p.closest.iter().copied())
             .collect();
-        let whole = reading(0, &also);
+        let mut whole = reading(0, &also);
+        let vector = vectors.as_ref().and_then(|v| v.first());
+        whole.missing = self.weigh_missing(&whole, semantic.as_deref().zip(vector));
         Retrieved { whole, parts }
     }
 
@@ -528,20 +530,6 @@ impl Engine {
             !self.programmes_named(&c.surface).is_empty()
         });
         let terms = lexical::terms(&question);
-        let missing = semantic
-            .map(|(s, vector)| {
-                // A respelt word is the folder's guess, not what was typed.
-                let typed: std::collections::HashSet<String> = text
-                    .split(|c: char| !c.is_alphabetic())
-                    .map(str::to_lowercase)
-                    .collect();
-                let words: Vec<String> = missing_words(&question, |w| s.embedder.knows(w))
-                    .into_iter()
-                    .filter(|w| typed.contains(&w.to_lowercase()))
-                    .collect();
-                salient(&words, vector, |words| s.embedder.embed(words))
-            })
-            .unwrap_or_default();
         // Read respelt, so that "the NPQ in leadig geography" is still the start of a family
         // of names followed by a word none of them uses, and "leading litracy" is a real name.
         if self.families.unknown_member(respelled).is_some() {
@@ -609,8 +597,32 @@ impl Engine {
             peak,
             mean,
             closest,
-            missing,
+            missing: Vec::new(),
         }
+    }
+
+    /// The whole question's [`Missing`] words, each weighed by how close it stands to the
+    /// question (one embedding of those words; only the whole question decides on them).
+    fn weigh_missing(
+        &self,
+        reading: &Reading,
+        semantic: Option<(&Semantic, &Vec<f32>)>,
+    ) -> Vec<Missing> {
+        let Some((s, vector)) = semantic.filter(|_| !reading.candidates.is_empty()) else {
+            // No model, or a programme the catalogue does not hold (nothing answers it).
+            return Vec::new();
+        };
+        // A respelt word is the folder's guess, not what was typed.
+        let typed: std::collections::HashSet<String> = reading
+            .text
+            .split(|c: char| !c.is_alphabetic())
+            .map(str::to_lowercase)
+            .collect();
+        let words: Vec<String> = missing_words(&reading.question, |w| s.embedder.knows(w))
+            .into_iter()
+            .filter(|w| typed.contains(&w.to_lowercase()))
+            .collect();
+        salient(&words, vector, |words| s.embedder.embed(words))
     }
 
     /// The answer `weights` make of a retrieved question: results `offset..offset + limit`.
@@ -634,34 +646,22 @@ impl Engine {
         let confidence = chosen.confidence;
         let Some(picks) = chosen.picks else {
             // Refused. When the topic is covered, the closest passages are offered as related.
-            let open = Weights {
-                threshold: 0.0,
-                floor: 0.0,
-                focus: f32::INFINITY,
-                ..*weights
-            };
-            let nearest = fuse::choose(
-                &retrieved.whole,
-                &retrieved.parts,
-                &open,
-                0.0,
-                max_chars,
-                offset + limit,
-            );
-            let covered = retrieved
-                .whole
-                .rank(weights)
-                .first()
-                .is_some_and(|top| top.evidence.meaning >= weights.related);
-            let related: Vec<ResultItem> = if covered {
-                nearest
-                    .picks
-                    .unwrap_or_default()
-                    .into_iter()
-                    .skip(offset)
-                    .take(limit)
-                    .map(|(reading, c, score)| self.result_item(reading, c, score))
-                    .collect()
+            let related: Vec<ResultItem> = if chosen.meaning >= weights.related {
+                fuse::choose(
+                    &retrieved.whole,
+                    &retrieved.parts,
+                    &weights.never_refusing(),
+                    0.0,
+                    max_chars,
+                    offset + limit,
+                )
+                .picks
+                .unwrap_or_default()
+                .into_iter()
+                .skip(offset)
+                .take(limit)
+                .map(|(reading, c, score)| self.result_item(reading, c, score))
+                .collect()
             } else {
                 Vec::new()
             };

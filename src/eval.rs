@@ -302,12 +302,7 @@ pub fn evidence_line(
     files: &std::collections::HashMap<String, String>,
 ) -> String {
     let w = engine.weights;
-    let open = Weights {
-        threshold: 0.0,
-        floor: 0.0,
-        focus: f32::INFINITY,
-        ..w
-    };
+    let open = w.never_refusing();
     let o = outcome(engine, p, &open);
     let whole = &p.retrieved.whole;
     let ranked = whole.rank(&w);
@@ -403,16 +398,10 @@ pub fn fit(
     grid: &[Weights],
     keep: &dyn Fn(usize) -> bool,
 ) -> Weights {
-    let always = |w: &Weights| Weights {
-        threshold: 0.0,
-        floor: 0.0,
-        focus: f32::INFINITY,
-        ..*w
-    };
     // 1. Ranking.
     let mut best = (Weights::CALIBRATED, f64::MIN);
     for w in grid {
-        let open = always(w);
+        let open = w.never_refusing();
         let subset: Vec<Outcome> = prepared
             .iter()
             .enumerate()
@@ -572,12 +561,7 @@ pub fn cross_validate(
         .iter()
         .map(|p| outcome(engine, p, &chosen))
         .collect();
-    let open = Weights {
-        threshold: 0.0,
-        floor: 0.0,
-        focus: f32::INFINITY,
-        ..chosen
-    };
+    let open = chosen.never_refusing();
     let never: Vec<Outcome> = prepared.iter().map(|p| outcome(engine, p, &open)).collect();
     CrossValidation {
         out_of_fold: figures(&outcomes),

@@ -218,6 +218,19 @@ impl Weights {
     };
 }
 
+impl Weights {
+    /// These weights with nothing refused: no threshold, no floor, no focus. The ranking is
+    /// the same; for the passages related to a refused question and for measuring a ranking.
+    pub fn never_refusing(&self) -> Weights {
+        Weights {
+            threshold: 0.0,
+            floor: 0.0,
+            focus: f32::INFINITY,
+            ..*self
+        }
+    }
+}
+
 impl Default for Weights {
     fn default() -> Self {
         Weights::CALIBRATED
@@ -305,7 +318,8 @@ pub struct Reading {
     /// The passages closest in meaning (`Weights::neighbours` of them, best first; empty
     /// without semantic retrieval).
     pub closest: Vec<usize>,
-    /// Real words of the question (the model knows them) that no passage of the folder uses.
+    /// Real words of the question (the model knows them) that no passage of the folder uses;
+    /// weighed for the whole question only (empty for a part, and without the model).
     pub missing: Vec<Missing>,
 }
 
@@ -423,6 +437,8 @@ pub type Pick<'a> = (&'a Reading, &'a Candidate, f32);
 /// results it shows (`None`: it refuses).
 pub struct Choice<'a> {
     pub confidence: f32,
+    /// How close in meaning the whole question's best-ranked passage is (0 without the model).
+    pub meaning: f32,
     pub picks: Option<Vec<Pick<'a>>>,
 }
 
@@ -440,10 +456,12 @@ pub fn choose<'a>(
     let ranked = whole.rank(w);
     let limit = threshold(whole, w, lexical_threshold);
     let best = confidence(&ranked);
+    let meaning = ranked.first().map_or(0.0, |s| s.evidence.meaning);
     // What the question asks about is a word the folder never uses: nothing here says it.
     if whole.focus(w).next().is_some() {
         return Choice {
             confidence: best,
+            meaning,
             picks: None,
         };
     }
@@ -453,6 +471,7 @@ pub fn choose<'a>(
     if best < limit {
         return Choice {
             confidence: best,
+            meaning,
             picks: None,
         };
     }
@@ -491,6 +510,7 @@ pub fn choose<'a>(
     }
     Choice {
         confidence: best,
+        meaning,
         picks: Some(picks),
     }
 }
